@@ -1,0 +1,1 @@
+"""Example third-party leadforge scheme: support tickets and SLA breaches."""

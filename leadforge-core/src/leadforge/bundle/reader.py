@@ -1,0 +1,125 @@
+"""Reading a finished bundle: the parsed manifest and lazy access to its files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from leadforge.errors import BundleError
+from leadforge.features import parse_dictionary
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed ``manifest.json``; accessors tolerate the keys older schemas lack."""
+
+    raw: dict[str, Any]
+
+    @classmethod
+    def load(cls, root: Path) -> Manifest:
+        path = root / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BundleError(f"no manifest.json in {root}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"manifest.json in {root} is not readable JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise BundleError(f"manifest.json in {root} is not a JSON object")
+        return cls(data)
+
+    @property
+    def scheme(self) -> str:
+        value = self.raw.get("generation_scheme", "lead_scoring")
+        return value if isinstance(value, str) else "?"
+
+    @property
+    def exposure_mode(self) -> str | None:
+        value = self.raw.get("exposure_mode")
+        return value if isinstance(value, str) else None
+
+    def section(self, key: str) -> dict[str, Any]:
+        value = self.raw.get(key)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        return self.section("tables")
+
+    @property
+    def tasks(self) -> dict[str, Any]:
+        return self.section("tasks")
+
+    @property
+    def files(self) -> dict[str, Any] | None:
+        value = self.raw.get("files")
+        return value if isinstance(value, dict) else None
+
+
+@dataclass
+class BundleView:
+    """A bundle folder with cached, error-wrapped readers (corrupt files become BundleError)."""
+
+    root: Path
+    _tables: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    def read_parquet(self, rel: str) -> pa.Table:
+        if rel not in self._tables:
+            try:
+                self._tables[rel] = pq.read_table(self.root / rel)
+            except FileNotFoundError:
+                raise BundleError(f"missing file: {rel}") from None
+            except (OSError, pa.ArrowException) as exc:
+                raise BundleError(f"{rel} is not a readable Parquet file: {exc}") from None
+        return self._tables[rel]
+
+    def parquet_rows(self, rel: str) -> int:
+        try:
+            return int(pq.ParquetFile(self.root / rel).metadata.num_rows)
+        except (OSError, pa.ArrowException) as exc:
+            raise BundleError(f"{rel} is not a readable Parquet file: {exc}") from None
+
+    def table(self, name: str) -> pa.Table:
+        return self.read_parquet(f"tables/{name}.parquet")
+
+    def split(self, task_id: str, split: str) -> pa.Table:
+        return self.read_parquet(f"tasks/{task_id}/{split}.parquet")
+
+    def table_names(self) -> list[str]:
+        folder = self.root / "tables"
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def text(self, rel: str) -> str:
+        try:
+            return (self.root / rel).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise BundleError(f"missing file: {rel}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{rel} is not readable text: {exc}") from None
+
+    def json(self, rel: str) -> Any:
+        try:
+            return json.loads(self.text(rel))
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{rel} is not valid JSON: {exc}") from None
+
+    @cached_property
+    def dictionary(self) -> list[dict[str, str]]:
+        try:
+            return parse_dictionary(self.text("feature_dictionary.csv"))
+        except ValueError as exc:
+            raise BundleError(f"feature_dictionary.csv: {exc}") from None

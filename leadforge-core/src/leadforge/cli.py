@@ -1,0 +1,398 @@
+"""The ``leadforge`` command line. Its ``generate`` options grow with the installed schemes.
+
+Errors are one line on stderr: exit 2 for usage and configuration problems, 1 for a bundle
+that fails validation or a run that could not finish. ``LEADFORGE_DEBUG=1`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from leadforge.api import Generator, core_version
+from leadforge.bundle.reader import Manifest
+from leadforge.errors import BundleError, LeadforgeError, UsageError
+from leadforge.plugins import PluginHost, get_host
+from leadforge.progress import StderrProgress
+from leadforge.validation import check_bundle_dir, validate_bundle
+
+FIRST_PARTY = "pip install leadforge-scheme-leadscoring leadforge-scheme-lifecycle leadforge-recipes"
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*map(str, r)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=True))
+
+
+class LeadforgeGroup(click.Group):
+    """Builds ``generate`` from the installed plugins, and keeps every error to one line."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "generate":
+            return make_generate(get_host())
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "generate"])
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            if type(exc).__name__.startswith("NoArgsIsHelp"):
+                click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+                sys.exit(2)
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{where}", 2)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was written.", err=True)
+            sys.exit(130)
+        except LeadforgeError as exc:
+            if os.environ.get("LEADFORGE_DEBUG"):
+                raise
+            _fail(str(exc), exc.exit_code)
+        except Exception as exc:
+            if os.environ.get("LEADFORGE_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set LEADFORGE_DEBUG=1 for a traceback)", 1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=LeadforgeGroup, no_args_is_help=True)
+@click.version_option(
+    core_version(), "--version", "-V", prog_name="leadforge", message="%(prog)s %(version)s"
+)
+def main() -> None:
+    """Generate simulated CRM and SaaS-revenue datasets from installed scheme plugins."""
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def plugins_cmd(as_json: bool) -> None:
+    """List plugin distributions, what they provide, and whether they loaded."""
+    host = get_host()
+    if as_json:
+        _dump(
+            {
+                "plugins": [r.to_json() for r in host.records],
+                "schemes": sorted(host.schemes),
+                "conflicts": host.conflicts,
+            }
+        )
+        return
+    if not host.records:
+        click.echo(
+            f"No leadforge plugins installed. To get the first-party schemes and recipes:\n  {FIRST_PARTY}"
+        )
+        return
+    rows = [
+        (
+            r.name,
+            r.distribution or "-",
+            r.version or "-",
+            r.status,
+            ",".join(r.schemes) or "-",
+            ",".join(r.recipes) or "-",
+            ",".join(h for h in r.hooks) or "-",
+        )
+        for r in host.records
+    ]
+    click.echo(_table(rows, ("PLUGIN", "DISTRIBUTION", "VERSION", "STATUS", "SCHEMES", "RECIPES", "HOOKS")))
+    for r in host.records:
+        if r.status != "ok":
+            click.echo(f"{r.name}: {r.status}: {r.reason}")
+    for key, dists in sorted(host.conflicts.items()):
+        click.echo(f"conflict: {key.replace(':', ' ')} is registered by {' and '.join(dists)}")
+    if not host.schemes:
+        click.echo(f"No schemes installed. To get the first-party ones:\n  {FIRST_PARTY}")
+
+
+@main.command("list-recipes")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def list_recipes_cmd(as_json: bool) -> None:
+    """List installed recipes, their scheme, tasks, modes and difficulties."""
+    host = get_host()
+    items: list[dict[str, Any]] = []
+    for rid, entry in sorted(host.recipes.items()):
+        r = entry.recipe
+        assert r is not None
+        available = r.scheme in host.schemes and f"scheme:{r.scheme}" not in host.conflicts
+        items.append(
+            {
+                "id": rid,
+                "scheme": r.scheme,
+                "title": r.title,
+                "tasks": list(r.tasks),
+                "modes": [m.value for m in r.supported_modes],
+                "difficulties": [d.value for d in r.supported_difficulty],
+                "status": "available" if available else "unavailable",
+                "install": None if available else r.install_hint,
+                "provider": entry.provider,
+            }
+        )
+    for entry in host.invalid_recipes:
+        items.append(
+            {
+                "id": entry.id,
+                "scheme": None,
+                "title": None,
+                "tasks": [],
+                "modes": [],
+                "difficulties": [],
+                "status": "invalid",
+                "error": entry.error,
+                "provider": entry.provider,
+            }
+        )
+    if as_json:
+        _dump({"recipes": items})
+        return
+    if not items:
+        click.echo("No recipes found. Install a recipe pack: pip install leadforge-recipes")
+        return
+    rows = [
+        (
+            i["id"],
+            i["scheme"] or "-",
+            i["title"] or "-",
+            ",".join(i["tasks"]) or "-",
+            ",".join(i["modes"]) or "-",
+            ",".join(i["difficulties"]) or "-",
+            i["status"],
+        )
+        for i in items
+    ]
+    click.echo(_table(rows, ("ID", "SCHEME", "TITLE", "TASKS", "MODES", "DIFFICULTY", "STATUS")))
+    for i in items:
+        if i["status"] == "unavailable":
+            click.echo(f"{i['id']}: needs the {i['scheme']} scheme; run: {i['install']}")
+        elif i["status"] == "invalid":
+            click.echo(f"{i['id']}: invalid: {i['error']}")
+
+
+def make_generate(host: PluginHost) -> click.Command:
+    """``generate`` with one option per flag the installed schemes contribute."""
+    flags: dict[str, dict[str, str]] = {}
+    params: list[click.Parameter] = []
+    for opt in host.options():
+        owners = flags.setdefault(opt.flag, {})
+        if not owners:
+            params.append(
+                click.Option(
+                    [opt.flag],
+                    type=opt.type,
+                    default=None,
+                    help=f"[{opt.scheme}] {opt.help}",
+                    metavar=opt.metavar,
+                )
+            )
+        owners[opt.scheme] = opt.key
+
+    def run(**kw: Any) -> None:
+        _generate(host, flags, kw)
+
+    cmd = click.Command(
+        "generate",
+        callback=run,
+        help="Generate a bundle from a recipe (options marked [scheme] belong to that scheme).",
+        params=[
+            click.Option(["--recipe", "-r"], required=True, help="Recipe id (see list-recipes)."),
+            click.Option(
+                ["--seed"], type=int, default=None, help="Master seed (default: override file, else 42)."
+            ),
+            click.Option(["--mode"], default=None, help="student_public or research_instructor."),
+            click.Option(
+                ["--out"], required=True, type=click.Path(path_type=Path), help="Bundle directory to write."
+            ),
+            click.Option(["--difficulty"], default=None, help="intro, intermediate or advanced."),
+            click.Option(
+                ["--override"],
+                type=click.Path(path_type=Path, dir_okay=True),
+                help="YAML/JSON mapping of config keys (explicit flags win).",
+            ),
+            click.Option(
+                ["--validate/--no-validate"],
+                default=True,
+                show_default=True,
+                help="Validate the bundle after writing it.",
+            ),
+            click.Option(["--quiet", "-q"], is_flag=True, help="No progress on stderr."),
+            *params,
+        ],
+    )
+    return cmd
+
+
+def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, Any]) -> None:
+    recipe = host.recipe(kw["recipe"])
+    scheme = host.scheme_for(recipe)
+    scheme_params: dict[str, Any] = {}
+    for flag, owners in flags.items():
+        value = kw.get(flag[2:].replace("-", "_"))
+        if value is None:
+            continue
+        if scheme.name not in owners:
+            raise UsageError(
+                f"{flag} belongs to the {', '.join(sorted(owners))} scheme, but recipe {recipe.id!r} "
+                f"uses the {scheme.name} scheme"
+            )
+        scheme_params[owners[scheme.name]] = value
+    gen = Generator.from_recipe(
+        recipe.id,
+        seed=kw["seed"],
+        exposure_mode=kw["mode"],
+        difficulty=kw["difficulty"],
+        override=kw["override"],
+        host=host,
+        **scheme_params,
+    )
+    cfg = gen.config
+    out: Path = kw["out"]
+    click.echo(
+        f"Generating bundle with recipe '{recipe.id}', seed={cfg.seed}, mode={cfg.exposure_mode.value}, "
+        f"difficulty={cfg.difficulty.value} ..."
+    )
+    started = time.monotonic()
+    bundle = gen.generate()
+    click.echo(f"Writing bundle to {out} ...")
+    bundle.save(out, progress=None if kw["quiet"] else StderrProgress())
+    click.echo(f"Done. Bundle written to {out} ({time.monotonic() - started:.1f}s)")
+    if kw["validate"]:
+        report = validate_bundle(out, host)
+        if not report.ok:
+            _print_findings(report.errors, report.warnings, str(out))
+            sys.exit(1)
+        click.echo(f"OK: bundle at {out} passed all checks.")
+
+
+def _print_findings(errors: Sequence[Any], warnings: Sequence[Any], where: str) -> None:
+    click.echo(f"FAIL: {len(errors)} validation error(s) in {where}:", err=True)
+    for f in errors:
+        click.echo(f"  - {f}", err=True)
+    for f in warnings:
+        click.echo(f"  warning: {f}", err=True)
+
+
+def _bundle_path(path: str) -> Path:
+    p = Path(path)
+    try:
+        check_bundle_dir(p)
+    except BundleError as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
+    return p
+
+
+@main.command("validate")
+@click.argument("bundle_path")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate_cmd(bundle_path: str, as_json: bool) -> None:
+    """Check a bundle: envelope, hashes, exposure rules and the scheme's own invariants."""
+    root = _bundle_path(bundle_path)
+    try:
+        report = validate_bundle(root, get_host())
+    except BundleError as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        _dump(report.to_json())
+        sys.exit(0 if report.ok else 1)
+    if not report.ok:
+        _print_findings(report.errors, report.warnings, str(root))
+        sys.exit(1)
+    for f in report.warnings:
+        click.echo(f"warning: {f}", err=True)
+    click.echo(f"OK: bundle at {root} passed all checks.")
+
+
+INSPECT_FIELDS: tuple[tuple[str, str, Callable[[Any], str] | None], ...] = (
+    ("Recipe:", "recipe_id", None),
+    ("Scheme:", "generation_scheme", None),
+    ("Seed:", "seed", None),
+    ("Mode:", "exposure_mode", None),
+    ("Difficulty:", "difficulty", None),
+    ("Horizon days:", "horizon_days", None),
+    ("Generated at:", "generation_timestamp", None),
+    ("Package:", "package_version", lambda v: f"leadforge-core {v}"),
+    ("Schema ver:", "bundle_schema_version", None),
+    ("Primary task:", "primary_task", None),
+    ("Label window:", "label_window_days", lambda v: f"{v} days"),
+    ("Snapshot day:", "snapshot_day", lambda v: "(full horizon, no windowing)" if v is None else f"{v} days"),
+)
+
+
+@main.command("inspect")
+@click.argument("bundle_path")
+@click.option("--json", "-j", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def inspect_cmd(bundle_path: str, as_json: bool) -> None:
+    """Summarise a bundle from its manifest (reads no data files)."""
+    root = Path(bundle_path)
+    try:
+        check_bundle_dir(root)
+        manifest = Manifest.load(root)
+    except BundleError as exc:
+        _fail(str(exc), 1)
+    raw = manifest.raw
+    if as_json:
+        _dump(raw)
+        return
+    lines = [f"Bundle: {root}"]
+    for label, key, fmt in INSPECT_FIELDS:
+        if key not in raw:
+            continue
+        value = raw[key]
+        lines.append(f"  {label:<15}{fmt(value) if fmt else value}")
+    redacted = raw.get("redacted_columns")
+    if isinstance(redacted, list) and redacted:
+        shown = ", ".join(redacted) if len(redacted) <= 4 else ", ".join(redacted[:3]) + ", ..."
+        noun = "column" if len(redacted) == 1 else "columns"
+        lines.append(f"  {'Redactions:':<15}{len(redacted)} {noun} [{shown}]")
+    if "motif_family" in raw:
+        lines.append(
+            f"  {'Motif family:':<15}{raw['motif_family'] if raw['motif_family'] is not None else '?'}"
+        )
+    extra_keys = [k for k in ("n_customers", "observation_date", "early_tenure_weeks") if k in raw]
+    for k in extra_keys:
+        lines.append(f"  {k.replace('_', ' ').capitalize() + ':':<15}{raw[k]}")
+    lines += ["", "Tables:"]
+    for name, entry in manifest.tables.items():
+        rows = entry.get("row_count", "?") if isinstance(entry, dict) else "?"
+        lines.append(f"  {name:<25}{rows:>8} rows")
+    if manifest.tasks:
+        lines += ["", "Tasks:"]
+        for task_id, entry in manifest.tasks.items():
+            lines.append(f"  {task_id}")
+            if isinstance(entry, dict):
+                counts = "  ".join(f"{s}={entry.get(f'{s}_rows', '?')}" for s in ("train", "valid", "test"))
+            else:
+                counts = "?"
+            lines.append(f"    {counts}")
+    lines += ["", f"Metadata dir:    {'present' if (root / 'metadata').is_dir() else 'absent'}"]
+    if isinstance(manifest.files, dict):
+        lines.append(f"Files hashed:    {len(manifest.files)}")
+    click.echo("\n".join(lines))

@@ -1,0 +1,146 @@
+"""The leadforge plugin contract: every hook a plugin may implement, documented where declared.
+
+A plugin is a module registered under the ``leadforge`` entry-point group::
+
+    [project.entry-points.leadforge]
+    support = "leadforge_support.plugin"
+
+that declares the plugin-API range it supports and implements any subset of the hooks below
+with :data:`leadforge.hookimpl`::
+
+    LEADFORGE_PLUGIN_API = (1, 1)
+
+    @hookimpl
+    def register_schemes():
+        return [SchemeInfo(name="support", ...)]
+
+Two kinds of hook exist. *Collect* hooks are called on every plugin and their results are
+concatenated. *First-result* hooks stop at the first plugin that returns something other
+than ``None``: a scheme answers for its own scheme name and returns ``None`` for any other.
+
+Hook specs only ever gain arguments; an implementation may accept any subset of them, so a
+plugin written against an older core keeps loading.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge.bundle.writer import BundleWriter
+    from leadforge.config import GenerationConfig
+    from leadforge.rng import RNG
+    from leadforge.schemes import GenerateOption, SchemeInfo, World
+    from leadforge.validation import Finding
+
+PROJECT = "leadforge"
+#: The plugin-API version this core implements. Plugins declare the range they support as
+#: ``LEADFORGE_PLUGIN_API = (min, max)``; core refuses a plugin whose range excludes it.
+PLUGIN_API = 1
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_schemes() -> list[SchemeInfo]:
+    """Declare the generation schemes this plugin provides.
+
+    Kind: collect. Called once per plugin when the plugin is loaded.
+
+    Return a list of :class:`leadforge.schemes.SchemeInfo` (name, title, version, task
+    types, supported exposure modes, params dataclass, difficulty-profile dataclass,
+    narrative type). A scheme name claimed by two distributions makes that scheme unusable
+    until one is removed; both distributions are named in the error.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_recipes() -> list[Path]:
+    """Declare recipe folders this plugin ships.
+
+    Kind: collect. Called once per plugin when the plugin is loaded.
+
+    Return a list of folders, each holding ``recipe.yaml`` (required; it names its
+    ``scheme``), and usually ``narrative.yaml`` and ``difficulty_profiles.yaml``. A malformed
+    recipe is reported with its file and key and does not hide the other recipes.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def generate_options() -> list[GenerateOption]:
+    """Contribute options to ``leadforge generate`` (like pytest's ``pytest_addoption``).
+
+    Kind: collect. Called when the CLI is assembled.
+
+    Return :class:`leadforge.schemes.GenerateOption` entries; each maps a flag such as
+    ``--n-leads`` to one of the scheme's parameters. Using a flag with a recipe of another
+    scheme is an error that says which scheme the flag belongs to.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> World | None:
+    """Build the world for ``scheme``: the world-level truth, ready to be simulated.
+
+    Kind: first result. Called once per generation, after config resolution.
+
+    Return ``None`` unless ``scheme`` is yours. Otherwise sample what the whole world shares
+    (structure, mechanism parameters, calendar, population plan) from ``rng`` and return an
+    object with ``scheme`` and ``config`` attributes. Simulate lazily, shard by shard, in
+    :func:`write_bundle`, so memory stays bounded by one shard. ``narrative`` is the recipe
+    narrative parsed by your ``SchemeInfo.narrative_type`` (or ``None``). Raise
+    :class:`leadforge.errors.InvalidConfigError` for a config your scheme cannot honour.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def write_bundle(world: World, writer: BundleWriter) -> bool | None:
+    """Write the bundle for a world you built.
+
+    Kind: first result. Called once per save, with a :class:`BundleWriter` that builds the
+    bundle in a temporary folder, applies the exposure mode and hashes every file.
+
+    Return ``None`` unless ``world.scheme`` is yours; otherwise write through ``writer``:
+    declare the feature catalog, write tables (whole or one chunk per shard), task splits,
+    the dataset card and the manifest fields, then return ``True``. Core writes
+    ``manifest.json`` and moves the bundle into place after this returns.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def write_metadata(world: World, writer: BundleWriter) -> bool | None:
+    """Write hidden truth into ``metadata/`` (instructor bundles only).
+
+    Kind: first result. Called after :func:`write_bundle`, and only when the exposure mode
+    writes metadata; core never calls it for ``student_public``. Core has already written
+    ``metadata/world_spec.json``.
+
+    Return ``None`` unless ``world.scheme`` is yours; otherwise write files with
+    ``writer.write_metadata_json`` / ``writer.write_metadata_text`` and return ``True``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
+    """Check a finished bundle.
+
+    Kind: collect. Called by ``leadforge validate`` and after ``generate --validate``.
+
+    ``bundle`` reads files lazily; ``manifest`` is the parsed ``manifest.json``. Core checks
+    the envelope (files, hashes, sizes, row counts, exposure layout). A scheme checks its
+    own invariants when ``manifest.scheme`` is its name and returns ``None`` otherwise; any
+    plugin may add checks. Return :class:`leadforge.validation.Finding` objects; an empty
+    list means nothing was found.
+    """
+    raise NotImplementedError

@@ -1,0 +1,377 @@
+"""Plugin discovery and the registry of installed schemes and recipes.
+
+Each entry point of the ``leadforge`` group is loaded on its own: one that fails to import,
+declares an incompatible plugin-API range, implements an unknown hook or raises while
+registering is reported once on stderr and listed as broken; the others keep working.
+
+Environment:
+  ``LEADFORGE_LOAD_PLUGINS=a,b``   load only these entry points (empty string: none)
+  ``LEADFORGE_DISABLE_PLUGINS=x``  never load these
+  ``LEADFORGE_STRICT_PLUGINS=1``   re-raise plugin failures instead of reporting them
+  ``LEADFORGE_TRACE_PLUGINS=1``    print every hook call and its result on stderr
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Literal
+
+import pluggy
+
+from leadforge import hookspecs
+from leadforge.errors import (
+    InvalidRecipeError,
+    LeadforgeError,
+    PluginError,
+    UnknownSchemeError,
+    UsageError,
+)
+from leadforge.recipes import Recipe, load_recipe
+from leadforge.schemes import GenerateOption, SchemeInfo
+
+Status = Literal["ok", "broken", "incompatible", "disabled"]
+REGISTRATION_HOOKS = ("register_schemes", "register_recipes")
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    """One entry point and what became of it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    status: Status
+    reason: str | None = None
+    schemes: tuple[str, ...] = ()
+    recipes: tuple[str, ...] = ()
+    hooks: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("schemes", "recipes", "hooks"):
+            d[k] = list(d[k])
+        return d
+
+
+@dataclass(frozen=True)
+class RecipeEntry:
+    """A recipe as listed: parsed, or the one-line reason it could not be."""
+
+    id: str
+    path: Path
+    provider: str
+    recipe: Recipe | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Candidate:
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    load: Callable[[], object]
+
+
+@dataclass
+class PluginHost:
+    """The loaded plugins, and everything they registered."""
+
+    pm: pluggy.PluginManager
+    strict: bool = False
+    records: list[PluginRecord] = field(default_factory=list)
+    schemes: dict[str, SchemeInfo] = field(default_factory=dict)
+    scheme_providers: dict[str, str] = field(default_factory=dict)
+    recipes: dict[str, RecipeEntry] = field(default_factory=dict)
+    invalid_recipes: list[RecipeEntry] = field(default_factory=list)
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    _recipe_folders: list[tuple[str, Path]] = field(default_factory=list)
+    _distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def discover(cls, env: Mapping[str, str] | None = None, *, report: bool = True) -> PluginHost:
+        """Load the core plugin and every allowed entry point of the ``leadforge`` group."""
+        env = os.environ if env is None else env
+        host = cls._empty(strict=env.get("LEADFORGE_STRICT_PLUGINS", "") not in ("", "0"))
+        only = env.get("LEADFORGE_LOAD_PLUGINS")
+        allowed = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
+        blocked = {n.strip() for n in env.get("LEADFORGE_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        for ep in sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
+            dist = ep.dist
+            cand = _Candidate(
+                name=ep.name,
+                distribution=dist.name if dist else None,
+                version=dist.version if dist else None,
+                module=ep.value,
+                load=ep.load,
+            )
+            if (allowed is not None and ep.name not in allowed) or ep.name in blocked:
+                host.records.append(
+                    PluginRecord(
+                        cand.name,
+                        cand.distribution,
+                        cand.version,
+                        cand.module,
+                        "disabled",
+                        "disabled by LEADFORGE_LOAD_PLUGINS / LEADFORGE_DISABLE_PLUGINS",
+                    )
+                )
+                continue
+            host._load(cand)
+        host._finish()
+        if env.get("LEADFORGE_TRACE_PLUGINS", "") not in ("", "0"):
+            host.trace()
+        if report:
+            for line in host.warnings:
+                print(f"leadforge: warning: {line}", file=sys.stderr)
+        return host
+
+    @classmethod
+    def from_plugins(
+        cls, plugins: Iterable[tuple[str, object]], *, strict: bool = True, distribution: str = "local"
+    ) -> PluginHost:
+        """A host over explicit plugin objects (tests, the conformance kit, embedding)."""
+        host = cls._empty(strict=strict)
+        for name, obj in plugins:
+            host._load(_Candidate(name, distribution, None, getattr(obj, "__name__", name), _const(obj)))
+        host._finish()
+        return host
+
+    @classmethod
+    def _empty(cls, *, strict: bool) -> PluginHost:
+        from leadforge import builtin
+
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        pm.register(builtin, name="core")
+        return cls(pm=pm, strict=strict)
+
+    def _load(self, cand: _Candidate) -> None:
+        label = f"plugin {cand.name!r}" + (
+            f" ({cand.distribution} {cand.version})" if cand.distribution else ""
+        )
+
+        def fail(status: Status, reason: str, exc: BaseException | None = None) -> None:
+            if self.strict:
+                raise PluginError(f"{label}: {reason}") from exc
+            self.records.append(
+                PluginRecord(cand.name, cand.distribution, cand.version, cand.module, status, reason)
+            )
+            self.warnings.append(
+                f"{label} {'is incompatible' if status == 'incompatible' else 'failed to load'}: {reason}"
+            )
+
+        try:
+            module = cand.load()
+        except Exception as exc:
+            return fail("broken", f"import failed: {type(exc).__name__}: {exc}", exc)
+        api = getattr(module, "LEADFORGE_PLUGIN_API", None)
+        if not _api_ok(api):
+            want = "no LEADFORGE_PLUGIN_API declared" if api is None else f"supports plugin API {api!r}"
+            return fail("incompatible", f"{want}; this leadforge-core implements API {hookspecs.PLUGIN_API}")
+        try:
+            self.pm.register(module, name=cand.name)
+        except Exception as exc:
+            return fail("broken", f"registration failed: {type(exc).__name__}: {exc}", exc)
+        unknown = sorted(h.name for h in self.pm.get_hookcallers(module) or () if h.spec is None)
+        if unknown:
+            self.pm.unregister(module)
+            return fail("broken", f"implements unknown hook(s): {', '.join(unknown)}")
+        try:
+            schemes = self._collect(module, "register_schemes", SchemeInfo)
+            folders = self._collect(module, "register_recipes", (str, os.PathLike))
+        except Exception as exc:
+            self.pm.unregister(module)
+            return fail("broken", f"registration hook raised {type(exc).__name__}: {exc}", exc)
+
+        dist = cand.distribution or cand.name
+        for info in schemes:
+            if info.name in self.schemes and self.scheme_providers[info.name] != dist:
+                self._conflict("scheme", info.name, self.scheme_providers[info.name], dist)
+                continue
+            self.schemes[info.name] = info
+            self.scheme_providers[info.name] = dist
+        self._recipe_folders.extend((dist, Path(f)) for f in folders)
+        self._distributions[dist] = (cand.name, cand.version or "")
+        hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(module) or ()))
+        self.records.append(
+            PluginRecord(
+                cand.name,
+                cand.distribution,
+                cand.version,
+                cand.module,
+                "ok",
+                schemes=tuple(s.name for s in schemes),
+                hooks=hooks,
+            )
+        )
+
+    def _collect(self, module: object, hook: str, kind: type | tuple[type, ...]) -> list[Any]:
+        caller = getattr(self.pm.hook, hook)
+        out: list[Any] = []
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not module:
+                continue
+            result = impl.function()
+            if result is None:
+                continue
+            if not isinstance(result, list | tuple):
+                raise TypeError(f"{hook}() must return a list, got {type(result).__name__}")
+            for item in result:
+                if not isinstance(item, kind):
+                    raise TypeError(f"{hook}() returned {type(item).__name__}, expected {kind}")
+                out.append(item)
+        return out
+
+    def _conflict(self, what: str, name: str, first: str, second: str) -> None:
+        dists = self.conflicts.setdefault(f"{what}:{name}", [first])
+        if second not in dists:
+            dists.append(second)
+        msg = f"{what} {name!r} is registered by both {first} and {second}"
+        if self.strict:
+            raise PluginError(msg)
+        self.warnings.append(msg + "; it is unusable until one is uninstalled or disabled")
+
+    def _finish(self) -> None:
+        for dist, folder in self._recipe_folders:
+            try:
+                recipe = load_recipe(folder, provider=dist)
+            except LeadforgeError as exc:
+                entry = RecipeEntry(id=folder.name, path=folder, provider=dist, error=str(exc))
+                self.invalid_recipes.append(entry)
+                self.warnings.append(f"recipe in {folder} is invalid: {exc}")
+                continue
+            if recipe.id in self.recipes and self.recipes[recipe.id].provider != dist:
+                self._conflict("recipe", recipe.id, self.recipes[recipe.id].provider, dist)
+                continue
+            self.recipes[recipe.id] = RecipeEntry(recipe.id, folder, dist, recipe=recipe)
+        by_dist: dict[str, list[str]] = {}
+        for entry in self.recipes.values():
+            by_dist.setdefault(entry.provider, []).append(entry.id)
+        self.records = [
+            _with_recipes(r, sorted(by_dist.get(r.distribution or r.name, []))) for r in self.records
+        ]
+
+    def trace(self) -> None:
+        """Print each hook call and its result on stderr (pluggy call monitoring)."""
+
+        def before(name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
+            args = ", ".join(f"{k}={_short(v)}" for k, v in kwargs.items())
+            print(f"leadforge: trace: {name}({args}) -> {len(impls)} implementation(s)", file=sys.stderr)
+
+        def after(outcome: Any, name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
+            exc = outcome.exception
+            shown = f"raised {type(exc).__name__}: {exc}" if exc else _short(outcome.get_result())
+            print(f"leadforge: trace: {name} -> {shown}", file=sys.stderr)
+
+        self.pm.add_hookcall_monitoring(before, after)
+
+    # -- lookups ------------------------------------------------------------------------
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def scheme(self, name: str) -> SchemeInfo:
+        key = f"scheme:{name}"
+        if key in self.conflicts:
+            dists = " and ".join(self.conflicts[key])
+            raise UsageError(
+                f"scheme {name!r} is registered by both {dists}; uninstall one or disable it "
+                "with LEADFORGE_DISABLE_PLUGINS"
+            )
+        if name not in self.schemes:
+            known = ", ".join(sorted(self.schemes)) or "none"
+            raise UnknownSchemeError(f"unknown generation scheme {name!r}; installed schemes: {known}")
+        return self.schemes[name]
+
+    def recipe(self, recipe_id: str) -> Recipe:
+        key = f"recipe:{recipe_id}"
+        if key in self.conflicts:
+            raise UsageError(
+                f"recipe {recipe_id!r} is registered by both {' and '.join(self.conflicts[key])}"
+            )
+        entry = self.recipes.get(recipe_id)
+        if entry is None:
+            bad = [e for e in self.invalid_recipes if e.id == recipe_id]
+            if bad:
+                raise InvalidRecipeError(bad[0].error or f"recipe {recipe_id!r} is invalid")
+            known = ", ".join(sorted(self.recipes)) or "none installed (pip install leadforge-recipes)"
+            raise InvalidRecipeError(f"unknown recipe {recipe_id!r}; available recipes: {known}")
+        assert entry.recipe is not None
+        return entry.recipe
+
+    def scheme_for(self, recipe: Recipe) -> SchemeInfo:
+        """The scheme a recipe needs, or an error that says exactly what to install."""
+        if recipe.scheme not in self.schemes and f"scheme:{recipe.scheme}" not in self.conflicts:
+            raise UnknownSchemeError(
+                f"recipe {recipe.id!r} needs the {recipe.scheme!r} scheme, which is not installed; "
+                f"run: {recipe.install_hint}"
+            )
+        return self.scheme(recipe.scheme)
+
+    def options(self) -> list[GenerateOption]:
+        out: list[GenerateOption] = []
+        for batch in self.pm.hook.generate_options():
+            out.extend(o for o in batch if o.scheme in self.schemes)
+        return out
+
+    def distributions(self, *names: str) -> list[dict[str, str]]:
+        """``{"distribution", "version", "plugin"}`` for the named distributions, sorted."""
+        out = []
+        for dist in sorted(set(names)):
+            plugin, version = self._distributions.get(dist, ("", ""))
+            out.append({"distribution": dist, "version": version, "plugin": plugin})
+        return out
+
+
+def _const(obj: object) -> Callable[[], object]:
+    return lambda: obj
+
+
+def _api_ok(api: object) -> bool:
+    return (
+        isinstance(api, tuple)
+        and len(api) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in api)
+        and api[0] <= hookspecs.PLUGIN_API <= api[1]
+    )
+
+
+def _with_recipes(record: PluginRecord, recipes: list[str]) -> PluginRecord:
+    if not recipes:
+        return record
+    return PluginRecord(
+        **{**asdict(record), "recipes": tuple(recipes), "schemes": record.schemes, "hooks": record.hooks}
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+_HOST: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    """The process-wide host, discovered on first use."""
+    global _HOST
+    if _HOST is None:
+        _HOST = PluginHost.discover()
+    return _HOST
+
+
+def set_host(host: PluginHost | None) -> None:
+    """Install (or clear, with ``None``) the process-wide host; for tests and embedding."""
+    global _HOST
+    _HOST = host

@@ -1,0 +1,116 @@
+"""Typed table schemas: the four column dtypes every bundle uses, and how they reach Parquet.
+
+Bundles store pandas' nullable dtypes (``string``, ``Int64``, ``Float64``, ``boolean``) so a
+notebook that reads a table with ``pandas.read_parquet`` gets exactly those dtypes back. The
+Arrow schema therefore carries pandas metadata, computed once per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+DType = Literal["string", "Int64", "Float64", "boolean"]
+DTYPES: tuple[str, ...] = get_args(DType)
+
+_ARROW: dict[str, pa.DataType] = {
+    "string": pa.large_string(),
+    "Int64": pa.int64(),
+    "Float64": pa.float64(),
+    "boolean": pa.bool_(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: a name and one of the four bundle dtypes."""
+
+    name: str
+    dtype: DType
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"column {self.name!r}: dtype must be one of {DTYPES}, got {self.dtype!r}")
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """An ordered set of typed columns, convertible to an Arrow schema with pandas metadata."""
+
+    columns: tuple[Column, ...]
+
+    @classmethod
+    def of(cls, columns: Iterable[tuple[str, DType] | Column]) -> TableSchema:
+        cols = tuple(c if isinstance(c, Column) else Column(c[0], c[1]) for c in columns)
+        names = [c.name for c in cols]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate column names in schema: {names}")
+        return cls(cols)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def dtype(self, name: str) -> DType:
+        for c in self.columns:
+            if c.name == name:
+                return c.dtype
+        raise KeyError(name)
+
+    def without(self, names: Iterable[str]) -> TableSchema:
+        drop = set(names)
+        return TableSchema(tuple(c for c in self.columns if c.name not in drop))
+
+    @cached_property
+    def arrow(self) -> pa.Schema:
+        empty = pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in self.columns})
+        meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata
+        fields = [pa.field(c.name, _ARROW[c.dtype]) for c in self.columns]
+        return pa.schema(fields, metadata=meta)
+
+    def empty(self) -> pa.Table:
+        return self.arrow.empty_table()
+
+    def table(self, data: pa.Table | pd.DataFrame | Mapping[str, Any]) -> pa.Table:
+        """Coerce ``data`` (Arrow table, DataFrame, or name → array mapping) to this schema.
+
+        Columns are taken by name and ordered as the schema says; a missing or unexpected
+        column is an error, so a scheme cannot silently drop or add a column.
+        """
+        if isinstance(data, pd.DataFrame):
+            data = pa.Table.from_pandas(data, preserve_index=False)
+        names = list(data.column_names) if isinstance(data, pa.Table) else list(data.keys())
+        missing = [n for n in self.names if n not in names]
+        extra = [n for n in names if n not in self.names]
+        if missing or extra:
+            raise ValueError(f"table columns do not match schema: missing {missing}, unexpected {extra}")
+        arrays = []
+        for col in self.columns:
+            value = data.column(col.name) if isinstance(data, pa.Table) else data[col.name]
+            arrays.append(_to_arrow(value, _ARROW[col.dtype]))
+        return pa.Table.from_arrays(arrays, schema=self.arrow)
+
+
+def _to_arrow(value: Any, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    if isinstance(value, pa.ChunkedArray | pa.Array):
+        return value if value.type == typ else value.cast(typ)
+    if isinstance(value, pd.Series):
+        return pa.array(value, type=typ, from_pandas=True)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "O":
+        return pa.array(value, type=typ, from_pandas=True)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and typ != pa.float64():
+        return pa.array(value, type=typ, from_pandas=True)
+    return pa.array(value, type=typ)
+
+
+def masked(values: np.ndarray, null: np.ndarray | None) -> pa.Array:
+    """An Arrow array from numpy values with a boolean null mask (True = null)."""
+    if null is None or not null.any():
+        return pa.array(values)
+    return pa.array(values, mask=null)

@@ -1,0 +1,100 @@
+"""What a scheme plugin declares about itself, and the minimal shape of the world it builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from leadforge.enums import ExposureMode
+from leadforge.narrative import Narrative
+from leadforge.params import ParamField, param_fields
+
+if TYPE_CHECKING:
+    from leadforge.config import GenerationConfig
+
+TASK_TYPES = ("binary_classification", "regression")
+
+
+@dataclass(frozen=True)
+class SchemeInfo:
+    """A generation scheme, as returned by the ``register_schemes`` hook.
+
+    ``params_type`` is a frozen dataclass of the scheme's knobs (see :mod:`leadforge.params`);
+    its field defaults are the scheme defaults, the lowest layer of config resolution.
+    ``profile_type`` is the dataclass one difficulty profile of a recipe parses into (fields
+    without a default are required keys of the profile); ``None`` if the scheme reads none.
+    ``narrative_type`` parses ``narrative.yaml`` (a ``from_mapping(data, file)`` classmethod);
+    ``None`` if the scheme needs no narrative.
+    """
+
+    name: str
+    title: str
+    version: str
+    params_type: type
+    task_types: tuple[str, ...] = ("binary_classification",)
+    exposure_modes: tuple[ExposureMode, ...] = (
+        ExposureMode.STUDENT_PUBLIC,
+        ExposureMode.RESEARCH_INSTRUCTOR,
+    )
+    profile_type: type | None = None
+    narrative_type: type | None = Narrative
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"scheme name must be an identifier, got {self.name!r}")
+        bad = [t for t in self.task_types if t not in TASK_TYPES]
+        if bad:
+            raise ValueError(f"scheme {self.name}: unknown task types {bad}; use {TASK_TYPES}")
+        param_fields(self.params_type)  # fails early on an undeclared default
+
+    @property
+    def params(self) -> list[ParamField]:
+        return param_fields(self.params_type)
+
+
+@dataclass(frozen=True)
+class GenerateOption:
+    """An extra ``leadforge generate`` option a scheme understands (``generate_options`` hook).
+
+    ``key`` is the scheme parameter the option sets; ``type`` is ``int``, ``float`` or ``str``.
+    """
+
+    scheme: str
+    flag: str
+    key: str
+    type: type
+    help: str = ""
+    metavar: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not self.flag.startswith("--"):
+            raise ValueError(f"option flag must start with '--', got {self.flag!r}")
+        if self.type not in (int, float, str):
+            raise ValueError(f"option {self.flag}: type must be int, float or str")
+
+
+def options_from_params(scheme: str, params_type: type, *keys: str) -> list[GenerateOption]:
+    """CLI options for the named parameters, taking type and help from their declaration."""
+    fields = {f.name: f for f in param_fields(params_type)}
+    return [
+        GenerateOption(
+            scheme=scheme,
+            flag="--" + key.replace("_", "-"),
+            key=key,
+            type=fields[key].base_type,
+            help=fields[key].help,
+        )
+        for key in keys
+    ]
+
+
+@runtime_checkable
+class World(Protocol):
+    """What core needs from a scheme's world: which scheme built it, from which config.
+
+    Everything else (graph, population plan, shards) is the scheme's own business.
+    """
+
+    scheme: str
+    config: GenerationConfig

@@ -1,0 +1,103 @@
+"""Bundle validation: findings from every plugin's ``validate`` hook, gathered into a report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.errors import BundleError
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a bundle. ``where`` names the file, table or column concerned."""
+
+    check: str
+    message: str
+    where: str | None = None
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        loc = f"{self.where}: " if self.where else ""
+        return f"[{self.check}] {loc}{self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["severity"] = self.severity.value
+        return d
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    root: Path
+    scheme: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "bundle": str(self.root),
+            "scheme": self.scheme,
+            "ok": self.ok,
+            "errors": [f.to_json() for f in self.errors],
+            "warnings": [f.to_json() for f in self.warnings],
+        }
+
+
+def check_bundle_dir(root: Path) -> None:
+    """Raise :class:`BundleError` unless ``root`` is a directory with a manifest."""
+    if not root.exists():
+        raise BundleError(f"path does not exist: {root}")
+    if not root.is_dir():
+        raise BundleError(f"not a directory: {root}")
+    if not (root / "manifest.json").is_file():
+        raise BundleError(f"no manifest.json in {root}")
+
+
+def validate_bundle(root: Path, host: Any = None) -> ValidationReport:
+    """Run every installed plugin's ``validate`` hook on the bundle at ``root``."""
+    from leadforge.plugins import get_host
+
+    host = host or get_host()
+    check_bundle_dir(root)
+    manifest = Manifest.load(root)
+    bundle = BundleView(root)
+    findings: list[Finding] = []
+    for batch in host.hook.validate(bundle=bundle, manifest=manifest):
+        findings.extend(batch or [])
+    if manifest.scheme not in host.schemes:
+        findings.append(
+            Finding(
+                "scheme",
+                f"scheme {manifest.scheme!r} is not installed; only envelope checks ran",
+                severity=Severity.WARNING,
+            )
+        )
+    return ValidationReport(root=root, scheme=manifest.scheme, findings=tuple(findings))
+
+
+def guarded(check: str, fn: Any, *args: Any) -> list[Finding]:
+    """Run one check function, turning an unreadable file into a finding instead of a crash."""
+    try:
+        return list(fn(*args))
+    except BundleError as exc:
+        return [Finding(check, str(exc))]

@@ -1,0 +1,1 @@
+"""leadforge recipe packs."""

@@ -1,0 +1,1 @@
+"""leadforge lead_scoring scheme."""

@@ -1,0 +1,5 @@
+"""The lead_scoring scheme's leadforge plugin (hooks arrive with the simulation)."""
+
+from __future__ import annotations
+
+LEADFORGE_PLUGIN_API = (1, 1)

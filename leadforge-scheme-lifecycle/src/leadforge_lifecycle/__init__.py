@@ -1,0 +1,1 @@
+"""leadforge lifecycle (pLTV) scheme."""
