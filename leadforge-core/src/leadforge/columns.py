@@ -46,9 +46,7 @@ def id_array(prefix: str, numbers: np.ndarray) -> pa.LargeStringArray:
         has = ndig > k
         data[digit_end[has] - k] = (rest[has] % 10 + 48).astype(np.uint8)
         rest //= 10
-    return pa.Array.from_buffers(
-        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def id_range(prefix: str, start: int, count: int) -> pa.LargeStringArray:

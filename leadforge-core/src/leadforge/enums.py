@@ -7,7 +7,6 @@ from typing import TypeVar
 
 from leadforge.errors import InvalidConfigError
 
-
 E = TypeVar("E", bound="_ParsedEnum")
 
 

@@ -123,7 +123,8 @@ class Narrative:
                 for s in top.sections("personas")
             ),
             funnel_stages=tuple(
-                FunnelStage(name=s.string("name"), label=s.string("label")) for s in top.sections("funnel_stages")
+                FunnelStage(name=s.string("name"), label=s.string("label"))
+                for s in top.sections("funnel_stages")
             ),
             raw=dict(data),
         )

@@ -74,4 +74,3 @@ def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     if manifest.scheme != world.SCHEME:
         return None
     return checks.run(bundle, manifest)
-
