@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from leadforge.enums import ExposureMode
 from leadforge.narrative import Narrative
@@ -24,7 +25,9 @@ class SchemeInfo:
     ``profile_type`` is the dataclass one difficulty profile of a recipe parses into (fields
     without a default are required keys of the profile); ``None`` if the scheme reads none.
     ``narrative_type`` parses ``narrative.yaml`` (a ``from_mapping(data, file)`` classmethod);
-    ``None`` if the scheme needs no narrative.
+    ``None`` if the scheme needs no narrative. ``sample_params`` are parameter values that
+    give a small but complete bundle in a second or two; the conformance kit and smoke tests
+    generate with them.
     """
 
     name: str
@@ -39,6 +42,7 @@ class SchemeInfo:
     profile_type: type | None = None
     narrative_type: type | None = Narrative
     description: str = ""
+    sample_params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

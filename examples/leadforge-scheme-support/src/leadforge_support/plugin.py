@@ -32,6 +32,7 @@ def register_schemes() -> list[SchemeInfo]:
             profile_type=SupportProfile,
             narrative_type=SupportNarrative,
             description="Tickets arrive daily; a team works the queue by priority; SLA breaches emerge.",
+            sample_params={"n_customers": 120, "n_agents": 3, "horizon_days": 60},
         )
     ]
 
