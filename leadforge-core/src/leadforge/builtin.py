@@ -93,10 +93,9 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield Finding("files", "listed in the manifest but missing", where=rel)
             continue
         sha, size = _sha256(rel, bundle)
-        if size != entry.get("size"):
-            yield Finding("files", f"size {size} differs from the manifest's {entry.get('size')}", where=rel)
-        if sha != entry.get("sha256"):
-            yield Finding("files", "SHA-256 mismatch (edited after generation?)", where=rel)
+        if sha != entry.get("sha256") or size != entry.get("size"):
+            sizes = "" if size == entry.get("size") else f"; {size} bytes, manifest says {entry.get('size')}"
+            yield Finding("files", f"SHA-256 mismatch (edited after generation?){sizes}", where=rel)
     on_disk = {p.relative_to(bundle.root).as_posix() for p in bundle.root.rglob("*") if p.is_file()} - {
         "manifest.json"
     }

@@ -16,12 +16,11 @@ from typing import Any, NoReturn
 
 import click
 
-from leadforge.api import Generator, core_version
 from leadforge.bundle.reader import Manifest
 from leadforge.errors import BundleError, LeadforgeError, UsageError
 from leadforge.plugins import PluginHost, get_host
 from leadforge.progress import StderrProgress
-from leadforge.validation import check_bundle_dir, validate_bundle
+from leadforge.validation import check_bundle_dir
 
 FIRST_PARTY = "pip install leadforge-scheme-leadscoring leadforge-scheme-lifecycle leadforge-recipes"
 
@@ -83,9 +82,14 @@ class LeadforgeGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group(cls=LeadforgeGroup, no_args_is_help=True)
+@click.group("leadforge", cls=LeadforgeGroup, no_args_is_help=True)
 @click.version_option(
-    core_version(), "--version", "-V", prog_name="leadforge", message="%(prog)s %(version)s"
+    None,
+    "--version",
+    "-V",
+    package_name="leadforge-core",
+    prog_name="leadforge",
+    message="%(prog)s %(version)s",
 )
 def main() -> None:
     """Generate simulated CRM and SaaS-revenue datasets from installed scheme plugins."""
@@ -249,6 +253,9 @@ def make_generate(host: PluginHost) -> click.Command:
 
 
 def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, Any]) -> None:
+    from leadforge.api import Generator
+    from leadforge.validation import validate_bundle
+
     recipe = host.recipe(kw["recipe"])
     scheme = host.scheme_for(recipe)
     scheme_params: dict[str, Any] = {}
@@ -313,6 +320,8 @@ def _bundle_path(path: str) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate_cmd(bundle_path: str, as_json: bool) -> None:
     """Check a bundle: envelope, hashes, exposure rules and the scheme's own invariants."""
+    from leadforge.validation import validate_bundle
+
     root = _bundle_path(bundle_path)
     try:
         report = validate_bundle(root, get_host())

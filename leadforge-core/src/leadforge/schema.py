@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: What a table sink accepts: an Arrow table, a pandas DataFrame, or column name -> array.
+TableData: TypeAlias = "pa.Table | pd.DataFrame | Mapping[str, Any]"
 
 DType = Literal["string", "Int64", "Float64", "boolean"]
 DTYPES: tuple[str, ...] = get_args(DType)
@@ -69,6 +74,8 @@ class TableSchema:
 
     @cached_property
     def arrow(self) -> pa.Schema:
+        import pandas as pd  # pandas is slow to import; only schemas need its metadata
+
         empty = pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in self.columns})
         meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata
         fields = [pa.field(c.name, _ARROW[c.dtype]) for c in self.columns]
@@ -77,13 +84,13 @@ class TableSchema:
     def empty(self) -> pa.Table:
         return self.arrow.empty_table()
 
-    def table(self, data: pa.Table | pd.DataFrame | Mapping[str, Any]) -> pa.Table:
+    def table(self, data: TableData) -> pa.Table:
         """Coerce ``data`` (Arrow table, DataFrame, or name → array mapping) to this schema.
 
         Columns are taken by name and ordered as the schema says; a missing or unexpected
         column is an error, so a scheme cannot silently drop or add a column.
         """
-        if isinstance(data, pd.DataFrame):
+        if not isinstance(data, pa.Table | Mapping):
             data = pa.Table.from_pandas(data, preserve_index=False)
         names = list(data.column_names) if isinstance(data, pa.Table) else list(data.keys())
         missing = [n for n in self.names if n not in names]
@@ -100,13 +107,13 @@ class TableSchema:
 def _to_arrow(value: Any, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:
     if isinstance(value, pa.ChunkedArray | pa.Array):
         return value if value.type == typ else value.cast(typ)
-    if isinstance(value, pd.Series):
-        return pa.array(value, type=typ, from_pandas=True)
     if isinstance(value, np.ndarray) and value.dtype.kind == "O":
         return pa.array(value, type=typ, from_pandas=True)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f" and typ != pa.float64():
         return pa.array(value, type=typ, from_pandas=True)
-    return pa.array(value, type=typ)
+    if isinstance(value, np.ndarray | list | tuple):
+        return pa.array(value, type=typ)
+    return pa.array(value, type=typ, from_pandas=True)
 
 
 def masked(values: np.ndarray, null: np.ndarray | None) -> pa.Array:

@@ -82,8 +82,20 @@ def validate_bundle(root: Path, host: Any = None) -> ValidationReport:
     manifest = Manifest.load(root)
     bundle = BundleView(root)
     findings: list[Finding] = []
-    for batch in host.hook.validate(bundle=bundle, manifest=manifest):
-        findings.extend(batch or [])
+    caller = host.hook.validate
+    for impl in reversed(caller.get_hookimpls()):
+        others = [i.plugin for i in caller.get_hookimpls() if i.plugin is not impl.plugin]
+        try:
+            for batch in host.pm.subset_hook_caller("validate", remove_plugins=others)(
+                bundle=bundle, manifest=manifest
+            ):
+                findings.extend(batch or [])
+        except BundleError as exc:
+            findings.append(Finding(f"{impl.plugin_name}.validate", str(exc)))
+        except Exception as exc:
+            findings.append(
+                Finding(f"{impl.plugin_name}.validate", f"validate hook raised {type(exc).__name__}: {exc}")
+            )
     if manifest.scheme not in host.schemes:
         findings.append(
             Finding(

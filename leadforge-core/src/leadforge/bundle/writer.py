@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -28,7 +27,7 @@ from leadforge.enums import ExposureMode
 from leadforge.errors import ExposureError, GenerationError
 from leadforge.features import FeatureSpec, redacted_names, render_dictionary, visible
 from leadforge.progress import NullProgress, Progress
-from leadforge.schema import TableSchema
+from leadforge.schema import TableData, TableSchema
 from leadforge.schemes import TASK_TYPES
 from leadforge.yamlfile import dump_json
 
@@ -169,7 +168,7 @@ class TableSink:
         self._file = _ParquetFile(writer.root / "tables" / f"{name}.parquet", self.schema.arrow)
         self.closed = False
 
-    def append(self, data: pa.Table | pd.DataFrame | Mapping[str, Any]) -> None:
+    def append(self, data: TableData) -> None:
         if self.closed:
             raise GenerationError(f"table {self.name} is already closed")
         self._file.write(self.schema.table(self._writer.drop_redacted(data)))
@@ -204,7 +203,7 @@ class TaskSink:
         self._salt = writer.rng_key
         self.closed = False
 
-    def append(self, data: pa.Table | pd.DataFrame | Mapping[str, Any]) -> None:
+    def append(self, data: TableData) -> None:
         if self.closed:
             raise GenerationError(f"task {self.spec.task_id} is already closed")
         table = self.schema.table(self._writer.drop_redacted(data))
@@ -298,9 +297,7 @@ class BundleWriter:
         self._sinks.append(sink)
         return sink
 
-    def write_table(
-        self, name: str, schema: TableSchema, data: pa.Table | pd.DataFrame | Mapping[str, Any]
-    ) -> None:
+    def write_table(self, name: str, schema: TableSchema, data: TableData) -> None:
         with self.open_table(name, schema) as sink:
             sink.append(data)
 
@@ -323,15 +320,15 @@ class BundleWriter:
         self._check_metadata(name)
         self._write_bytes(f"{METADATA}/{name}", text.encode("utf-8"))
 
-    def drop_redacted(self, data: pa.Table | pd.DataFrame | Mapping[str, Any]) -> Any:
+    def drop_redacted(self, data: TableData) -> Any:
         if not self.redacted_columns:
             return data
         drop = set(self.redacted_columns)
         if isinstance(data, pa.Table):
             return data.drop_columns([c for c in data.column_names if c in drop])
-        if isinstance(data, pd.DataFrame):
-            return data.drop(columns=[c for c in data.columns if c in drop])
-        return {k: v for k, v in data.items() if k not in drop}
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if k not in drop}
+        return data.drop(columns=[c for c in data.columns if c in drop])
 
     # -- finishing ------------------------------------------------------------------------
 

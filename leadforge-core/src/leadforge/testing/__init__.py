@@ -1,0 +1,1 @@
+"""The leadforge conformance kit (work in progress)."""

@@ -1,0 +1,1 @@
+"""pytest plugin of the leadforge conformance kit (work in progress)."""

@@ -1,0 +1,43 @@
+"""Core test fixtures: a host holding only the toy scheme, and a CLI runner bound to it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import toyplugin
+from click.testing import CliRunner, Result
+from leadforge.cli import main
+from leadforge.plugins import PluginHost, set_host
+
+PINNED = "2026-01-01T00:00:00+00:00"
+
+
+@pytest.fixture
+def toy_host() -> PluginHost:
+    return PluginHost.from_plugins([("toy", toyplugin)], distribution="leadforge-scheme-toy")
+
+
+@pytest.fixture
+def cli(toy_host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """Run the CLI against the toy host; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    set_host(toy_host)
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    yield run
+    set_host(None)
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``root``, by relative path."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -1,0 +1,212 @@
+"""Writing bundles through the toy scheme: layout, hashes, exposure, atomicity, determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from conftest import PINNED, tree_hashes
+from leadforge.api import Generator
+from leadforge.errors import GenerationError, UsageError
+from leadforge.plugins import PluginHost
+
+
+def save(host: PluginHost, out: Path, **kw) -> Path:  # type: ignore[no-untyped-def]
+    params = {"exposure_mode": "research_instructor", **kw}
+    return (
+        Generator.from_recipe("toy_v1", host=host, **params).generate().save(out, generation_timestamp=PINNED)
+    )
+
+
+def manifest(root: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((root / "manifest.json").read_text())
+
+
+def test_layout_manifest_and_every_file_hashed(toy_host: PluginHost, tmp_path: Path) -> None:
+    root = save(toy_host, tmp_path / "b")
+    m = manifest(root)
+    assert list(m)[:9] == [
+        "bundle_schema_version",
+        "package_version",
+        "generation_scheme",
+        "recipe_id",
+        "seed",
+        "generation_timestamp",
+        "exposure_mode",
+        "difficulty",
+        "n_rows",
+    ]
+    assert m["bundle_schema_version"] == "7" and m["generation_scheme"] == "toy"
+    assert m["threshold"] is not None and m["toy_extra"] is True
+    assert list(m)[-3:] == ["config_digest", "plugins", "files"]
+    assert m["plugins"] == [{"distribution": "leadforge-scheme-toy", "version": "", "plugin": "toy"}]
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(m["files"]) == on_disk
+    hashes = tree_hashes(root)
+    for rel, entry in m["files"].items():
+        assert entry["sha256"] == hashes[rel] and entry["size"] == (root / rel).stat().st_size
+    assert "metadata/world_spec.json" in on_disk and "metadata/truth.json" in on_disk
+    assert m["tables"]["rows"]["row_count"] == 150
+    assert sum(m["tasks"]["toy_task"][f"{s}_rows"] for s in ("train", "valid", "test")) == 150
+    assert (root / "manifest.json").read_bytes()[-1:] == b"}"
+
+
+def test_tables_stream_as_row_groups_with_pandas_dtypes(toy_host: PluginHost, tmp_path: Path) -> None:
+    root = save(toy_host, tmp_path / "b", n_rows=250)
+    meta = pq.ParquetFile(root / "tables/rows.parquet").metadata
+    assert meta.num_row_groups == 3 and meta.num_rows == 250
+    df = pd.read_parquet(root / "tables/rows.parquet")
+    assert [str(t) for t in df.dtypes] == ["string", "Float64", "Int64", "string", "Float64"]
+    assert df.row_id.iloc[0] == "row_000001" and df.row_id.is_unique
+
+
+def test_byte_identical_with_pinned_timestamp_and_seed_sensitive(
+    toy_host: PluginHost, tmp_path: Path
+) -> None:
+    a = tree_hashes(save(toy_host, tmp_path / "a"))
+    b = tree_hashes(save(toy_host, tmp_path / "b"))
+    c = tree_hashes(save(toy_host, tmp_path / "c", seed=7))
+    assert a == b
+    assert a["tables/rows.parquet"] != c["tables/rows.parquet"]
+
+
+def test_source_date_epoch_pins_timestamp(
+    toy_host: PluginHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    gen = Generator.from_recipe("toy_v1", host=toy_host)
+    root = gen.generate().save(tmp_path / "b")
+    assert manifest(root)["generation_timestamp"] == "1970-01-02T00:00:00+00:00"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH must be an integer"):
+        gen.generate().save(tmp_path / "c")
+
+
+def test_public_bundle_redacts_and_hides(toy_host: PluginHost, tmp_path: Path) -> None:
+    root = save(toy_host, tmp_path / "p", exposure_mode="student_public")
+    m = manifest(root)
+    assert not (root / "metadata").exists()
+    assert m["redacted_columns"] == ["hint"] and m["threshold"] is None
+    assert m["structural_redactions"] == {"columns": {"rows": ["secret"]}, "omitted_tables": []}
+    assert "secret" not in pq.read_schema(root / "tables/rows.parquet").names
+    for split in ("train", "valid", "test"):
+        assert "hint" not in pq.read_schema(root / f"tasks/toy_task/{split}.parquet").names
+    assert "hint" not in (root / "feature_dictionary.csv").read_text()
+
+
+def test_splits_are_stratified_disjoint_and_cover_rows(toy_host: PluginHost, tmp_path: Path) -> None:
+    root = save(toy_host, tmp_path / "b", n_rows=2000, chunk_rows=2000)
+    parts = {s: pd.read_parquet(root / f"tasks/toy_task/{s}.parquet") for s in ("train", "valid", "test")}
+    ids = [set(df.row_id) for df in parts.values()]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert len(ids[0] | ids[1] | ids[2]) == 2000
+    assert abs(len(parts["train"]) / 2000 - 0.7) < 0.002
+    rates = [df.positive.mean() for df in parts.values()]
+    assert max(rates) - min(rates) < 0.01
+    tm = json.loads((root / "tasks/toy_task/task_manifest.json").read_text())
+    assert (
+        tm["stratified"] is True
+        and tm["key_column"] == "row_id"
+        and tm["split"] == {"train": 0.7, "valid": 0.15, "test": 0.15}
+    )
+
+
+def test_failed_run_leaves_nothing_and_keeps_old_bundle(
+    toy_host: PluginHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import toyplugin
+
+    out = tmp_path / "b"
+    save(toy_host, out)
+    before = tree_hashes(out)
+
+    def explode(*a: object, **k: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(toyplugin, "catalog", explode)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        save(toy_host, out)
+    assert tree_hashes(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+    with pytest.raises(RuntimeError):
+        save(toy_host, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_reused_out_keeps_no_stale_files(toy_host: PluginHost, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    save(toy_host, out)
+    save(toy_host, out, exposure_mode="student_public")
+    assert not (out / "metadata").exists()
+    assert set(manifest(out)["files"]) == {
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+    } - {"manifest.json"}
+
+
+def test_out_that_is_a_file_or_foreign_folder_is_refused(toy_host: PluginHost, tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="exists and is not a directory"):
+        save(toy_host, f)
+    d = tmp_path / "mine"
+    d.mkdir()
+    (d / "notes.txt").write_text("precious")
+    with pytest.raises(UsageError, match="not a leadforge bundle; refusing to replace it"):
+        save(toy_host, d)
+    assert (d / "notes.txt").read_text() == "precious"
+
+
+def test_writer_refuses_hidden_truth_in_public_mode(
+    toy_host: PluginHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import toyplugin
+    from leadforge.errors import ExposureError
+
+    original = toyplugin.write_bundle
+
+    def sneaky(world, writer):  # type: ignore[no-untyped-def]
+        original(world, writer)
+        writer.write_metadata_json("truth.json", {"threshold": 1})
+        return True
+
+    host = PluginHost.from_plugins([("toy", _patched(toyplugin, write_bundle=sneaky))])
+    with pytest.raises(
+        ExposureError, match="refusing to write hidden truth metadata/truth.json into a student_public bundle"
+    ):
+        save(host, tmp_path / "p", exposure_mode="student_public")
+    assert not (tmp_path / "p").exists()
+
+
+def test_scheme_that_forgets_the_card_fails_cleanly(tmp_path: Path) -> None:
+    import toyplugin
+
+    def no_card(world, writer):  # type: ignore[no-untyped-def]
+        writer.declare_features(toyplugin.catalog("positive"))
+        return True
+
+    host = PluginHost.from_plugins([("toy", _patched(toyplugin, write_bundle=no_card))])
+    with pytest.raises(GenerationError, match="did not write a dataset card"):
+        save(host, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+
+
+def _patched(module: object, **hooks: object) -> object:
+    """A plugin object with the module's hooks, some replaced."""
+    from leadforge import hookimpl
+
+    ns: dict[str, object] = {"LEADFORGE_PLUGIN_API": (1, 1)}
+    for name in (
+        "register_schemes",
+        "register_recipes",
+        "generate_options",
+        "build_world",
+        "write_bundle",
+        "write_metadata",
+        "validate",
+    ):
+        fn = hooks.get(name, getattr(module, name))
+        ns[name] = staticmethod(hookimpl(fn))  # type: ignore[arg-type]
+    return type("Patched", (), ns)()

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+import toyplugin
+from leadforge import plugins
+from leadforge.errors import InvalidRecipeError, PluginError, UnknownSchemeError, UsageError
+from leadforge.plugins import PluginHost
+
+
+def make_module(tmp_path: Path, name: str, body: str) -> str:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
+    return name
+
+
+@pytest.fixture
+def fake_eps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Install entry points for modules written into tmp_path; returns a registrar."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eps: list[EntryPoint] = []
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [e for e in eps if e.group == group])
+
+    def add(name: str, module: str, body: str | None = None) -> None:
+        if body is not None:
+            make_module(tmp_path, module, body)
+            sys.modules.pop(module, None)
+        eps.append(EntryPoint(name, module, "leadforge"))
+
+    return add
+
+
+GOOD = """
+from leadforge import hookimpl
+from leadforge.schemes import SchemeInfo
+from toyplugin import ToyParams
+LEADFORGE_PLUGIN_API = (1, 1)
+
+@hookimpl
+def register_schemes():
+    return [SchemeInfo(name="{scheme}", title="t", version="1", params_type=ToyParams, narrative_type=None)]
+"""
+
+
+def test_broken_plugin_is_reported_and_others_keep_working(fake_eps, capsys) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("good", "good_plugin", GOOD.format(scheme="alpha"))
+    fake_eps("broken", "broken_plugin", "raise RuntimeError('boom at import')\n")
+    fake_eps("toy", "toyplugin")
+    host = PluginHost.discover(env={})
+    status = {r.name: r.status for r in host.records}
+    assert status == {"broken": "broken", "good": "ok", "toy": "ok"}
+    broken = next(r for r in host.records if r.name == "broken")
+    assert "RuntimeError: boom at import" in (broken.reason or "")
+    assert set(host.schemes) == {"alpha", "toy"}
+    assert host.recipe("toy_v1").scheme == "toy"
+    err = capsys.readouterr().err
+    assert err.count("boom at import") == 1 and err.startswith("leadforge: warning: plugin 'broken'")
+
+
+def test_strict_mode_reraises(fake_eps) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("broken", "broken_plugin2", "raise RuntimeError('boom')\n")
+    with pytest.raises(PluginError, match="import failed: RuntimeError: boom"):
+        PluginHost.discover(env={"LEADFORGE_STRICT_PLUGINS": "1"}, report=False)
+
+
+def test_load_and_disable_filters(fake_eps) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("good", "good_plugin3", GOOD.format(scheme="alpha"))
+    fake_eps("toy", "toyplugin")
+    only_toy = PluginHost.discover(env={"LEADFORGE_LOAD_PLUGINS": "toy"}, report=False)
+    assert set(only_toy.schemes) == {"toy"}
+    assert {r.name: r.status for r in only_toy.records}["good"] == "disabled"
+    none = PluginHost.discover(env={"LEADFORGE_LOAD_PLUGINS": ""}, report=False)
+    assert none.schemes == {} and all(r.status == "disabled" for r in none.records)
+    blocked = PluginHost.discover(env={"LEADFORGE_DISABLE_PLUGINS": "good"}, report=False)
+    assert set(blocked.schemes) == {"toy"}
+
+
+def test_incompatible_api_is_refused_readably(fake_eps) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("future", "future_plugin", GOOD.format(scheme="beta").replace("(1, 1)", "(2, 3)"))
+    fake_eps("undeclared", "undeclared_plugin", "x = 1\n")
+    host = PluginHost.discover(env={}, report=False)
+    rec = {r.name: r for r in host.records}
+    assert rec["future"].status == "incompatible" and "supports plugin API (2, 3)" in (
+        rec["future"].reason or ""
+    )
+    assert rec["undeclared"].status == "incompatible" and "no LEADFORGE_PLUGIN_API" in (
+        rec["undeclared"].reason or ""
+    )
+    assert host.schemes == {}
+
+
+def test_unknown_hook_implementation_is_rejected(fake_eps) -> None:  # type: ignore[no-untyped-def]
+    fake_eps(
+        "typo",
+        "typo_plugin",
+        GOOD.format(scheme="gamma") + "\n@hookimpl\ndef build_wrld():\n    return None\n",
+    )
+    host = PluginHost.discover(env={}, report=False)
+    rec = host.records[0]
+    assert rec.status == "broken" and "unknown hook(s): build_wrld" in (rec.reason or "")
+    assert "gamma" not in host.schemes
+
+
+def test_raising_registration_hook_marks_plugin_broken(fake_eps) -> None:  # type: ignore[no-untyped-def]
+    body = GOOD.format(scheme="delta").replace(
+        "return [SchemeInfo", 'raise ValueError("bad table"); return [SchemeInfo'
+    )
+    fake_eps("raiser", "raiser_plugin", body)
+    host = PluginHost.discover(env={}, report=False)
+    assert host.records[0].status == "broken" and "ValueError: bad table" in (host.records[0].reason or "")
+
+
+def test_same_scheme_from_two_distributions_names_both(fake_eps, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("one", "one_plugin", GOOD.format(scheme="dup"))
+    fake_eps("two", "two_plugin", GOOD.format(scheme="dup"))
+    host = PluginHost.discover(env={}, report=False)
+    with pytest.raises(UsageError, match="scheme 'dup' is registered by both one and two"):
+        host.scheme("dup")
+    with pytest.raises(PluginError, match="registered by both"):
+        PluginHost.discover(env={"LEADFORGE_STRICT_PLUGINS": "1"}, report=False)
+
+
+def test_trace_prints_hook_calls(fake_eps, capsys) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("toy", "toyplugin")
+    host = PluginHost.discover(env={"LEADFORGE_TRACE_PLUGINS": "1"}, report=False)
+    host.hook.generate_options()
+    err = capsys.readouterr().err
+    assert "leadforge: trace: generate_options() -> 1 implementation(s)" in err
+    assert "leadforge: trace: generate_options -> [[GenerateOption(" in err
+
+
+def test_recipe_lookup_errors(toy_host: PluginHost, tmp_path: Path) -> None:
+    with pytest.raises(InvalidRecipeError, match="unknown recipe 'nope'; available recipes: toy_v1"):
+        toy_host.recipe("nope")
+    with pytest.raises(UnknownSchemeError, match="unknown generation scheme 'zzz'; installed schemes: toy"):
+        toy_host.scheme("zzz")
+
+
+def test_malformed_recipe_is_reported_and_does_not_hide_others(tmp_path: Path) -> None:
+    bad = tmp_path / "broken_recipe"
+    bad.mkdir()
+    (bad / "recipe.yaml").write_text("id: broken\ntitle: [unclosed\n")
+    missing = tmp_path / "missing_keys"
+    missing.mkdir()
+    (missing / "recipe.yaml").write_text("id: missing\ntitle: t\n")
+    orphan = tmp_path / "needs_scheme"
+    orphan.mkdir()
+    (orphan / "recipe.yaml").write_text(
+        "id: orphan\ntitle: t\ndescription: d\nscheme: lead_scoring\nrequires: leadforge-scheme-leadscoring>=2.0,<3\n"
+        "supported_modes: [student_public]\nsupported_difficulty: [intro]\n"
+    )
+
+    class Extra:
+        LEADFORGE_PLUGIN_API = (1, 1)
+
+        @staticmethod
+        @__import__("leadforge").hookimpl
+        def register_recipes() -> list[Path]:
+            return [bad, missing, orphan]
+
+    host = PluginHost.from_plugins([("toy", toyplugin), ("extra", Extra())], strict=False)
+    assert set(host.recipes) == {"toy_v1", "orphan"}
+    errors = {e.id: e.error for e in host.invalid_recipes}
+    assert re.search(r"broken_recipe/recipe\.yaml: line \d+ invalid YAML", errors["broken_recipe"] or "")
+    assert "missing required key(s): description, supported_difficulty, supported_modes" in (
+        errors["missing_keys"] or ""
+    )
+    with pytest.raises(UnknownSchemeError) as err:
+        host.scheme_for(host.recipe("orphan"))
+    assert "run: pip install 'leadforge-scheme-leadscoring>=2.0,<3'" in str(err.value)
