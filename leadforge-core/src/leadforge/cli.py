@@ -22,6 +22,9 @@ from leadforge.plugins import PluginHost, get_host
 from leadforge.progress import StderrProgress
 from leadforge.validation import check_bundle_dir
 
+CORE_FLAGS = frozenset(
+    {"--recipe", "--seed", "--mode", "--out", "--difficulty", "--override", "--validate", "--quiet", "--help"}
+)
 FIRST_PARTY = "pip install leadforge-scheme-leadscoring leadforge-scheme-lifecycle leadforge-recipes"
 
 
@@ -99,16 +102,25 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def plugins_cmd(as_json: bool) -> None:
     """List plugin distributions, what they provide, and whether they loaded."""
+    from leadforge.api import core_version
+    from leadforge.hookspecs import PLUGIN_API
+
     host = get_host()
     if as_json:
         _dump(
             {
+                "core": {
+                    "distribution": "leadforge-core",
+                    "version": core_version(),
+                    "plugin_api": PLUGIN_API,
+                },
                 "plugins": [r.to_json() for r in host.records],
                 "schemes": sorted(host.schemes),
                 "conflicts": host.conflicts,
             }
         )
         return
+    click.echo(f"leadforge-core {core_version()} (plugin API {PLUGIN_API})\n")
     if not host.records:
         click.echo(
             f"No leadforge plugins installed. To get the first-party schemes and recipes:\n  {FIRST_PARTY}"
@@ -204,6 +216,12 @@ def make_generate(host: PluginHost) -> click.Command:
     flags: dict[str, dict[str, str]] = {}
     params: list[click.Parameter] = []
     for opt in host.options():
+        if opt.flag in CORE_FLAGS:
+            click.echo(
+                f"leadforge: warning: scheme {opt.scheme} declares {opt.flag}, which core owns; ignored",
+                err=True,
+            )
+            continue
         owners = flags.setdefault(opt.flag, {})
         if not owners:
             params.append(
