@@ -8,13 +8,13 @@ bundle.save("out/leads")
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from leadforge.bundle.staging import generation_timestamp, staged
-from leadforge.bundle.writer import BundleWriter
+from leadforge.bundle.writer import BundleWriter, ManifestFields
 from leadforge.config import GenerationConfig, load_override, resolve_config
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError
 from leadforge.plugins import PluginHost, get_host
@@ -90,6 +90,9 @@ class Bundle:
     world: Any
     config: GenerationConfig
     generator: Generator
+    #: The manifest fields the scheme declared on the last :meth:`save` (``None`` before one);
+    #: lets the conformance kit see which manifest keys are hidden truth.
+    manifest_fields: ManifestFields | None = field(default=None, init=False, repr=False)
 
     def save(
         self,
@@ -116,6 +119,7 @@ class Bundle:
             writer.finalize(
                 timestamp=timestamp, plugins=host.distributions(*providers), package_version=core_version()
             )
+            self.manifest_fields = writer.manifest_fields
         return out
 
     def validate(self, path: str | Path) -> ValidationReport:

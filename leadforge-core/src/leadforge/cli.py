@@ -423,3 +423,32 @@ def inspect_cmd(bundle_path: str, as_json: bool) -> None:
     if isinstance(manifest.files, dict):
         lines.append(f"Files hashed:    {len(manifest.files)}")
     click.echo("\n".join(lines))
+
+
+@main.command("new-scheme")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "target",
+    type=click.Path(path_type=Path, file_okay=True),
+    default=None,
+    help="Folder to create the distribution in (default: ./leadforge-scheme-NAME); must be new or empty.",
+)
+def new_scheme_cmd(name: str, target: Path | None) -> None:
+    """Create a ready-to-install scheme plugin distribution named NAME (e.g. ticket_triage)."""
+    from leadforge.api import core_version
+    from leadforge.scaffold.render import SchemeNames, default_target, write_project
+
+    names = SchemeNames.of(name, core_version())
+    target = target if target is not None else default_target(name)
+    written = write_project(names, target)
+    click.echo(f"Created {names.distribution} in {target} ({len(written)} files):")
+    for path in written:
+        click.echo(f"  {path.relative_to(target).as_posix()}")
+    click.echo(
+        f"Scheme {names.scheme!r}, recipe {names.recipe!r}. Next:\n"
+        f"  cd {target}\n"
+        "  pip install -e '.[test]'\n"
+        "  pytest\n"
+        f"  leadforge generate --recipe {names.recipe} --seed 1 --out out/{names.scheme}"
+    )

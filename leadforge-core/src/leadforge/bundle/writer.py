@@ -345,6 +345,7 @@ class BundleWriter:
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         self._check_public_shape()
         mf = self.manifest_fields
+        _check_manifest_keys(mf)
         public = self.mode is ExposureMode.STUDENT_PUBLIC
         manifest: dict[str, Any] = {
             "bundle_schema_version": SCHEMA_VERSION,
@@ -422,6 +423,41 @@ class BundleWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self._record_file(rel, hashlib.sha256(data).hexdigest(), len(data))
+
+
+#: Manifest keys core writes itself; a scheme's manifest fields must not reuse them.
+CORE_MANIFEST_KEYS = frozenset(
+    {
+        "bundle_schema_version",
+        "package_version",
+        "generation_scheme",
+        "recipe_id",
+        "seed",
+        "generation_timestamp",
+        "exposure_mode",
+        "difficulty",
+        "redacted_columns",
+        "relational_snapshot_safe",
+        "structural_redactions",
+        "tables",
+        "tasks",
+        "config_digest",
+        "plugins",
+        "files",
+    }
+)
+
+
+def _check_manifest_keys(fields: ManifestFields) -> None:
+    """Refuse scheme fields that would silently overwrite a core key or each other."""
+    seen: dict[str, str] = {}
+    for section, keys in (("config", fields.config), ("hidden", fields.hidden), ("extra", fields.extra)):
+        for key in keys:
+            if key in CORE_MANIFEST_KEYS:
+                raise GenerationError(f"manifest {section} field {key!r} collides with a core key")
+            if key in seen:
+                raise GenerationError(f"manifest field {key!r} is set in both {seen[key]} and {section}")
+            seen[key] = section
 
 
 def _split_salt(seed: int) -> int:

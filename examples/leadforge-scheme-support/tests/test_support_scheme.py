@@ -1,0 +1,80 @@
+"""What the conformance kit cannot know about the support scheme: its own invariants.
+
+The label must be what the simulated queue did (not sampled), difficulty must change the
+world, and the scheme's validator must explain why tickets never ship publicly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from leadforge.api import Generator
+from leadforge.plugins import PluginHost
+from leadforge.validation import validate_bundle
+from leadforge_support import plugin
+from leadforge_support.params import SLA_DAYS
+
+RECIPE = "helpdesk_sla_v1"
+PINNED = "2026-01-01T00:00:00+00:00"
+SAMPLE: dict[str, Any] = {"n_customers": 150, "n_agents": 3, "horizon_days": 60}
+
+
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    return PluginHost.from_plugins([("support", plugin)], distribution="leadforge-scheme-support")
+
+
+def generate(host: PluginHost, out: Path, *, mode: str, difficulty: str = "intermediate") -> Path:
+    gen = Generator.from_recipe(
+        RECIPE, seed=11, exposure_mode=mode, difficulty=difficulty, host=host, **SAMPLE
+    )
+    return gen.generate().save(out, generation_timestamp=PINNED)
+
+
+def task_rows(bundle: Path) -> pa.Table:
+    return pa.concat_tables(
+        pq.read_table(bundle / f"tasks/sla_breached/{s}.parquet") for s in ("train", "valid", "test")
+    )
+
+
+def test_the_label_is_what_the_queue_did(host: PluginHost, tmp_path: Path) -> None:
+    bundle = generate(host, tmp_path / "b", mode="research_instructor")
+    tickets = pq.read_table(bundle / "tables/tickets.parquet").to_pylist()
+    by_id = {t["ticket_id"]: t for t in tickets}
+    rows = task_rows(bundle).to_pylist()
+    assert rows and 0 < sum(r["sla_breached"] for r in rows) < len(rows)
+    for row in rows:
+        t = by_id[row["ticket_id"]]
+        created = dt.date.fromisoformat(t["created_at"])
+        deadline = created + dt.timedelta(days=SLA_DAYS[t["priority"]])
+        late = t["resolved_at"] is None or dt.date.fromisoformat(t["resolved_at"]) > deadline
+        assert row["sla_breached"] is late, (row["ticket_id"], t)
+
+
+def test_a_stretched_team_breaches_more(host: PluginHost, tmp_path: Path) -> None:
+    def breach_rate(difficulty: str) -> float:
+        labels = task_rows(
+            generate(host, tmp_path / difficulty, mode="student_public", difficulty=difficulty)
+        )
+        values = labels.column("sla_breached").to_pylist()
+        return float(sum(values) / len(values))
+
+    intro, advanced = breach_rate("intro"), breach_rate("advanced")
+    assert advanced > intro + 0.05, (intro, advanced)
+
+
+def test_the_validator_says_why_tickets_are_never_public(host: PluginHost, tmp_path: Path) -> None:
+    public = generate(host, tmp_path / "public", mode="student_public")
+    instructor = generate(host, tmp_path / "instructor", mode="research_instructor")
+    assert not (public / "tables/tickets.parquet").exists()
+    shutil.copyfile(instructor / "tables/tickets.parquet", public / "tables/tickets.parquet")
+    report = validate_bundle(public, host)
+    assert any(
+        f.check == "support.exposure" and "tickets must not be public" in f.message for f in report.errors
+    )
