@@ -10,7 +10,7 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
 
 sync: $(UV)
-	$(UV) sync --all-packages --frozen --quiet
+	$(UV) sync --all-packages --frozen --quiet --compile-bytecode
 
 demo: sync
 	$(UV) run --no-sync leadforge generate --recipe b2b_saas_procurement_v1 --seed 42 \

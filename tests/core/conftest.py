@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import toyplugin
 from click.testing import CliRunner, Result
 from leadforge.cli import main
 from leadforge.plugins import PluginHost, set_host
-
-PINNED = "2026-01-01T00:00:00+00:00"
 
 
 @pytest.fixture
@@ -32,12 +28,3 @@ def cli(toy_host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
 
     yield run
     set_host(None)
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    """SHA-256 of every file below ``root``, by relative path."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import PINNED, tree_hashes
+from core_support import PINNED, tree_hashes
 from leadforge.api import Generator
 from leadforge.errors import GenerationError, UsageError
 from leadforge.plugins import PluginHost

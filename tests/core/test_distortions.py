@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-
 from leadforge.distortions import DistortionKnobs, distort
 from leadforge.features import FeatureSpec
 
@@ -19,15 +18,17 @@ CATALOG = [
 
 def table(n: int = 20_000) -> pa.Table:
     g = np.random.default_rng(0)
-    return pa.table({
-        "id": pa.array([f"r{i}" for i in range(n)]),
-        "count": pa.array(g.poisson(2, n), pa.int64()),
-        "amount": pa.array(g.gamma(2.0, 10.0, n)),
-        "delta": pa.array(g.normal(0, 1, n)),
-        "trap": pa.array(g.poisson(5, n), pa.int64()),
-        "flag": pa.array(g.random(n) < 0.3),
-        "y": pa.array(g.random(n) < 0.2),
-    })
+    return pa.table(
+        {
+            "id": pa.array([f"r{i}" for i in range(n)]),
+            "count": pa.array(g.poisson(2, n), pa.int64()),
+            "amount": pa.array(g.gamma(2.0, 10.0, n)),
+            "delta": pa.array(g.normal(0, 1, n)),
+            "trap": pa.array(g.poisson(5, n), pa.int64()),
+            "flag": pa.array(g.random(n) < 0.3),
+            "y": pa.array(g.random(n) < 0.2),
+        }
+    )
 
 
 def test_types_signs_and_rates_survive_distortion() -> None:
@@ -41,10 +42,14 @@ def test_types_signs_and_rates_survive_distortion() -> None:
     counts = out.column("count").drop_null().to_numpy()
     assert counts.min() >= 0 and np.array_equal(counts, np.rint(counts))
     assert out.column("amount").drop_null().to_numpy().min() >= 0.0
-    assert out.column("delta").drop_null().to_numpy().min() < -3.0  # outliers may go negative on signed columns
+    assert (
+        out.column("delta").drop_null().to_numpy().min() < -3.0
+    )  # outliers may go negative on signed columns
     kept = ~np.asarray(out.column("count").is_null())
-    assert np.array_equal(out.column("count").to_numpy(zero_copy_only=False)[kept].astype(int),
-                          src.column("count").to_numpy()[kept])
+    assert np.array_equal(
+        out.column("count").to_numpy(zero_copy_only=False)[kept].astype(int),
+        src.column("count").to_numpy()[kept],
+    )
 
 
 def test_zero_knobs_change_nothing_and_draws_are_deterministic() -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from leadforge.bundle.splits import SplitFractions, assign_splits, hash_strings
 from leadforge.columns import id_range
 
@@ -13,7 +12,9 @@ def test_hash_strings_is_stable_and_distinguishes_keys() -> None:
     h = hash_strings(ids)
     assert np.unique(h).size == 50_000
     assert np.array_equal(h, hash_strings(pa.chunked_array([ids.slice(0, 10), ids.slice(10)])))
-    assert np.array_equal(hash_strings(pa.array(["a", "", "bb"]))[[0, 2]], hash_strings(pa.array(["a", "bb"])))
+    assert np.array_equal(
+        hash_strings(pa.array(["a", "", "bb"]))[[0, 2]], hash_strings(pa.array(["a", "bb"]))
+    )
 
 
 def test_assignment_depends_only_on_key_and_salt() -> None:
@@ -32,7 +33,9 @@ def test_assignment_depends_only_on_key_and_salt() -> None:
     assert not np.array_equal(split, other)
 
 
-@pytest.mark.parametrize("bad", [(0.7, 0.2, 0.2), (1.2, -0.1, -0.1), (float("nan"), 0.5, 0.5), (True, 0.0, 0.0)])
+@pytest.mark.parametrize(
+    "bad", [(0.7, 0.2, 0.2), (1.2, -0.1, -0.1), (float("nan"), 0.5, 0.5), (True, 0.0, 0.0)]
+)
 def test_bad_fractions_are_rejected(bad: tuple[float, float, float]) -> None:
     with pytest.raises(ValueError):
         SplitFractions(*bad)

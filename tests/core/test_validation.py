@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import PINNED
+from core_support import PINNED
 from leadforge.api import Generator
 from leadforge.errors import BundleError
 from leadforge.plugins import PluginHost

@@ -8,14 +8,13 @@ import pytest
 
 pytest.importorskip("leadforge_recipes")
 
-from leadforge_recipes import plugin as recipes_plugin  # noqa: E402
-
-from leadforge.config import resolve_config  # noqa: E402
-from leadforge.errors import UnknownSchemeError  # noqa: E402
-from leadforge.narrative import Narrative  # noqa: E402
-from leadforge.plugins import PluginHost  # noqa: E402
-from leadforge.recipes import NARRATIVE_FILE, load_recipe  # noqa: E402
-from leadforge.yamlfile import load_mapping  # noqa: E402
+from leadforge.config import resolve_config
+from leadforge.errors import UnknownSchemeError
+from leadforge.narrative import Narrative
+from leadforge.plugins import PluginHost
+from leadforge.recipes import NARRATIVE_FILE, load_recipe
+from leadforge.yamlfile import load_mapping
+from leadforge_recipes import plugin as recipes_plugin
 
 FOLDERS = recipes_plugin.register_recipes()
 
@@ -44,5 +43,7 @@ def test_recipe_resolves_for_every_mode_and_tier_when_its_scheme_is_installed(fo
         pytest.skip(f"scheme {recipe.scheme} not installed")
     for mode in recipe.supported_modes:
         for tier in recipe.supported_difficulty:
-            cfg = resolve_config(recipe, scheme, explicit={"exposure_mode": mode.value, "difficulty": tier.value})
+            cfg = resolve_config(
+                recipe, scheme, explicit={"exposure_mode": mode.value, "difficulty": tier.value}
+            )
             assert cfg.profile is not None and cfg.difficulty is tier

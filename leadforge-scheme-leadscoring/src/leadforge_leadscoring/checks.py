@@ -1,0 +1,423 @@
+"""The scheme's own bundle checks (spec §10.1), on top of core's envelope checks.
+
+Every bundle: the table contract (columns, order, dtypes, id formats), foreign keys, split
+columns against the feature catalog, realism (positive rate, non-negative integer counts,
+boolean flags, more than one stage) and the hidden graph when ``metadata/graph.json`` is
+there. Public bundles also get the leak probes a cheating student would try: banned columns
+and tables, label reconstruction through joins, event rows after a lead's snapshot day,
+and opportunity stages that could only be known after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.bundle.splits import SPLITS
+from leadforge.columns import day_offsets
+from leadforge.errors import BundleError
+from leadforge.validation import Finding, guarded
+
+from leadforge_leadscoring import snapshot, tables
+from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.graph import graph_problems
+from leadforge_leadscoring.mechanisms import EngineParams
+
+_ARROW = {
+    "string": (pa.string(), pa.large_string()),
+    "Int64": (pa.int64(),),
+    "Float64": (pa.float64(),),
+    "boolean": (pa.bool_(),),
+}
+PRIMARY_KEYS = {
+    "accounts": ("account_id", "acct"),
+    "contacts": ("contact_id", "cnt"),
+    "leads": ("lead_id", "lead"),
+    "touches": ("touch_id", "touch"),
+    "sessions": ("session_id", "sess"),
+    "sales_activities": ("activity_id", "act"),
+    "opportunities": ("opportunity_id", "opp"),
+    "customers": ("customer_id", "cust"),
+    "subscriptions": ("subscription_id", "sub"),
+}
+#: No lead can close won before this lead-relative day (the minimum dwell of every stage).
+EARLIEST_CLOSE_DAY = sum(EngineParams(touch_rate=0.0).min_dwell)
+OPEN_STAGE_NAMES = frozenset(V.STAGES[: V.OPEN_STAGES])
+
+
+class _Context:
+    """What the checks share: mode, label, the task's splits, lazily read."""
+
+    def __init__(self, bundle: BundleView, manifest: Manifest) -> None:
+        self.bundle = bundle
+        self.manifest = manifest
+        self.public = manifest.exposure_mode == "student_public"
+        raw = manifest.raw
+        primary = raw.get("primary_task")
+        tasks = list(manifest.tasks)
+        self.task = (
+            primary
+            if isinstance(primary, str) and primary in manifest.tasks
+            else (tasks[0] if tasks else None)
+        )
+        tm_rel = f"tasks/{self.task}/task_manifest.json"
+        tm = bundle.json(tm_rel) if self.task and bundle.exists(tm_rel) else {}
+        label = tm.get("label_column") if isinstance(tm, dict) else None
+        self.label = label if isinstance(label, str) else (self.task or V.DEFAULT_TASK)
+        snap = raw.get("snapshot_day")
+        self.snapshot_day = snap if isinstance(snap, int) and not isinstance(snap, bool) else None
+        window = raw.get("label_window_days")
+        self.label_window = window if isinstance(window, int) and not isinstance(window, bool) else 90
+        self.window = self.snapshot_day if self.snapshot_day is not None else raw.get("horizon_days", 90)
+
+    def table(self, name: str) -> pa.Table | None:
+        rel = f"tables/{name}.parquet"
+        return self.bundle.read_parquet(rel) if self.bundle.exists(rel) else None
+
+    def split_rows(self) -> pa.Table | None:
+        if self.task is None:
+            return None
+        parts = []
+        for s in SPLITS:
+            rel = f"tasks/{self.task}/{s}.parquet"
+            if self.bundle.exists(rel):
+                parts.append(self.bundle.read_parquet(rel))
+        return pa.concat_tables(parts, promote_options="default") if parts else None
+
+
+def run(bundle: BundleView, manifest: Manifest) -> list[Finding]:
+    ctx = _Context(bundle, manifest)
+    findings: list[Finding] = []
+    checks = [_contract, _foreign_keys, _split_columns, _realism, _graph]
+    if ctx.public:
+        checks += [_banned, _reconstruction, _snapshot_window, _stage_as_of_cutoff]
+    for check in checks:
+        findings.extend(guarded("lead_scoring." + check.__name__.strip("_"), check, ctx))
+    return findings
+
+
+def _where(table: str, column: str | None = None) -> str:
+    return f"tables/{table}.parquet" + (f":{column}" if column else "")
+
+
+def _contract(ctx: _Context) -> Iterator[Finding]:
+    redacted = set(ctx.manifest.raw.get("redacted_columns") or [])
+    expected = tables.public_schemas(ctx.label) if ctx.public else tables.schemas(ctx.label)
+    for name in tables.TABLE_ORDER:
+        table = ctx.table(name)
+        if name not in expected:
+            continue
+        if table is None:
+            yield Finding("lead_scoring.contract", "table is missing", where=_where(name))
+            continue
+        schema = expected[name].without(redacted)
+        if table.column_names != schema.names:
+            yield Finding(
+                "lead_scoring.contract",
+                f"columns {table.column_names} differ from the contract {schema.names}",
+                where=_where(name),
+            )
+            continue
+        for col in schema.columns:
+            if table.schema.field(col.name).type not in _ARROW[col.dtype]:
+                yield Finding(
+                    "lead_scoring.contract",
+                    f"dtype {table.schema.field(col.name).type} is not {col.dtype}",
+                    where=_where(name, col.name),
+                )
+        key, prefix = PRIMARY_KEYS[name]
+        ids = table.column(key)
+        bad = pc.sum(pc.invert(pc.match_substring_regex(ids, rf"^{prefix}_\d{{6,}}$"))).as_py() or 0
+        if bad:
+            yield Finding(
+                "lead_scoring.contract", f"{bad} id(s) are not {prefix}_NNNNNN", where=_where(name, key)
+            )
+        if pc.count_distinct(ids).as_py() != table.num_rows:
+            yield Finding("lead_scoring.contract", "primary key has duplicates", where=_where(name, key))
+
+
+def _foreign_keys(ctx: _Context) -> Iterator[Finding]:
+    omitted = (
+        set(tables.PUBLIC_OMITTED) if ctx.manifest.raw.get("relational_snapshot_safe") is True else set()
+    )
+    for child, col, parent, pcol in tables.FOREIGN_KEYS:
+        c, p = ctx.table(child), ctx.table(parent)
+        if c is None or p is None:
+            missing = child if c is None else parent
+            if missing not in omitted:
+                yield Finding(
+                    "lead_scoring.fk", f"cannot check {child}.{col} -> {parent}.{pcol}: {missing} is missing"
+                )
+            continue
+        if col not in c.column_names or pcol not in p.column_names:
+            continue
+        values = c.column(col).drop_null()
+        orphan = pc.invert(pc.is_in(values, value_set=p.column(pcol).combine_chunks()))
+        n = pc.sum(orphan).as_py() or 0
+        if n:
+            examples = values.filter(orphan).slice(0, 3).to_pylist()
+            yield Finding(
+                "lead_scoring.fk",
+                f"{n} value(s) not in {parent}.{pcol}, e.g. {examples}",
+                where=_where(child, col),
+            )
+
+
+def _catalog_names(ctx: _Context) -> list[str]:
+    return [f.name for f in snapshot.catalog(ctx.label, 0, ctx.label_window)]
+
+
+def _split_columns(ctx: _Context) -> Iterator[Finding]:
+    known = set(_catalog_names(ctx))
+    for s in SPLITS:
+        rel = f"tasks/{ctx.task}/{s}.parquet"
+        if ctx.task is None or not ctx.bundle.exists(rel):
+            continue
+        extra = [c for c in ctx.bundle.read_parquet(rel).column_names if c not in known]
+        if extra:
+            yield Finding("lead_scoring.splits", f"columns outside the feature catalog: {extra}", where=rel)
+
+
+def _realism(ctx: _Context) -> Iterator[Finding]:
+    rel = f"tasks/{ctx.task}/train.parquet"
+    if ctx.task is not None and ctx.bundle.exists(rel):
+        train = ctx.bundle.read_parquet(rel)
+        if ctx.label in train.column_names and train.num_rows:
+            rate = float(
+                np.mean(np.asarray(train.column(ctx.label).to_numpy(zero_copy_only=False), dtype=float))
+            )
+            if not 0.01 <= rate <= 0.95:
+                yield Finding(
+                    "lead_scoring.realism",
+                    f"positive rate {rate:.4f} is suspiciously {'low' if rate < 0.01 else 'high'}",
+                    where=f"{rel}:{ctx.label}",
+                )
+    for name in ("accounts", "contacts", "leads"):
+        t = ctx.table(name)
+        if t is not None and t.num_rows == 0:
+            yield Finding("lead_scoring.realism", "table is empty", where=_where(name))
+    catalog = snapshot.catalog(ctx.label, 0, ctx.label_window)
+    for s in SPLITS:
+        srel = f"tasks/{ctx.task}/{s}.parquet"
+        if ctx.task is None or not ctx.bundle.exists(srel):
+            continue
+        split = ctx.bundle.read_parquet(srel)
+        for f in catalog:
+            if f.name not in split.column_names:
+                continue
+            typ = split.schema.field(f.name).type
+            if f.dtype == "boolean" and typ != pa.bool_():
+                yield Finding(
+                    "lead_scoring.realism", f"declared boolean, stored {typ}", where=f"{srel}:{f.name}"
+                )
+            if f.dtype == "Int64":
+                if typ != pa.int64():
+                    yield Finding(
+                        "lead_scoring.realism", f"declared Int64, stored {typ}", where=f"{srel}:{f.name}"
+                    )
+                elif (pc.min(split.column(f.name)).as_py() or 0) < 0:
+                    yield Finding("lead_scoring.realism", "negative count", where=f"{srel}:{f.name}")
+    leads = ctx.table("leads")
+    if (
+        leads is not None
+        and "current_stage" in leads.column_names
+        and pc.count_distinct(leads.column("current_stage")).as_py() < 2
+    ):
+        yield Finding(
+            "lead_scoring.realism", "fewer than 2 distinct stages", where=_where("leads", "current_stage")
+        )
+
+
+def _graph(ctx: _Context) -> Iterator[Finding]:
+    rel = "metadata/graph.json"
+    if not ctx.bundle.exists(rel):
+        return
+    g = ctx.bundle.json(rel)
+    try:
+        nodes = [(n["node_id"], n["node_type"]) for n in g["nodes"]]
+        edges = [(e["source"], e["target"]) for e in g["edges"]]
+        weights = [float(e["weight"]) for e in g["edges"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        yield Finding("lead_scoring.graph", f"malformed graph: {exc!r}", where=rel)
+        return
+    for problem in graph_problems(nodes, edges):
+        yield Finding("lead_scoring.graph", problem, where=rel)
+    if any(not -1.0 <= w <= 1.0 for w in weights):
+        yield Finding("lead_scoring.graph", "edge weights must lie in [-1, 1]", where=rel)
+    declared = ctx.manifest.raw.get("motif_family")
+    if declared is not None and declared != g.get("motif_family"):
+        yield Finding(
+            "lead_scoring.graph",
+            f"motif_family {g.get('motif_family')!r} differs from the manifest's {declared!r}",
+            where=rel,
+        )
+
+
+def _banned(ctx: _Context) -> Iterator[Finding]:
+    banned = {
+        "leads": {ctx.label, V.DEFAULT_TASK, "conversion_timestamp", "current_stage", "is_sql"},
+        "opportunities": set(tables.TERMINAL_COLUMNS),
+    }
+    for name, cols in banned.items():
+        t = ctx.table(name)
+        for col in sorted(cols & set(t.column_names if t is not None else ())):
+            yield Finding(
+                "lead_scoring.leak", "label-revealing column in a public table", where=_where(name, col)
+            )
+    for name in tables.PUBLIC_OMITTED:
+        if ctx.bundle.exists(f"tables/{name}.parquet"):
+            yield Finding("lead_scoring.leak", "outcome table in a public bundle", where=_where(name))
+
+
+def _reconstruction(ctx: _Context) -> Iterator[Finding]:
+    """Join paths a student could follow from a lead to an outcome: each must flag no lead."""
+    opps = ctx.table("opportunities")
+    customers = ctx.table("customers")
+    subs = ctx.table("subscriptions")
+    if opps is not None and "close_outcome" in opps.column_names:
+        won = pc.equal(opps.column("close_outcome"), "closed_won").fill_null(False)
+        n = pc.count_distinct(opps.column("lead_id").filter(won)).as_py()
+        if n:
+            yield Finding(
+                "lead_scoring.leak",
+                f"path B: {n} lead(s) have a closed_won outcome",
+                where=_where("opportunities", "close_outcome"),
+            )
+    if customers is not None and opps is not None:
+        n = pc.sum(
+            pc.is_in(
+                opps.column("opportunity_id"), value_set=customers.column("opportunity_id").combine_chunks()
+            )
+        ).as_py()
+        if n:
+            yield Finding(
+                "lead_scoring.leak",
+                f"path C: {n} lead(s) reach a customer",
+                where=_where("customers", "opportunity_id"),
+            )
+    if subs is not None and customers is not None:
+        n = pc.sum(
+            pc.is_in(customers.column("customer_id"), value_set=subs.column("customer_id").combine_chunks())
+        ).as_py()
+        if n:
+            yield Finding(
+                "lead_scoring.leak",
+                f"path D: {n} customer(s) reach a subscription",
+                where=_where("subscriptions", "customer_id"),
+            )
+
+
+def _lead_days(ctx: _Context) -> tuple[pa.Array, np.ndarray]:
+    leads = ctx.table("leads")
+    if leads is None or "lead_id" not in leads.column_names or "lead_created_at" not in leads.column_names:
+        raise BundleError("tables/leads.parquet: lead_id and lead_created_at are needed for the leak probes")
+    ids = leads.column("lead_id").combine_chunks()
+    if pc.count_distinct(ids).as_py() != len(ids):
+        raise BundleError("tables/leads.parquet:lead_id has duplicate lead ids")
+    created = leads.column("lead_created_at")
+    if created.null_count:
+        raise BundleError("tables/leads.parquet:lead_created_at has nulls")
+    try:
+        return ids, day_offsets(created, V.BASE_DATE)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise BundleError(f"tables/leads.parquet:lead_created_at is not a YYYY-MM-DD date: {exc}") from None
+
+
+def _snapshot_window(ctx: _Context) -> Iterator[Finding]:
+    """Every public event row must lie on or before its lead's snapshot day."""
+    if ctx.snapshot_day is None:
+        yield Finding(
+            "lead_scoring.leak",
+            "snapshot_day is missing from the manifest: the window probe cannot run",
+            where="manifest.json",
+        )
+        return
+    ids, created = _lead_days(ctx)
+    for name, (ts, _key) in tables.EVENT_TABLES.items():
+        t = ctx.table(name)
+        if t is None or t.num_rows == 0:
+            continue
+        pos = pc.index_in(t.column("lead_id"), value_set=ids)
+        if pos.null_count:
+            yield Finding(
+                "lead_scoring.leak",
+                f"{pos.null_count} row(s) name an unknown lead",
+                where=_where(name, "lead_id"),
+            )
+            continue
+        try:
+            day = day_offsets(t.column(ts), V.BASE_DATE)
+        except (pa.ArrowInvalid, ValueError):
+            yield Finding("lead_scoring.leak", "timestamps are not YYYY-MM-DD dates", where=_where(name, ts))
+            continue
+        late = day - created[np.asarray(pos.to_numpy(zero_copy_only=False))] > ctx.snapshot_day
+        if late.any():
+            yield Finding(
+                "lead_scoring.leak",
+                f"{int(late.sum())} of {late.size} row(s) fall after the lead's "
+                f"snapshot day {ctx.snapshot_day}",
+                where=_where(name, ts),
+            )
+
+
+def _stage_as_of_cutoff(ctx: _Context) -> Iterator[Finding]:
+    """Public opportunity stages must be what was known at the cutoff (decision 7).
+
+    A closed stage needs the snapshot to show no open opportunity; an open stage needs it to
+    show one; closed_won needs a positive label and a cutoff late enough for any deal to have
+    closed (no lead can close won before day ``EARLIEST_CLOSE_DAY``).
+    """
+    opps = ctx.table("opportunities")
+    rows = ctx.split_rows()
+    if opps is None or opps.num_rows == 0 or "stage" not in opps.column_names:
+        return
+    stage = np.asarray(opps.column("stage").to_numpy(zero_copy_only=False), dtype=object)
+    unknown = sorted(set(stage) - set(V.STAGES))
+    if unknown:
+        yield Finding(
+            "lead_scoring.leak", f"unknown stage value(s) {unknown}", where=_where("opportunities", "stage")
+        )
+    won = stage == "closed_won"
+    if won.any() and ctx.snapshot_day is not None and ctx.snapshot_day < EARLIEST_CLOSE_DAY:
+        yield Finding(
+            "lead_scoring.leak",
+            f"{int(won.sum())} opportunity(ies) show closed_won, which no lead can reach by day "
+            f"{ctx.snapshot_day} (earliest close: day {EARLIEST_CLOSE_DAY}): a stage from after the cutoff",
+            where=_where("opportunities", "stage"),
+        )
+    if rows is None or "has_open_opportunity" not in rows.column_names:
+        return
+    pos = pc.index_in(opps.column("lead_id"), value_set=rows.column("lead_id").combine_chunks())
+    known = np.asarray(pos.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    idx = np.asarray(pos.fill_null(0).to_numpy(zero_copy_only=False))
+    open_flag = np.asarray(rows.column("has_open_opportunity").to_numpy(zero_copy_only=False), dtype=bool)[
+        idx
+    ]
+    is_open_stage = np.isin(stage, list(OPEN_STAGE_NAMES))
+    bad_closed = known & ~is_open_stage & open_flag
+    bad_open = known & is_open_stage & ~open_flag
+    if bad_closed.any():
+        yield Finding(
+            "lead_scoring.leak",
+            f"{int(bad_closed.sum())} opportunity(ies) show a closed stage although the lead's opportunity "
+            "was still open at the cutoff: a stage from after the cutoff",
+            where=_where("opportunities", "stage"),
+        )
+    if bad_open.any():
+        yield Finding(
+            "lead_scoring.leak",
+            f"{int(bad_open.sum())} opportunity(ies) show an open stage although the snapshot has none open",
+            where=_where("opportunities", "stage"),
+        )
+    if ctx.label in rows.column_names:
+        label = np.asarray(rows.column(ctx.label).to_numpy(zero_copy_only=False), dtype=bool)[idx]
+        wrong = known & won & ~label
+        if wrong.any():
+            yield Finding(
+                "lead_scoring.leak",
+                f"{int(wrong.sum())} closed_won opportunity(ies) belong to negative leads",
+                where=_where("opportunities", "stage"),
+            )

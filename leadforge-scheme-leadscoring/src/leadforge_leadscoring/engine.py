@@ -1,0 +1,371 @@
+"""The daily funnel engine, column-wise over all leads of a shard (spec §4, reworked).
+
+Days are counted from each lead's creation. Every random process draws one uniform per
+lead and day from its own substream, whatever the lead's state, so two worlds that differ
+in one mechanism share every draw the difference does not reach (common random numbers):
+zeroing an edge that only feeds the close-won hazard leaves every event before the first
+possible close identical.
+
+Per day, in order: disqualification / loss (churn hazard), then either a funnel advance
+(after the stage's minimum dwell) or, at negotiation, a close-won draw. A conversion is
+nothing but that close-won event; nothing samples a label. Touches, web sessions and sales
+activities are emitted afterwards from the recorded stage path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from leadforge.rng import RNG, hash_uniform
+
+from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.mechanisms import Drivers, EngineParams
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)))
+
+
+def _var(x: np.ndarray) -> float:
+    """Nominal variance of a driver: 1 for a standardised node, 0 for an absent one."""
+    return 1.0 if np.any(x) else 0.0
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+@dataclass(frozen=True)
+class Hazards:
+    """Daily probabilities per lead: advance out of each open stage, churn in it, close won."""
+
+    advance: np.ndarray
+    churn: np.ndarray
+    win: np.ndarray
+
+
+@dataclass(frozen=True)
+class States:
+    """The stage path: ``history[t]`` is each lead's stage at the end of day ``t``."""
+
+    history: np.ndarray
+    sql_day: np.ndarray
+    end_day: np.ndarray
+
+    @property
+    def final(self) -> np.ndarray:
+        return np.asarray(self.history[-1])
+
+    def stage_at(self, day: int) -> np.ndarray:
+        return np.asarray(self.history[min(day, self.history.shape[0] - 1)])
+
+
+def deal_fit(acv: np.ndarray, e: EngineParams) -> np.ndarray:
+    """How well a deal's size suits the product: a mild log-quadratic preference for the
+    typical deal, and a steep penalty outside the product's ACV range (such deals need a
+    different product or an exception few buyers get approved)."""
+    centre = -(((np.log(acv) - np.log(e.deal_centre)) / e.deal_width) ** 2)
+    outside = (acv < e.acv_range[0]) | (acv > e.acv_range[1])
+    return np.asarray(centre - e.out_of_range_penalty * outside)
+
+
+def commercial_fit(codes: Mapping[str, np.ndarray], acv: np.ndarray, e: EngineParams) -> np.ndarray:
+    """Log-hazard offset of a deal's commercial fit: the hidden fit tables (the ideal customer
+    profile by industry x company size, which personas at which seniority carry a deal, how
+    each channel performs in each region) plus the deal-size fit."""
+    out = e.deal_weight * deal_fit(acv, e)
+    for table in e.fit_tables:
+        out = out + np.asarray(table.values, dtype=np.float64)[codes[table.rows], codes[table.columns]]
+    return np.asarray(out)
+
+
+def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray) -> Hazards:
+    """Daily hazards per lead from its drivers.
+
+    The early funnel moves mostly by luck with a mild pull from lead state, engagement and
+    the sales process; the deal is decided at negotiation, where the outcome driver (and the
+    deal's size fit) raises the close-won hazard and lowers the hazard of losing the deal.
+    """
+    speed = (
+        d.lead_state + 0.5 * d.engagement,  # mql -> sal
+        d.lead_state,  # sal -> sql
+        d.lead_state + 0.5 * d.sales,  # sql -> demo scheduled
+        d.demo + 0.5 * d.sales,  # demo scheduled -> demo completed
+        d.demo + 0.5 * d.sales,  # demo completed -> proposal
+        d.sales + 0.5 * d.lead_state,  # proposal -> negotiation
+    )
+    advance = np.stack(
+        [_sigmoid(_logit(b) + e.advance_slope * x) for b, x in zip(e.advance_base, speed, strict=True)]
+    )
+    friction = e.friction_multiplier
+    churn = np.stack(
+        [
+            *(
+                np.minimum(0.5, b * friction * np.exp(-e.churn_slope * x))
+                for b, x in zip(e.churn_base, speed, strict=True)
+            ),
+            np.minimum(0.5, e.loss_base * friction * np.exp(-e.loss_slope * d.outcome)),
+        ]
+    )
+    merit, fit = e.win_slope * d.outcome, commercial
+    both = -e.deal_and_temperature * np.logaddexp(
+        -merit / e.deal_and_temperature, -fit / e.deal_and_temperature
+    )
+    win = np.minimum(e.win_cap, np.exp(e.log_win_base + both))
+    return Hazards(advance, churn, win)
+
+
+def simulate_states(h: Hazards, e: EngineParams, days: int, rng: RNG) -> States:
+    """Run the funnel day by day; one churn and one progress uniform per lead and day."""
+    n = h.win.size
+    u_churn = rng.generator("churn").random((days, n), dtype=np.float32)
+    u_step = rng.generator("progress").random((days, n), dtype=np.float32)
+    stage = np.zeros(n, dtype=np.int8)
+    dwell = np.zeros(n, dtype=np.int16)
+    sql_day = np.full(n, -1, dtype=np.int32)
+    end_day = np.full(n, -1, dtype=np.int32)
+    history = np.empty((days, n), dtype=np.int8)
+    min_dwell = np.asarray(e.min_dwell, dtype=np.int16)
+    churn_flat = h.churn.ravel()
+    adv_flat = h.advance.ravel()
+    lead = np.arange(n)
+    for t in range(days):
+        s = np.minimum(stage, V.NEGOTIATION).astype(np.intp)
+        active = stage < V.OPEN_STAGES
+        lost = active & (u_churn[t] < churn_flat[s * n + lead])
+        stage[lost] = V.CLOSED_LOST
+        end_day[lost] = t
+        ready = active & ~lost & (dwell >= min_dwell[s])
+        at_neg = stage == V.NEGOTIATION
+        step = u_step[t]
+        won = ready & at_neg & (step < h.win)
+        adv = ready & ~at_neg & (step < adv_flat[np.minimum(s, V.PROPOSAL_SENT) * n + lead])
+        stage[won] = V.CLOSED_WON
+        end_day[won] = t
+        stage[adv] += 1
+        dwell[adv] = 0
+        sql_day[adv & (stage == V.SQL)] = t
+        dwell += 1
+        history[t] = stage
+    return States(history, sql_day, end_day)
+
+
+def draw_acv(employee_band: np.ndarray, rng: RNG) -> np.ndarray:
+    """Estimated ACV per lead, uniform within its account's employee-band range (spec §4.3)."""
+    ranges = np.asarray(V.ACV_RANGES, dtype=np.int64)
+    lo, hi = ranges[employee_band, 0], ranges[employee_band, 1]
+    u = rng.generator("acv").random(employee_band.size)
+    return np.asarray(lo + np.minimum((u * (hi - lo + 1)).astype(np.int64), hi - lo))
+
+
+def conversion_rate(d: Drivers, e: EngineParams, commercial: np.ndarray, days: int, rng: RNG) -> float:
+    """Share of leads closed won within ``days`` (used to calibrate the close hazard)."""
+    states = simulate_states(hazards(d, e, commercial), e, days, rng)
+    return float(np.mean(states.final == V.CLOSED_WON))
+
+
+@dataclass(frozen=True)
+class Touches:
+    lead: np.ndarray
+    day: np.ndarray
+    kind: np.ndarray
+
+
+@dataclass(frozen=True)
+class Sessions:
+    lead: np.ndarray
+    day: np.ndarray
+    kind: np.ndarray
+    page_views: np.ndarray
+    pricing_views: np.ndarray
+    demo_views: np.ndarray
+    seconds: np.ndarray
+
+
+@dataclass(frozen=True)
+class Activities:
+    lead: np.ndarray
+    day: np.ndarray
+    kind: np.ndarray
+    outcome: np.ndarray
+
+
+@dataclass(frozen=True)
+class Events:
+    """Event arrays of one shard in day-major, then lead, order."""
+
+    touches: Touches
+    sessions: Sessions
+    activities: Activities
+
+
+def poisson_inverse(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Poisson counts by CDF inversion of ``u`` (monotone in ``lam``: a coupling across worlds)."""
+    u = u.ravel()
+    lam = lam.ravel()
+    k = np.zeros(u.size, dtype=np.int16)
+    p = np.exp(-lam)
+    c = p.copy()
+    idx = np.flatnonzero(u > c)
+    j = 0
+    while idx.size and j < 200:
+        j += 1
+        p[idx] *= lam[idx] / j
+        c[idx] += p[idx]
+        k[idx] = j
+        idx = idx[u[idx] > c[idx]]
+    return k
+
+
+def _pick(u: np.ndarray, n_options: int) -> np.ndarray:
+    return np.minimum((u * n_options).astype(np.int64), n_options - 1)
+
+
+def _between(u: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Uniform integers in ``[lo, hi]`` from uniforms."""
+    return lo + _pick(u, hi - lo + 1)
+
+
+GLITCH_MULTIPLIER = (2, 6)
+_TOUCH, _SESSION, _ACTIVITY = range(3)
+
+
+@dataclass(frozen=True)
+class Phantoms:
+    """Glitch records of one event kind: lead, day, and a key for hashing their attributes."""
+
+    lead: np.ndarray
+    day: np.ndarray
+    key: np.ndarray
+
+
+def phantoms(kind: int, real_lead: np.ndarray, last_day: np.ndarray, rate: float, rng: RNG) -> Phantoms:
+    """Tracking glitches: for a ``rate`` share of leads, a broken sync or a bot records
+    ``k x (real + 1)`` extra events of this kind (k in 2..6) on random days of the lead's
+    active life. They look like ordinary records; only their number gives them away.
+
+    Uniforms are hashed from (kind, lead, position), so the glitches of one lead never move
+    another lead's draws.
+    """
+    n = last_day.size
+    lead_key = np.arange(n, dtype=np.uint64) * np.uint64(4) + np.uint64(kind)
+    hit = hash_uniform(lead_key, rng.key("glitch")) < rate
+    if rate <= 0 or not hit.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return Phantoms(empty, empty, empty.astype(np.uint64))
+    mult = _between(hash_uniform(lead_key, rng.key("glitch_size")), *GLITCH_MULTIPLIER)
+    real = np.bincount(real_lead, minlength=n)
+    count = np.where(hit, mult * (real + 1), 0)
+    lead = np.repeat(np.arange(n), count)
+    pos = np.arange(lead.size) - np.repeat(np.cumsum(count) - count, count)
+    key = (
+        (lead.astype(np.uint64) << np.uint64(24)) + (pos.astype(np.uint64) << np.uint64(2)) + np.uint64(kind)
+    )
+    span = last_day[lead]
+    day = np.minimum((hash_uniform(key, rng.key("glitch_day")) * (span + 1)).astype(np.int64), span)
+    return Phantoms(lead, day, key)
+
+
+def _day_major(day: np.ndarray, lead: np.ndarray, n: int) -> np.ndarray:
+    return np.argsort(day.astype(np.int64) * n + lead, kind="stable")
+
+
+def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
+    """Touches, sessions and sales activities along the stage path, plus tracking glitches."""
+    hist = states.history
+    days, n = hist.shape
+    prev = np.empty_like(hist)
+    prev[0] = V.MQL
+    prev[1:] = hist[:-1]
+    live = (prev < V.OPEN_STAGES) & ~((hist == V.CLOSED_LOST) & (prev != V.CLOSED_LOST))
+    last_day = np.where(states.end_day >= 0, states.end_day, days - 1).astype(np.int64)
+
+    decay = np.maximum(e.touch_floor, e.touch_decay ** np.arange(days, dtype=np.float64))
+    # Centred on the log scale so a motif's base rate stays its mean touch rate.
+    spread = (
+        e.touch_engagement**2 * _var(d.engagement)
+        + e.touch_intent**2 * _var(d.intent)
+        + float(np.var(d.habit))
+    )
+    lead_rate = e.touch_rate * np.exp(
+        e.touch_engagement * d.engagement + e.touch_intent * d.intent + d.habit - 0.5 * spread
+    )
+    lam = np.where(live, decay[:, None] * lead_rate[None, :], 0.0)
+    counts = poisson_inverse(rng.generator("touches").random((days, n)), lam).reshape(days, n)
+
+    cells = np.flatnonzero(counts)
+    reps = counts.ravel()[cells].astype(np.int64)
+    touch_cell = np.repeat(cells, reps)
+    within = np.arange(touch_cell.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    touch_key = touch_cell.astype(np.uint64) * np.uint64(64) + within.astype(np.uint64)
+    t_lead, t_day = touch_cell % n, touch_cell // n
+    t_kind = _pick(hash_uniform(touch_key, rng.key("touch_type")), len(V.TOUCH_TYPES))
+    g = phantoms(_TOUCH, t_lead, last_day, e.glitch_rate, rng)
+    g_kind = _pick(hash_uniform(g.key, rng.key("touch_type")), len(V.TOUCH_TYPES))
+    order = _day_major(np.concatenate([t_day, g.day]), np.concatenate([t_lead, g.lead]), n)
+    touches = Touches(
+        lead=np.concatenate([t_lead, g.lead])[order],
+        day=np.concatenate([t_day, g.day])[order],
+        kind=np.concatenate([t_kind, g_kind])[order],
+    )
+
+    p_session = _sigmoid(
+        _logit(e.session_base) + e.session_engagement * d.engagement + e.session_intent * d.intent + d.habit
+    )
+    u_sess = rng.generator("sessions").random((days, n), dtype=np.float32)
+    s_cells = np.flatnonzero((counts > 0) & (u_sess < p_session[None, :]))
+    s_lead, s_day = s_cells % n, s_cells // n
+    s_stage = hist.ravel()[s_cells]
+    key = s_cells.astype(np.uint64) * np.uint64(64)
+    g = phantoms(_SESSION, s_lead, last_day, e.glitch_rate, rng)
+
+    def hu(name: str, keys: np.ndarray) -> np.ndarray:
+        return hash_uniform(keys, rng.key(name))
+
+    p_price = _sigmoid(e.pricing_base + e.pricing_intent * d.intent + e.pricing_state * d.lead_state)[s_lead]
+    priced = (s_stage >= V.SQL) & (s_stage <= V.CLOSED_WON)
+    pricing = np.where(
+        priced, (hu("pricing_a", key) < p_price).astype(np.int64) + (hu("pricing_b", key) < p_price), 0
+    )
+    p_demo = _sigmoid(e.demo_view_base + e.demo_view_demo * d.demo)[s_lead]
+    in_demo = (s_stage == V.DEMO_SCHEDULED) | (s_stage == V.DEMO_COMPLETED)
+    demo = np.where(in_demo, (hu("demo_a", key) < p_demo).astype(np.int64) + (hu("demo_b", key) < p_demo), 0)
+    lo, hi = V.SESSION_SECONDS
+    depth = hu("duration", key) ** np.exp(-e.duration_engagement * d.engagement[s_lead])
+    seconds = lo + np.minimum((depth * (hi - lo + 1)).astype(np.int64), hi - lo)
+    all_keys = np.concatenate([key, g.key])
+    zeros = np.zeros(g.lead.size, dtype=np.int64)
+    order = _day_major(np.concatenate([s_day, g.day]), np.concatenate([s_lead, g.lead]), n)
+    sessions = Sessions(
+        lead=np.concatenate([s_lead, g.lead])[order],
+        day=np.concatenate([s_day, g.day])[order],
+        kind=_pick(hu("session_type", all_keys), len(V.SESSION_TYPES))[order],
+        page_views=_between(hu("page_views", all_keys), *V.PAGE_VIEWS)[order],
+        pricing_views=np.concatenate([pricing, zeros])[order],
+        demo_views=np.concatenate([demo, zeros])[order],
+        seconds=np.concatenate([seconds, _between(hu("duration", g.key), lo, hi)])[order],
+    )
+
+    base = np.asarray((*e.activity_base, 0.0, 0.0), dtype=np.float64)
+    act_rate = np.exp(
+        e.activity_sales * d.sales
+        + e.activity_state * d.lead_state
+        - 0.5 * (e.activity_sales**2 * _var(d.sales) + e.activity_state**2 * _var(d.lead_state))
+    )
+    u_act = rng.generator("activities").random((days, n), dtype=np.float32)
+    selling = live & (hist >= V.SAL) & (hist <= V.NEGOTIATION)
+    p_act = np.minimum(0.9, base[hist.astype(np.intp)] * act_rate[None, :])
+    a_cells = np.flatnonzero(selling & (u_act < p_act))
+    a_lead, a_day = a_cells % n, a_cells // n
+    g = phantoms(_ACTIVITY, a_lead, last_day, e.glitch_rate, rng)
+    a_keys = np.concatenate([a_cells.astype(np.uint64) * np.uint64(64), g.key])
+    order = _day_major(np.concatenate([a_day, g.day]), np.concatenate([a_lead, g.lead]), n)
+    activities = Activities(
+        lead=np.concatenate([a_lead, g.lead])[order],
+        day=np.concatenate([a_day, g.day])[order],
+        kind=_pick(hash_uniform(a_keys, rng.key("activity_type")), len(V.ACTIVITY_TYPES))[order],
+        outcome=_pick(hash_uniform(a_keys, rng.key("activity_outcome")), len(V.ACTIVITY_OUTCOMES))[order],
+    )
+    return Events(touches, sessions, activities)

@@ -1,0 +1,180 @@
+"""The scheme's parameters (population, calendar, task) and one tier of its difficulty profiles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from leadforge.errors import InvalidConfigError
+from leadforge.params import param
+
+from leadforge_leadscoring.vocab import DEFAULT_TASK
+
+_TASK_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Observable attribute -> the entity whose latent trait an intro-tier shift moves.
+SHIFT_FIELDS = {
+    "industry": "account",
+    "region": "account",
+    "employee_band": "account",
+    "estimated_revenue_band": "account",
+    "process_maturity_band": "account",
+    "seniority": "contact",
+    "role_function": "contact",
+    "buyer_role": "contact",
+    "lead_source": "lead",
+}
+
+
+@dataclass(frozen=True)
+class LeadScoringParams:
+    """Population sizes, the simulated calendar and the supervised task (spec §0.2)."""
+
+    n_accounts: int = param(1500, help="accounts (buying companies) in the world", minimum=1, maximum=10**8)
+    n_contacts: int = param(4200, help="buyer contacts, spread over the accounts", minimum=1, maximum=10**8)
+    n_leads: int = param(5000, help="leads simulated through the funnel", minimum=1, maximum=10**8)
+    horizon_days: int = param(
+        90, help="days each lead is simulated from its creation", minimum=1, maximum=3650
+    )
+    primary_task: str = param(
+        DEFAULT_TASK, help="task id; also the name of its label column (converted within the label window)"
+    )
+    label_window_days: int = param(
+        90, help="a lead is positive if it closes won within this many days", minimum=1, maximum=3650
+    )
+    snapshot_day: int | None = param(
+        None, help="features use each lead's first N days (null: the whole horizon)", minimum=1, maximum=3650
+    )
+    shard_accounts: int = param(
+        2048,
+        help="accounts per simulation shard; fixes the random substreams, so it is part of the config",
+        minimum=1,
+        maximum=10**7,
+    )
+
+    def check(self) -> None:
+        if not _TASK_ID.match(self.primary_task):
+            raise InvalidConfigError(
+                "primary_task must be an identifier (letters, digits, underscores), "
+                f"got {self.primary_task!r}",
+                key="primary_task",
+            )
+        if self.label_window_days > self.horizon_days:
+            raise InvalidConfigError(
+                f"label_window_days ({self.label_window_days}) must not exceed horizon_days "
+                f"({self.horizon_days})",
+                key="label_window_days",
+            )
+        if self.snapshot_day is not None:
+            if self.snapshot_day > self.horizon_days:
+                raise InvalidConfigError(
+                    f"snapshot_day ({self.snapshot_day}) must not exceed horizon_days ({self.horizon_days})",
+                    key="snapshot_day",
+                )
+            if self.snapshot_day > self.label_window_days:
+                raise InvalidConfigError(
+                    f"snapshot_day ({self.snapshot_day}) must not exceed label_window_days "
+                    f"({self.label_window_days}): features after the label window would leak the label",
+                    key="snapshot_day",
+                )
+
+    @property
+    def feature_window(self) -> int:
+        """Last lead-relative day the snapshot features see (inclusive)."""
+        return self.horizon_days if self.snapshot_day is None else self.snapshot_day
+
+
+@dataclass(frozen=True)
+class CategoryShift:
+    """Intro tier: an observable category moves a latent trait (spec §2.7)."""
+
+    field: str
+    trait: str
+    boosts: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class LeadScoringProfile:
+    """One tier of ``difficulty_profiles.yaml``.
+
+    The six spec knobs (§7.1) plus the ones this world needs: ``deal_noise`` is the share of
+    a deal's outcome that no pre-anchor behaviour can reveal (unobserved deal luck);
+    ``behaviour_noise`` is lead-level habit noise on every engagement intensity, unrelated to
+    the latent graph; ``glitch_rate`` is the share of (lead, event kind) pairs whose records
+    a broken sync or a bot inflates with phantom events.
+    """
+
+    signal_strength: float
+    noise_scale: float
+    missing_rate: float
+    outlier_rate: float
+    conversion_rate_range: tuple[float, ...]
+    committee_friction: float
+    deal_noise: float
+    behaviour_noise: float
+    glitch_rate: float
+    description: str = ""
+    conversion_rate_target: float | None = None
+    category_latent_correlations: Mapping[str, Any] | None = None
+
+    def check(self) -> None:
+        if not 0.0 < self.signal_strength <= 1.0:
+            raise InvalidConfigError(
+                f"signal_strength must be within (0, 1], got {self.signal_strength}", key="signal_strength"
+            )
+        for key in ("noise_scale", "missing_rate", "outlier_rate", "glitch_rate", "committee_friction"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise InvalidConfigError(f"{key} must be within [0, 1], got {getattr(self, key)}", key=key)
+        for key in ("deal_noise", "behaviour_noise"):
+            if not 0.0 <= getattr(self, key) <= 5.0:
+                raise InvalidConfigError(f"{key} must be within [0, 5], got {getattr(self, key)}", key=key)
+        band = self.conversion_rate_range
+        if len(band) != 2 or not 0.0 < band[0] < band[1] < 1.0:
+            raise InvalidConfigError(
+                f"conversion_rate_range must be [lo, hi] with 0 < lo < hi < 1, got {list(band)}",
+                key="conversion_rate_range",
+            )
+        target = self.conversion_rate_target
+        if target is not None and not band[0] <= target <= band[1]:
+            raise InvalidConfigError(
+                f"conversion_rate_target {target} lies outside conversion_rate_range {list(band)}",
+                key="conversion_rate_target",
+            )
+        self.category_shifts  # noqa: B018 - parses and validates the mapping
+
+    @property
+    def target_rate(self) -> float:
+        """The conversion rate the hazards are calibrated to (band midpoint unless pinned)."""
+        lo, hi = self.conversion_rate_range
+        return self.conversion_rate_target if self.conversion_rate_target is not None else (lo + hi) / 2
+
+    @property
+    def category_shifts(self) -> tuple[CategoryShift, ...]:
+        from leadforge_leadscoring.population import TRAITS
+
+        raw = self.category_latent_correlations or {}
+        out = []
+        for field, spec in raw.items():
+            key = f"category_latent_correlations.{field}"
+            if field not in SHIFT_FIELDS:
+                raise InvalidConfigError(
+                    f"{key}: unknown field; use one of {', '.join(sorted(SHIFT_FIELDS))}", key=key
+                )
+            if not isinstance(spec, Mapping) or "latent_trait" not in spec or "boosts" not in spec:
+                raise InvalidConfigError(f"{key} needs latent_trait and boosts", key=key)
+            trait = spec["latent_trait"]
+            level = "contact" if SHIFT_FIELDS[field] == "lead" else SHIFT_FIELDS[field]
+            if trait not in TRAITS or TRAITS[trait].level != level:
+                valid = sorted(t for t, d in TRAITS.items() if d.level == level)
+                raise InvalidConfigError(
+                    f"{key}: latent_trait must be one of {valid}, got {trait!r}", key=key
+                )
+            boosts = spec["boosts"]
+            if not isinstance(boosts, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in boosts.values()
+            ):
+                raise InvalidConfigError(f"{key}.boosts must map values to numbers", key=key)
+            out.append(CategoryShift(field, trait, {str(k): float(v) for k, v in boosts.items()}))
+        return tuple(out)

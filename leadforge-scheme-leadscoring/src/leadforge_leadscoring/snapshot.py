@@ -1,0 +1,261 @@
+"""The lead snapshot: 33 canonical columns per lead at its anchor day (spec §6, decision 7).
+
+Every feature is computed from events on lead-relative days ``0 … W`` (``W`` = snapshot
+day, inclusive), and ``current_stage`` / ``is_sql`` are the values at the end of day ``W``.
+The one exception is the deliberate trap ``total_touches_all``, which counts touches over
+the whole horizon and is flagged ``leakage_risk``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from leadforge.columns import date_array, id_array
+from leadforge.enums import ExposureMode
+from leadforge.features import FeatureSpec
+from leadforge.schema import masked
+
+from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.population import Vocabulary
+from leadforge_leadscoring.world import SimulatedShard
+
+PUBLIC = frozenset({ExposureMode.STUDENT_PUBLIC})
+TRAP = "total_touches_all"
+COUNT_COLUMNS = (
+    "touch_count",
+    "inbound_touch_count",
+    "outbound_touch_count",
+    "session_count",
+    "pricing_page_views",
+    "demo_page_views",
+    "total_session_duration_seconds",
+    "touches_days_0_7",
+    "touches_last_7_days",
+    "activity_count",
+)
+
+
+def catalog(label: str, window_days: int, label_window: int) -> tuple[FeatureSpec, ...]:
+    """The task table's columns in canonical order; ``label`` names the target column."""
+
+    def ident(name: str, what: str, category: str) -> FeatureSpec:
+        return FeatureSpec(name, "string", f"Opaque {what} identifier (join key, not a feature).", category)
+
+    def cat(name: str, text: str, category: str) -> FeatureSpec:
+        return FeatureSpec(name, "string", text, category)
+
+    def count(name: str, text: str, category: str = "engagement") -> FeatureSpec:
+        return FeatureSpec(name, "Int64", text, category, non_negative=True)
+
+    w = f"days 0-{window_days} after lead creation"
+    return (
+        ident("account_id", "account", "account"),
+        cat("industry", "Account industry (ICP vertical).", "account"),
+        cat("region", "Account region (US or UK).", "account"),
+        cat("employee_band", "Account headcount band: 200-499, 500-999, 1000-1999, 2000+.", "account"),
+        cat("estimated_revenue_band", "Account annual revenue band.", "account"),
+        cat("process_maturity_band", "Procurement/AP process maturity: low, medium, high.", "account"),
+        ident("contact_id", "contact", "contact"),
+        cat("role_function", "Contact's persona role (vp_finance, ap_manager, ...).", "contact"),
+        cat("seniority", "Contact seniority, individual_contributor to c_suite.", "contact"),
+        cat("buyer_role", "Contact's buying-committee role (follows role_function).", "contact"),
+        ident("lead_id", "lead", "lead_meta"),
+        cat("lead_created_at", "Date the lead was created (YYYY-MM-DD).", "lead_meta"),
+        cat(
+            "lead_source",
+            "Acquisition channel: inbound_marketing, sdr_outbound, partner_referral.",
+            "lead_meta",
+        ),
+        FeatureSpec(
+            "current_stage",
+            "string",
+            f"Funnel stage at the end of day {window_days} (the snapshot anchor). Strongly tied to the "
+            "label; withheld from student bundles.",
+            "lead_meta",
+            leakage_risk=True,
+            redacted_in=PUBLIC,
+        ),
+        FeatureSpec(
+            "is_sql",
+            "boolean",
+            f"Reached sales-qualified (or deeper) by day {window_days}. Withheld from student bundles.",
+            "lead_meta",
+            leakage_risk=True,
+            redacted_in=PUBLIC,
+        ),
+        count("touch_count", f"Marketing/SDR touches on {w}."),
+        count("inbound_touch_count", f"Inbound touches on {w} (inbound_marketing leads)."),
+        count("outbound_touch_count", f"Outbound touches on {w} (SDR and partner leads)."),
+        count("session_count", f"Website sessions on {w}."),
+        count("pricing_page_views", f"Pricing-page views in sessions on {w}."),
+        count("demo_page_views", f"Demo-page views in sessions on {w}."),
+        count("total_session_duration_seconds", f"Total session time in seconds on {w}."),
+        count("touches_days_0_7", "Touches on days 0-7 after lead creation."),
+        count(
+            "touches_last_7_days",
+            f"Touches in the 7 days up to the anchor (days {max(window_days - 6, 0)}-{window_days}).",
+        ),
+        FeatureSpec(
+            "days_since_first_touch",
+            "Float64",
+            f"Days from the first touch to the anchor (day {window_days}); null without a touch.",
+            "engagement",
+            non_negative=True,
+        ),
+        count("activity_count", f"Sales activities (calls, emails, meetings, demos) on {w}.", "sales"),
+        FeatureSpec(
+            "days_since_last_touch",
+            "Float64",
+            f"Days from the last touch to the anchor (day {window_days}); null without a touch.",
+            "sales",
+            non_negative=True,
+        ),
+        FeatureSpec(
+            "opportunity_created", "boolean", f"An opportunity was opened by day {window_days}.", "sales"
+        ),
+        FeatureSpec(
+            "has_open_opportunity",
+            "boolean",
+            f"An opportunity was open at the end of day {window_days}.",
+            "sales",
+        ),
+        FeatureSpec(
+            "opportunity_estimated_acv",
+            "Float64",
+            "Estimated annual contract value of the open opportunity (USD); null if none is open.",
+            "sales",
+            non_negative=True,
+        ),
+        FeatureSpec(
+            "expected_acv",
+            "Float64",
+            "Open opportunity's estimated ACV, else the midpoint of the account's revenue band (USD).",
+            "sales",
+            non_negative=True,
+        ),
+        FeatureSpec(
+            TRAP,
+            "Int64",
+            "LEAKAGE TRAP: touches over the whole simulated horizon, including days after the anchor. "
+            "Kept on purpose to teach leakage; do not use it as a feature.",
+            "engagement",
+            leakage_risk=True,
+            distort=False,
+        ),
+        FeatureSpec(
+            label,
+            "boolean",
+            f"Target: the lead closed won within {label_window} days of its creation (from the simulated "
+            "close event; never sampled).",
+            "target",
+            is_target=True,
+            distort=False,
+        ),
+    )
+
+
+def _ids(prefix: str, start: int, local: np.ndarray) -> pa.Array:
+    return id_array(prefix, start + local + 1)
+
+
+def _names(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
+    return pa.array(values, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int, label: str) -> pa.Table:
+    """The snapshot rows of one shard, in lead order, before distortion and redaction."""
+    pop, shard, ev = sim.population, sim.shard, sim.events
+    n = shard.n_leads
+    leads, acc, con = pop.leads, pop.accounts, pop.contacts
+    account = leads.account
+    contact = leads.contact
+
+    t = ev.touches
+    tw = t.day <= window
+    tl = t.lead[tw]
+    td = t.day[tw]
+    touch_count = np.bincount(tl, minlength=n)
+    inbound_lead = np.array([c.startswith("inbound") for c in vocab.channels])[leads.source]
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(first, tl, td)
+    np.maximum.at(last, tl, td)
+    touched = touch_count > 0
+
+    s = ev.sessions
+    sw = s.day <= window
+    sl = s.lead[sw]
+
+    a = ev.activities
+    states = sim.states
+    opp_created = (states.sql_day >= 0) & (states.sql_day <= window)
+    open_opp = opp_created & ((states.end_day < 0) | (states.end_day > window))
+    acv = sim.acv.astype(np.float64)
+    midpoint = np.asarray(V.REVENUE_MIDPOINTS)[acc.revenue_band[account]]
+    converted = sim.converted & (states.end_day <= label_window)
+
+    def counts(lead: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.rint(np.bincount(lead, weights=weights, minlength=n)).astype(np.int64)
+
+    columns: dict[str, pa.Array | np.ndarray] = {
+        "account_id": _ids("acct", shard.account_start, account),
+        "industry": _names(vocab.industries, acc.industry[account]),
+        "region": _names(vocab.regions, acc.region[account]),
+        "employee_band": _names(V.EMPLOYEE_BANDS, acc.employee_band[account]),
+        "estimated_revenue_band": _names(V.REVENUE_BANDS, acc.revenue_band[account]),
+        "process_maturity_band": _names(V.MATURITY_BANDS, acc.maturity_band[account]),
+        "contact_id": _ids("cnt", shard.contact_start, contact),
+        "role_function": _names(vocab.roles, con.persona[contact]),
+        "seniority": _names(V.SENIORITY, con.seniority[contact]),
+        "buyer_role": _names(vocab.buyer_roles, con.persona[contact]),
+        "lead_id": _ids("lead", shard.lead_start, np.arange(n)),
+        "lead_created_at": date_array(V.BASE_DATE, leads.created_offset),
+        "lead_source": _names(vocab.channels, leads.source),
+        "current_stage": _names(V.STAGES, states.stage_at(window)),
+        "is_sql": opp_created,
+        "touch_count": touch_count,
+        "inbound_touch_count": np.where(inbound_lead, touch_count, 0),
+        "outbound_touch_count": np.where(inbound_lead, 0, touch_count),
+        "session_count": counts(sl),
+        "pricing_page_views": counts(sl, s.pricing_views[sw].astype(np.float64)),
+        "demo_page_views": counts(sl, s.demo_views[sw].astype(np.float64)),
+        "total_session_duration_seconds": counts(sl, s.seconds[sw].astype(np.float64)),
+        "touches_days_0_7": np.bincount(tl[td <= 7], minlength=n),
+        "touches_last_7_days": np.bincount(tl[td > window - 7], minlength=n),
+        "days_since_first_touch": masked(np.where(touched, window - first, 0).astype(np.float64), ~touched),
+        "activity_count": np.bincount(a.lead[a.day <= window], minlength=n),
+        "days_since_last_touch": masked(np.where(touched, window - last, 0).astype(np.float64), ~touched),
+        "opportunity_created": opp_created,
+        "has_open_opportunity": open_opp,
+        "opportunity_estimated_acv": masked(np.where(open_opp, acv, 0.0), ~open_opp),
+        "expected_acv": np.where(open_opp, acv, midpoint),
+        TRAP: np.bincount(t.lead, minlength=n),
+        label: converted,
+    }
+    return pa.table(columns)
+
+
+GLITCH_FACTOR = (5, 20)
+
+
+def inflate_counts(table: pa.Table, rate: float, g: np.random.Generator) -> pa.Table:
+    """Tracking glitches: a ``rate`` share of count cells is multiplied (duplicate syncs, bots).
+
+    Counts stay non-negative integers; missing cells stay missing. The draws are one uniform
+    matrix and one factor matrix per call, whatever the values, so they depend only on the
+    row count.
+    """
+    if rate <= 0 or table.num_rows == 0:
+        return table
+    n = table.num_rows
+    hit = g.random((len(COUNT_COLUMNS), n)) < rate
+    factor = g.integers(GLITCH_FACTOR[0], GLITCH_FACTOR[1] + 1, (len(COUNT_COLUMNS), n))
+    out = table
+    for j, name in enumerate(COUNT_COLUMNS):
+        col = out.column(name)
+        null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        values = np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        values = np.where(hit[j], (values + 1) * factor[j], values)
+        arr = pa.array(values, type=pa.int64(), mask=null if null.any() else None)
+        out = out.set_column(out.column_names.index(name), name, arr)
+    return out

@@ -1,0 +1,126 @@
+"""The lead-scoring world: world-level truth built once, shards simulated on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from leadforge.config import GenerationConfig
+from leadforge.enums import ExposureMode
+from leadforge.errors import InvalidConfigError
+from leadforge.narrative import Narrative
+from leadforge.rng import RNG
+
+from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.engine import (
+    Events,
+    States,
+    commercial_fit,
+    draw_acv,
+    emit,
+    hazards,
+    simulate_states,
+)
+from leadforge_leadscoring.graph import HiddenGraph, sample_graph
+from leadforge_leadscoring.mechanisms import Drivers, Mechanisms, build_mechanisms
+from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
+from leadforge_leadscoring.population import (
+    Population,
+    Shard,
+    Vocabulary,
+    apply_shifts,
+    draw_population,
+    plan_shards,
+)
+
+
+@dataclass(frozen=True)
+class SimulatedShard:
+    """Everything one shard produced: entities, the stage path, events and deal sizes."""
+
+    shard: Shard
+    population: Population
+    drivers: Drivers
+    states: States
+    events: Events
+    acv: np.ndarray
+
+    @property
+    def n_leads(self) -> int:
+        return self.shard.n_leads
+
+    @property
+    def converted(self) -> np.ndarray:
+        return np.asarray(self.states.final == V.CLOSED_WON)
+
+
+@dataclass(frozen=True)
+class LeadScoringWorld:
+    """World-level truth: graph, mechanisms after difficulty, and the shard plan."""
+
+    scheme: str
+    config: GenerationConfig
+    narrative: Narrative
+    vocab: Vocabulary
+    graph: HiddenGraph
+    mechanisms: Mechanisms
+    plan: tuple[Shard, ...]
+    rng: RNG
+
+    @property
+    def params(self) -> LeadScoringParams:
+        return self.config.params_as(LeadScoringParams)
+
+    @property
+    def profile(self) -> LeadScoringProfile:
+        profile = self.config.profile
+        assert isinstance(profile, LeadScoringProfile)
+        return profile
+
+    def shard_rng(self, index: int) -> RNG:
+        return self.rng.child("shard").child(str(index))
+
+    def population(self, shard: Shard) -> Population:
+        pop = draw_population(shard, self.vocab, self.graph.motif_family, self.shard_rng(shard.index))
+        return apply_shifts(pop, self.profile.category_shifts, self.vocab)
+
+    def simulate(self, shard: Shard) -> SimulatedShard:
+        """Simulate one shard from its own substreams (any order, any worker)."""
+        rng = self.shard_rng(shard.index)
+        pop = self.population(shard)
+        drivers = self.mechanisms.model.drivers(pop, rng)
+        engine = self.mechanisms.engine
+        codes = pop.lead_codes()
+        acv = draw_acv(codes["employee_band"], rng)
+        commercial = commercial_fit(codes, acv, engine)
+        states = simulate_states(hazards(drivers, engine, commercial), engine, self.params.horizon_days, rng)
+        events = emit(states, drivers, engine, rng)
+        return SimulatedShard(shard, pop, drivers, states, events, acv)
+
+    def shards(self) -> Iterator[SimulatedShard]:
+        """Simulated shards in plan order, one at a time (peak memory: one shard)."""
+        for shard in self.plan:
+            yield self.simulate(shard)
+
+
+def build(
+    config: GenerationConfig, narrative: Narrative, rng: RNG, graph: HiddenGraph | None = None
+) -> LeadScoringWorld:
+    """Sample the world-level truth; ``graph`` replaces the sampled graph (what-if worlds)."""
+    params = config.params_as(LeadScoringParams)
+    profile = config.profile
+    if not isinstance(profile, LeadScoringProfile):
+        raise InvalidConfigError("the lead_scoring scheme needs a difficulty profile", key="difficulty")
+    if config.exposure_mode is ExposureMode.STUDENT_PUBLIC and params.snapshot_day is None:
+        raise InvalidConfigError(
+            "snapshot_day must be set for student_public bundles: the public tables are cut at "
+            "each lead's snapshot day",
+            key="snapshot_day",
+        )
+    vocab = Vocabulary.from_narrative(narrative)
+    graph = graph or sample_graph(rng)
+    mechanisms = build_mechanisms(graph, params, profile, vocab, narrative, rng)
+    return LeadScoringWorld(
+        V.SCHEME, config, narrative, vocab, graph, mechanisms, plan_shards(params, rng), rng
+    )

@@ -1,0 +1,301 @@
+"""The customer-snapshot catalog (one spec per column) and the eight task definitions.
+
+The catalog drives the feature dictionary, the distortions and every task schema. Both regimes
+share it. Columns 1–27 of the specification keep their names, dtypes and order; this scheme
+adds ``current_plan`` and ``downgrade_count`` (its contraction mechanism makes them vary) and
+the second deliberate trap ``last_health_signal_post_obs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leadforge.bundle import TaskSpec
+from leadforge.features import FeatureSpec, catalog_schema
+from leadforge.schema import DType, TableSchema
+
+from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS
+
+TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
+REVENUE_TARGETS = tuple(f"ltv_revenue_{w}d" for w in FORWARD_WINDOWS_DAYS)
+CHURN_TARGET = f"churned_within_{CHURN_WINDOW_DAYS}d"
+TARGETS = (*REVENUE_TARGETS, CHURN_TARGET)
+
+
+def _f(
+    name: str,
+    dtype: DType,
+    category: str,
+    description: str,
+    *,
+    is_target: bool = False,
+    leakage_risk: bool = False,
+    non_negative: bool = False,
+    distort: bool = True,
+) -> FeatureSpec:
+    return FeatureSpec(
+        name,
+        dtype,
+        description,
+        category,
+        is_target=is_target,
+        leakage_risk=leakage_risk,
+        non_negative=non_negative,
+        distort=distort,
+    )
+
+
+CATALOG: tuple[FeatureSpec, ...] = (
+    _f(
+        "customer_id",
+        "string",
+        "customer_meta",
+        "Customer identifier (join key, not a feature).",
+        distort=False,
+    ),
+    _f(
+        "account_id",
+        "string",
+        "customer_meta",
+        "Owning account identifier (join key, not a feature).",
+        distort=False,
+    ),
+    _f("industry", "string", "account", "Industry of the owning account."),
+    _f("region", "string", "account", "Region of the owning account."),
+    _f("employee_band", "string", "account", "Employee-count band of the owning account."),
+    _f("estimated_revenue_band", "string", "account", "Revenue band of the owning account."),
+    _f(
+        "tenure_weeks",
+        "Int64",
+        "subscription",
+        "Whole weeks from the customer's start to the cutoff.",
+        non_negative=True,
+    ),
+    _f("initial_plan", "string", "subscription", "Plan at signing: starter, growth or enterprise."),
+    _f(
+        "initial_mrr",
+        "Int64",
+        "subscription",
+        "Monthly recurring revenue (USD) at signing.",
+        non_negative=True,
+    ),
+    _f(
+        "current_mrr",
+        "Int64",
+        "subscription",
+        "MRR at the cutoff: initial MRR plus every expansion and contraction dated on or before it.",
+        non_negative=True,
+    ),
+    _f(
+        "mrr_change_at_snapshot",
+        "Int64",
+        "subscription",
+        "current_mrr − initial_mrr at the cutoff (the leakage-safe counterpart of mrr_change_full_period).",
+    ),
+    _f(
+        "renewal_count",
+        "Int64",
+        "subscription",
+        "Contract renewals dated on or before the cutoff.",
+        non_negative=True,
+    ),
+    _f(
+        "expansion_count",
+        "Int64",
+        "subscription",
+        "Expansions dated on or before the cutoff.",
+        non_negative=True,
+    ),
+    _f(
+        "contract_term_months",
+        "Int64",
+        "subscription",
+        "Contract term in months (12 or 24).",
+        non_negative=True,
+    ),
+    _f(
+        "weeks_to_next_renewal",
+        "Int64",
+        "subscription",
+        "Weeks from the cutoff to the next contract anniversary (a full term when exactly on one).",
+        non_negative=True,
+    ),
+    _f(
+        "avg_active_users_l12w",
+        "Float64",
+        "health",
+        "Mean weekly active users over the 12 signal weeks up to the cutoff.",
+        non_negative=True,
+    ),
+    _f(
+        "active_user_trend_l12w",
+        "Float64",
+        "health",
+        "Least-squares slope of weekly active users per week over the same window; "
+        "null with fewer than 2 signals.",
+    ),
+    _f(
+        "avg_feature_depth_l12w",
+        "Float64",
+        "health",
+        "Mean feature-depth score (0–1) over the same window.",
+        non_negative=True,
+    ),
+    _f(
+        "support_ticket_count_l12w",
+        "Int64",
+        "health",
+        "Support tickets opened over the same window.",
+        non_negative=True,
+    ),
+    _f(
+        "last_nps_score",
+        "Int64",
+        "health",
+        "Latest NPS answer (0–10) on or before the cutoff; null if none yet "
+        "(surveys every 13 weeks, not always answered).",
+        non_negative=True,
+    ),
+    _f(
+        "payment_failure_count",
+        "Int64",
+        "financial",
+        "Payment failures dated on or before the cutoff.",
+        non_negative=True,
+    ),
+    _f(
+        "weeks_since_last_payment_failure",
+        "Int64",
+        "financial",
+        "Whole weeks since the latest payment failure on or before the cutoff; null if none.",
+        non_negative=True,
+    ),
+    _f(
+        "current_plan",
+        "string",
+        "subscription",
+        "Plan at the cutoff (expansions and contractions can move it).",
+    ),
+    _f(
+        "downgrade_count",
+        "Int64",
+        "subscription",
+        "Contractions (seat or plan downgrades) dated on or before the cutoff.",
+        non_negative=True,
+    ),
+    _f(
+        "mrr_change_full_period",
+        "Int64",
+        "subscription",
+        "LEAKAGE TRAP: terminal MRR (end of simulation, or last MRR before churn) − initial MRR; "
+        "includes changes after the cutoff. Use mrr_change_at_snapshot instead.",
+        leakage_risk=True,
+        distort=False,
+    ),
+    _f(
+        "last_health_signal_post_obs",
+        "Float64",
+        "health",
+        "LEAKAGE TRAP: feature-depth score of the customer's last health signal ever recorded "
+        "(its churn week, or the end of the simulation) — a reading from after the cutoff "
+        "posing as a current value.",
+        leakage_risk=True,
+        distort=False,
+    ),
+    _f(
+        "ltv_revenue_90d",
+        "Float64",
+        "target",
+        "Target: collected revenue (paid or recovered invoices issued after the cutoff, within 90 days).",
+        is_target=True,
+        non_negative=True,
+        distort=False,
+    ),
+    _f(
+        "ltv_revenue_365d",
+        "Float64",
+        "target",
+        "Target: collected revenue from invoices issued within 365 days after the cutoff.",
+        is_target=True,
+        non_negative=True,
+        distort=False,
+    ),
+    _f(
+        "ltv_revenue_730d",
+        "Float64",
+        "target",
+        "Target: collected revenue from invoices issued within 730 days after the cutoff.",
+        is_target=True,
+        non_negative=True,
+        distort=False,
+    ),
+    _f(
+        CHURN_TARGET,
+        "boolean",
+        "target",
+        "Target: the customer churns within 180 days after the cutoff.",
+        is_target=True,
+        distort=False,
+    ),
+)
+SNAPSHOT_SCHEMA = catalog_schema(CATALOG)
+FEATURES = tuple(f.name for f in CATALOG if not f.is_target)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """An observation regime: which cutoff its snapshot uses and the prefix of its task ids."""
+
+    name: str
+    prefix: str
+    anchor: str
+
+
+CALENDAR = Regime("calendar", "", "the fixed observation date")
+EARLY = Regime("early", "early_", "each customer's tenure anchor (customer_start + early_tenure_weeks)")
+REGIMES = (CALENDAR, EARLY)
+
+
+def task_schema(label: str) -> TableSchema:
+    """Every non-target column plus the task's own label (no sibling target)."""
+    return catalog_schema([f for f in CATALOG if not f.is_target or f.name == label])
+
+
+def tasks(regime: Regime) -> list[TaskSpec]:
+    """The regime's four tasks: three pLTV regressions, then churn classification."""
+    out = []
+    for window, label in zip(FORWARD_WINDOWS_DAYS, REVENUE_TARGETS, strict=True):
+        out.append(
+            TaskSpec(
+                task_id=f"{regime.prefix}pltv_revenue_{window}d",
+                task_type="regression",
+                label_column=label,
+                label_window_days=window,
+                primary_table="customers",
+                key_column="customer_id",
+                description=(
+                    f"Predict {label}: gross revenue collected from invoices issued in the {window} days "
+                    f"after {regime.anchor} (paid or later recovered; failed and written-off invoices "
+                    "count zero). Zero-inflated and right-skewed. Features use only rows dated on or "
+                    "before the cutoff, except the documented traps mrr_change_full_period and "
+                    "last_health_signal_post_obs."
+                ),
+            )
+        )
+    out.append(
+        TaskSpec(
+            task_id=f"{regime.prefix}{CHURN_TARGET}",
+            task_type="binary_classification",
+            label_column=CHURN_TARGET,
+            label_window_days=CHURN_WINDOW_DAYS,
+            primary_table="customers",
+            key_column="customer_id",
+            description=(
+                f"Predict whether the customer churns within {CHURN_WINDOW_DAYS} days after {regime.anchor}; "
+                "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
+                "rows dated on or before the cutoff, except the documented traps. Splits are stratified "
+                "by the label."
+            ),
+        )
+    )
+    return out

@@ -1,0 +1,179 @@
+"""Hazard functions: weekly churn, expansion and contraction; per-invoice payment failure, recovery.
+
+All are pure, vectorised functions of the mechanism, the effective latents and this week's
+state; none draws random numbers. Latent effects use the proportional-hazards form
+``M(W, x) = exp(λ · Σ_t W_t · (x_t − 0.5))`` with ``λ = 2s²``, where ``s`` is the tier's signal
+strength (a weaker signal gives flatter, less predictable hazards). Every probability is capped
+at 0.95.
+
+The weekly churn hazard (decision 16) is a background part plus a health part:
+
+    background = base · m · M(churn weights) · O(w) · exp(β · (0.55 − depth_w))
+                     · (1 + τ · tickets_4w) · (1 + φ · dunning_w)
+    health     = ψ · strain_w³
+    p          = (background + health) · R_w
+
+* ``O(w) = 1 + 1.5·exp(−w/4)`` — onboarding elevation (2.5 in week 0, → 1);
+* ``depth_w`` — the customer's matured usage depth this week (its depth target scaled by its
+  engagement): shallow users churn more; ``β = 25·s⁴``;
+* ``tickets_4w`` — mean weekly support tickets over the last four weeks; ``τ = 0.10·s``;
+* ``dunning_w`` — 1 while a failed invoice's dunning is unresolved; ``φ = 1.5``;
+* ``strain_w = clip((distress_w − 0.45) / 0.55, 0, 1)`` — how far the customer's disengagement
+  episode has gone past the point where the relationship suffers: a brief dip adds nothing, a
+  sustained slump adds up to ``ψ = 0.30·s²`` per week;
+* ``R_w`` — renewal multiplier × ``M(renewal weights)`` on a contract anniversary, else 1;
+* ``m`` — the tier's calibrated churn pressure (see :mod:`leadforge_lifecycle.calibration`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from leadforge_lifecycle.latents import NEUTRAL, Latents
+from leadforge_lifecycle.mechanism import Mechanism
+
+PROBABILITY_CAP = 0.95
+#: Matured usage depth at which shallow usage neither raises nor lowers churn.
+DEPTH_REFERENCE = 0.55
+#: Disengagement depth at which a slump starts to strain the relationship.
+STRAIN_ONSET = 0.45
+ONBOARDING_EXCESS = 1.5
+ONBOARDING_WEEKS = 4.0
+
+
+def latent_multiplier(w: Mapping[str, float], latents: Latents, strength: float = 1.0) -> np.ndarray:
+    """``exp(strength · Σ w_t (x_t − 0.5))``; all-neutral latents (or strength 0) give 1."""
+    z = np.zeros(len(latents), dtype=np.float64)
+    for trait, weight in w.items():
+        z += weight * (latents.trait(trait) - NEUTRAL)
+    return np.asarray(np.exp(strength * z))
+
+
+def onboarding_multiplier(week: int) -> float:
+    """2.5 at week 0, ≈1.55 at week 4, → 1: new customers churn more."""
+    return 1.0 + ONBOARDING_EXCESS * float(np.exp(-week / ONBOARDING_WEEKS))
+
+
+def term_weeks(term_months: np.ndarray) -> np.ndarray:
+    return np.asarray(term_months, dtype=np.float64) * 52.0 / 12.0
+
+
+def is_renewal_week(week: int, term_months: np.ndarray) -> np.ndarray:
+    """Contract anniversaries: weeks 52, 104, 156 for 12-month terms; 104, 208 for 24-month terms."""
+    tau = term_weeks(term_months)
+    k = np.rint(week / tau)
+    return np.asarray((week > 0) & (k >= 1) & (np.rint(k * tau) == week))
+
+
+def next_renewal_week(week: np.ndarray, term_months: np.ndarray) -> np.ndarray:
+    """The first anniversary week strictly after ``week``."""
+    tau = term_weeks(term_months)
+    k = np.floor(np.asarray(week) / tau) + 1.0
+    nxt = np.rint(k * tau)
+    nxt = np.where(nxt <= week, np.rint((k + 1.0) * tau), nxt)
+    return np.asarray(nxt, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Propensities:
+    """The per-customer, time-invariant parts of every hazard (computed once per shard)."""
+
+    churn: np.ndarray
+    renewal_factor: np.ndarray
+    expansion: np.ndarray
+    contraction: np.ndarray
+    payment_failure: np.ndarray
+    dunning_weeks: int
+    disengagement_onset: np.ndarray
+    disengagement_recovery: np.ndarray
+
+    @classmethod
+    def of(cls, mech: Mechanism, latents: Latents) -> Propensities:
+        m, s, k = mech.motif, mech.latent_scale, mech.multipliers
+        return cls(
+            churn=m.churn.base_weekly_rate * k.churn * latent_multiplier(m.churn.latent_weights, latents, s),
+            renewal_factor=m.churn.renewal_hazard_multiplier
+            * latent_multiplier(m.churn.renewal_latent_weights, latents, s),
+            expansion=m.expansion.base_weekly_rate
+            * k.expansion
+            * latent_multiplier(m.expansion.latent_weights, latents, s),
+            contraction=m.contraction.base_weekly_rate
+            * latent_multiplier(m.contraction.latent_weights, latents, s),
+            payment_failure=np.minimum(
+                m.payment.base_monthly_rate
+                * k.churn**0.5
+                * latent_multiplier(m.payment.latent_weights, latents, s),
+                PROBABILITY_CAP,
+            ),
+            dunning_weeks=m.payment.dunning_weeks,
+            disengagement_onset=np.minimum(
+                m.disengagement.base_weekly_onset
+                * k.disengagement
+                * latent_multiplier(m.disengagement.onset_latent_weights, latents, s),
+                PROBABILITY_CAP,
+            ),
+            disengagement_recovery=np.minimum(
+                m.disengagement.base_weekly_recovery
+                * latent_multiplier(m.disengagement.recovery_latent_weights, latents, s),
+                PROBABILITY_CAP,
+            ),
+        )
+
+
+def churn_probability(
+    p: Propensities,
+    mech: Mechanism,
+    week: int,
+    renewal: np.ndarray,
+    distress: np.ndarray,
+    depth_level: np.ndarray,
+    tickets_4w: np.ndarray,
+    dunning: np.ndarray,
+) -> np.ndarray:
+    """This week's churn probability (see the module docstring for the formula)."""
+    background = p.churn * onboarding_multiplier(week) * (1.0 + mech.ticket_churn_lift * tickets_4w)
+    background = background * np.exp(mech.depth_churn_slope * (DEPTH_REFERENCE - depth_level))
+    background = np.where(dunning, background * (1.0 + mech.dunning_churn_lift), background)
+    strain = np.clip((distress - STRAIN_ONSET) / (1.0 - STRAIN_ONSET), 0.0, 1.0)
+    prob = background + mech.health_hazard * strain**3
+    prob = np.where(renewal, prob * p.renewal_factor, prob)
+    return np.asarray(np.minimum(prob, PROBABILITY_CAP))
+
+
+def expansion_probability(p: Propensities, depth: np.ndarray) -> np.ndarray:
+    """Expansion is likelier the deeper this week's product usage (depth 0.5 is neutral)."""
+    return np.asarray(np.minimum(p.expansion * (0.5 + depth), PROBABILITY_CAP))
+
+
+def contraction_probability(p: Propensities, mech: Mechanism, distress: np.ndarray) -> np.ndarray:
+    """Contractions (seat or plan downgrades) rise with disengagement."""
+    return np.asarray(
+        np.minimum(p.contraction * (1.0 + mech.distress_contraction_lift * distress), PROBABILITY_CAP)
+    )
+
+
+def payment_failure_probability(
+    p: Propensities, mech: Mechanism, distress: np.ndarray, recent_failure: np.ndarray
+) -> np.ndarray:
+    """Per-invoice failure probability.
+
+    A disengaged customer lets invoices slip more often, and payment trouble clusters: a
+    failure in the last quarter makes the next one likelier.
+    """
+    prob = p.payment_failure * (1.0 + mech.distress_payment_lift * distress)
+    prob = np.where(recent_failure, prob * (1.0 + mech.payment_relapse_lift), prob)
+    return np.asarray(np.minimum(prob, PROBABILITY_CAP))
+
+
+def recovery_probability(mech: Mechanism, strikes: np.ndarray) -> np.ndarray:
+    """Chance that dunning recovers a failed invoice.
+
+    A first failure recovers with ``r + (1 − r)·s²`` (``r`` the family's recovery rate, ``s`` the
+    signal strength); each earlier failure of the current run of payment trouble (failures less
+    than 26 weeks apart) halves it. With a strong signal, write-offs follow a visible history of
+    failures; with a weak one they come out of the blue.
+    """
+    return np.asarray(mech.first_failure_recovery * mech.recovery_decay ** np.maximum(strikes - 1, 0))

@@ -1,0 +1,130 @@
+"""Customer health: a weekly engagement process, and the telemetry that records it.
+
+Each customer's engagement ``k`` (1 = healthy) follows a two-state process: a disengagement
+episode starts with a weekly onset probability (driven by latent traits) and ends with a weekly
+recovery probability (driven by the champion). During an episode ``k`` decays toward a floor;
+afterwards it rebounds toward 1. The decay is slow (a slump deepens over months), so a customer
+who will leave because of it shows the decline in its telemetry long before. Engagement shapes
+what the customer *experiences* — usage depth, active users, support tickets, NPS — and the
+depth of the episode (``distress``) raises the churn hazard once it is deep enough (see
+:mod:`leadforge_lifecycle.hazards`).
+
+Telemetry records active users, depth and NPS with tier-dependent measurement noise; tickets
+are recorded as they happen. Health does not depend on billing, expansions or churn (a churned
+customer's rows are simply cut at its churn week), so the whole history of a shard is
+generated at once, column-wise, before the weekly billing/churn loop runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from leadforge_lifecycle.hazards import Propensities
+from leadforge_lifecycle.latents import Latents
+from leadforge_lifecycle.mechanism import Telemetry
+
+RAMP_WEEKS = 6.0
+#: Weekly active-user base by initial plan (starter, growth, enterprise).
+BASE_USERS = np.array([8.0, 25.0, 60.0])
+ENGAGEMENT_FLOOR = 0.20
+#: Share of the gap to the floor that remains after each disengaged week.
+DECAY = 0.95
+#: Share of the gap to full engagement closed after each engaged week.
+REBOUND = 0.25
+SURVEY_EVERY = 13
+NPS_NULL = -1
+
+
+@dataclass(frozen=True)
+class HealthHistory:
+    """Shard × week matrices (row = customer, column = tenure week)."""
+
+    distress: np.ndarray
+    depth_true: np.ndarray
+    depth_level: np.ndarray
+    active_users: np.ndarray
+    depth: np.ndarray
+    tickets: np.ndarray
+    tickets_4w: np.ndarray
+    nps: np.ndarray
+
+
+def usage_ramp(n_weeks: int) -> np.ndarray:
+    """``1 − exp(−(w + 1) / 6)``: ≈0.15 in week 0, ≈0.63 in week 5, ≈0.93 in week 15."""
+    return np.asarray(1.0 - np.exp(-(np.arange(n_weeks) + 1.0) / RAMP_WEEKS))
+
+
+def engagement(p: Propensities, n_weeks: int, g: np.random.Generator) -> np.ndarray:
+    """Engagement ``k`` per customer and week, from the onset/recovery two-state process."""
+    n = p.disengagement_onset.size
+    k = np.ones(n)
+    episode = np.zeros(n, dtype=bool)
+    out = np.empty((n, n_weeks), dtype=np.float64)
+    draws = g.random((n_weeks, n))
+    for w in range(n_weeks):
+        u = draws[w]
+        episode = np.where(episode, u >= p.disengagement_recovery, u < p.disengagement_onset)
+        k = np.where(episode, ENGAGEMENT_FLOOR + (k - ENGAGEMENT_FLOOR) * DECAY, k + (1.0 - k) * REBOUND)
+        out[:, w] = k
+    return out
+
+
+def simulate_health(
+    p: Propensities,
+    latents: Latents,
+    initial_plan: np.ndarray,
+    telemetry: Telemetry,
+    n_weeks: int,
+    g: np.random.Generator,
+) -> HealthHistory:
+    n = len(latents)
+    fit = latents.product_fit[:, None]
+    adoption = latents.adoption_velocity[:, None]
+    champion = latents.champion_strength[:, None]
+    k = engagement(p, n_weeks, g)
+    distress = (1.0 - k) / (1.0 - ENGAGEMENT_FLOOR)
+    ramp = usage_ramp(n_weeks)[None, :]
+
+    depth_target = np.clip(0.20 + 0.40 * adoption + 0.30 * fit, 0.0, 1.0)
+    depth_level = np.clip(depth_target * (0.4 + 0.6 * k), 0.0, 1.0)
+    depth_true = depth_level * ramp
+    users_true = (
+        BASE_USERS[initial_plan][:, None] * (0.2 + 0.6 * adoption + 0.4 * champion) * ramp * (0.1 + 0.9 * k)
+    )
+    users = users_true * (1.0 + telemetry.active_users_sd * g.standard_normal((n, n_weeks)))
+    active_users = np.floor(np.maximum(users, 0.0) + 0.5).astype(np.int64)
+    depth = np.clip(depth_true + telemetry.depth_sd * g.standard_normal((n, n_weeks)), 0.0, 1.0)
+    depth = np.round(depth, 4)
+
+    tickets = g.poisson(0.3 + 1.2 * (1.0 - fit) + 2.5 * distress).astype(np.int64)
+    tickets_4w = _trailing_mean(tickets, 4)
+
+    nps = np.full((n, n_weeks), NPS_NULL, dtype=np.int64)
+    survey = np.arange(SURVEY_EVERY, n_weeks, SURVEY_EVERY)
+    if survey.size:
+        d = distress[:, survey]
+        raw = 10.0 * (0.20 + 0.50 * fit + 0.30 * champion) - 4.0 * d
+        raw = raw + telemetry.nps_sd * g.standard_normal(d.shape)
+        answered = g.random(d.shape) < 0.85 - 0.45 * d
+        score = np.clip(np.rint(raw), 0, 10).astype(np.int64)
+        nps[:, survey] = np.where(answered, score, NPS_NULL)
+    return HealthHistory(
+        distress=distress,
+        depth_true=depth_true,
+        depth_level=depth_level,
+        active_users=active_users,
+        depth=depth,
+        tickets=tickets,
+        tickets_4w=tickets_4w,
+        nps=nps,
+    )
+
+
+def _trailing_mean(x: np.ndarray, weeks: int) -> np.ndarray:
+    """Mean over the current and previous ``weeks − 1`` weeks (shorter at the start of tenure)."""
+    csum = np.cumsum(x, axis=1, dtype=np.float64)
+    lagged = np.zeros_like(csum)
+    lagged[:, weeks:] = csum[:, :-weeks]
+    return np.asarray((csum - lagged) / weeks)

@@ -1,0 +1,155 @@
+"""The lifecycle world: world-level truth at build time, customers simulated shard by shard.
+
+``build`` draws what the whole world shares — the motif family, the calibrated mechanism, the
+calendar and the accounts. Customers live in fixed-size shards (``shard_size`` customers, a
+config value, never the number of workers); shard ``k`` is drawn and simulated on demand from
+its own substreams ``shard::<k>::{customers,health,engine}``, so a shard's content depends only
+on the config and ``k``, never on which process ran it or in what order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from leadforge.config import GenerationConfig
+from leadforge.narrative import Narrative
+from leadforge.rng import RNG
+
+from leadforge_lifecycle.calendar import DEFAULT_OBSERVATION, Calendar
+from leadforge_lifecycle.calibration import Calibration, calibrate
+from leadforge_lifecycle.engine import Trajectories, simulate
+from leadforge_lifecycle.families import FAMILIES, FAMILY_NAMES, RetentionMotif
+from leadforge_lifecycle.hazards import Propensities
+from leadforge_lifecycle.health import HealthHistory, simulate_health
+from leadforge_lifecycle.mechanism import Mechanism
+from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
+from leadforge_lifecycle.population import (
+    Accounts,
+    CustomerBlock,
+    draw_accounts,
+    draw_customers,
+    n_accounts,
+)
+from leadforge_lifecycle.stats import RunRecord
+
+SCHEME = "lifecycle"
+DEFAULT_INDUSTRIES = ("manufacturing", "logistics", "professional_services", "healthcare_non_clinical")
+DEFAULT_REGIONS = ("US", "UK")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One simulated block of customers: who they are, their health and their trajectories."""
+
+    customers: CustomerBlock
+    health: HealthHistory
+    trajectories: Trajectories
+
+    @property
+    def index(self) -> int:
+        return self.customers.index
+
+
+@dataclass(frozen=True)
+class LifecycleWorld:
+    scheme: str
+    config: GenerationConfig
+    narrative: Narrative | None
+    calendar: Calendar
+    motif: RetentionMotif
+    calibration: Calibration
+    mechanism: Mechanism
+    accounts: Accounts
+    rng: RNG
+    record: RunRecord = field(default_factory=RunRecord, compare=False)
+
+    @property
+    def params(self) -> LifecycleParams:
+        return self.config.params_as(LifecycleParams)
+
+    @property
+    def profile(self) -> LifecycleProfile:
+        assert isinstance(self.config.profile, LifecycleProfile)
+        return self.config.profile
+
+    @property
+    def n_customers(self) -> int:
+        return self.params.n_customers
+
+    @property
+    def n_shards(self) -> int:
+        return -(-self.n_customers // self.params.shard_size)
+
+    def shard_span(self, k: int) -> tuple[int, int]:
+        """(first global index, size) of shard ``k``."""
+        first = k * self.params.shard_size
+        return first, min(self.params.shard_size, self.n_customers - first)
+
+    def customers(self, k: int) -> CustomerBlock:
+        """Shard ``k``'s customers, without simulating them."""
+        first, n = self.shard_span(k)
+        g = self.rng.child("shard").child(str(k)).generator("customers")
+        return draw_customers(k, first, n, self.accounts, self.motif, g)
+
+    def simulate(self, k: int) -> Shard:
+        block = self.customers(k)
+        streams = self.rng.child("shard").child(str(k))
+        p = Propensities.of(self.mechanism, block.effective)
+        last = self.calendar.last_week(block.days_to_observation)
+        health = simulate_health(
+            p,
+            block.effective,
+            block.initial_plan,
+            self.mechanism.telemetry,
+            int(last.max()) + 1,
+            streams.generator("health"),
+        )
+        trajectories = simulate(
+            self.mechanism,
+            p,
+            health,
+            block.initial_mrr,
+            block.initial_plan,
+            block.term_months,
+            last,
+            streams.generator("engine"),
+        )
+        return Shard(block, health, trajectories)
+
+    def shards(self) -> Iterator[Shard]:
+        """Every shard in order, simulated one at a time (memory holds one shard)."""
+        for k in range(self.n_shards):
+            yield self.simulate(k)
+
+
+def pick_family(params: LifecycleParams, rng: RNG) -> RetentionMotif:
+    if params.motif_family is not None:
+        return FAMILIES[params.motif_family]
+    return FAMILIES[FAMILY_NAMES[int(rng.generator("motif").integers(0, len(FAMILY_NAMES)))]]
+
+
+def build(config: GenerationConfig, narrative: Narrative | None, rng: RNG) -> LifecycleWorld:
+    params = config.params_as(LifecycleParams)
+    profile = config.profile
+    assert isinstance(profile, LifecycleProfile)
+    motif = pick_family(params, rng)
+    calibration = calibrate(motif.name, profile)
+    mechanism = Mechanism.build(motif, profile.signal_strength, calibration.multipliers)
+    industries = narrative.market.icp_industries if narrative is not None else DEFAULT_INDUSTRIES
+    regions = narrative.market.geographies if narrative is not None else DEFAULT_REGIONS
+    accounts = draw_accounts(
+        n_accounts(params.n_customers), motif, industries, regions, rng.generator("accounts")
+    )
+    calendar = Calendar(params.observation or DEFAULT_OBSERVATION, params.early_tenure_weeks)
+    return LifecycleWorld(
+        scheme=SCHEME,
+        config=config,
+        narrative=narrative,
+        calendar=calendar,
+        motif=motif,
+        calibration=calibration,
+        mechanism=mechanism,
+        accounts=accounts,
+        rng=rng,
+    )

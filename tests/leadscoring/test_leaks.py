@@ -1,0 +1,247 @@
+"""A student trying to cheat with the public bundle, and the validator catching planted leaks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from leadforge.validation import validate_bundle
+from leadforge_leadscoring.graph import MOTIF_FAMILIES
+from quality_leadscoring import model_frame
+
+LABEL = "converted_within_90_days"
+IDS = ["lead_id", "account_id", "contact_id", "lead_created_at"]
+
+
+def table(bundle: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(bundle / "tables" / f"{name}.parquet")
+
+
+def task_rows(bundle: Path) -> pd.DataFrame:
+    folder = bundle / "tasks" / LABEL
+    return pd.concat(
+        [pd.read_parquet(folder / f"{s}.parquet").assign(split=s) for s in ("train", "valid", "test")]
+    ).set_index("lead_id")
+
+
+def day_of(events: pd.DataFrame, ts: str, created: pd.Series) -> pd.Series:
+    return (pd.to_datetime(events[ts]) - pd.to_datetime(events["lead_id"].map(created))).dt.days
+
+
+def student_features(bundle: Path) -> pd.DataFrame:
+    """Everything a student can aggregate per lead from the public tables."""
+    leads = table(bundle, "leads").set_index("lead_id")
+    created = leads["lead_created_at"]
+    out = leads.drop(columns=["lead_created_at", "first_touch_channel"]).copy()
+    out = out.join(
+        table(bundle, "accounts").set_index("account_id").drop(columns=["company_name", "created_at"]),
+        on="account_id",
+    )
+    out = out.join(
+        table(bundle, "contacts").set_index("contact_id").drop(columns=["account_id", "created_at"]),
+        on="contact_id",
+    )
+    out["leads_of_account"] = out.groupby("account_id")["account_id"].transform("size")
+    out["leads_of_contact"] = out.groupby("contact_id")["contact_id"].transform("size")
+    for name, ts, cats, sums in (
+        ("touches", "touch_timestamp", ["touch_type"], []),
+        (
+            "sessions",
+            "session_timestamp",
+            ["session_type"],
+            ["page_views", "pricing_page_views", "demo_page_views", "session_duration_seconds"],
+        ),
+        ("sales_activities", "activity_timestamp", ["activity_type", "activity_outcome"], []),
+    ):
+        ev = table(bundle, name)
+        ev["day"] = day_of(ev, ts, created)
+        g = ev.groupby("lead_id")
+        out[f"{name}_n"] = g.size()
+        out[f"{name}_first"] = g["day"].min()
+        out[f"{name}_last"] = g["day"].max()
+        out[f"{name}_late"] = ev[ev["day"] >= 24].groupby("lead_id").size()
+        for c in sums:
+            out[f"{name}_{c}"] = g[c].sum()
+        for c in cats:
+            out = out.join(pd.crosstab(ev["lead_id"], ev[c]).add_prefix(f"{name}_{c}_"))
+    opps = table(bundle, "opportunities").set_index("lead_id")
+    out["opp_day"] = day_of(opps.reset_index(), "created_at", created).set_axis(opps.index)
+    out["opp_stage"] = opps["stage"]
+    out["opp_acv"] = opps["estimated_acv"]
+    count_cols = [c for c in out.columns if c.endswith(("_n", "_late")) or "_type_" in c or "_outcome_" in c]
+    out[count_cols] = out[count_cols].fillna(0)
+    return out.drop(columns=["account_id", "contact_id"])
+
+
+def cv_auc(x: pd.DataFrame, y: np.ndarray, folds: int = 3) -> float:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    cats = [c for c in x.columns if x[c].dtype == object]
+    model = make_pipeline(
+        ColumnTransformer(
+            [("c", OneHotEncoder(handle_unknown="ignore", sparse_output=False), cats)],
+            remainder="passthrough",
+        ),
+        HistGradientBoostingClassifier(random_state=0),
+    )
+    scores = []
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        model.fit(x.iloc[tr], y[tr])
+        scores.append(roc_auc_score(y[te], model.predict_proba(x.iloc[te])[:, 1]))
+    return float(np.mean(scores))
+
+
+@pytest.fixture(scope="module")
+def bundle(bundle_factory) -> Path:  # type: ignore[no-untyped-def]
+    return bundle_factory(mode="student_public")
+
+
+def test_no_join_path_reconstructs_a_label(bundle: Path) -> None:
+    names = sorted(p.stem for p in (bundle / "tables").glob("*.parquet"))
+    assert "customers" not in names and "subscriptions" not in names
+    assert LABEL not in table(bundle, "leads") and "conversion_timestamp" not in table(bundle, "leads")
+    opps = table(bundle, "opportunities")
+    assert {"close_outcome", "closed_at"}.isdisjoint(opps.columns)
+    assert not (opps["stage"] == "closed_won").any()
+    y = task_rows(bundle)[LABEL]
+    positives = set(y.index[y])
+    # Any column of any public table, joined to its leads: no value singles out positives.
+    features = student_features(bundle)
+    for col in features.columns:
+        values = features[col]
+        if values.nunique() > 50:
+            continue
+        for value, leads in values.groupby(values).groups.items():
+            if len(leads) >= 20:
+                precision = len(positives & set(leads)) / len(leads)
+                assert precision < 0.95, (col, value, precision)
+
+
+def test_public_tables_add_no_signal_beyond_the_snapshot(bundle: Path) -> None:
+    """A gradient-boosted model on every per-lead aggregate of the public tables does not beat
+    the same model on the public snapshot features by more than 0.02 AUC."""
+    rows = task_rows(bundle)
+    y = rows[LABEL].astype(int).to_numpy()
+    snap, _ = model_frame(rows.drop(columns=["split"]).reset_index(), LABEL)
+    student = student_features(bundle).loc[rows.index].reset_index(drop=True)
+    student, _ = model_frame(student.assign(**{LABEL: y}), LABEL)
+    auc_snapshot = cv_auc(snap, y)
+    auc_student = cv_auc(student, y)
+    assert auc_snapshot > 0.65
+    assert auc_student <= auc_snapshot + 0.02, (auc_student, auc_snapshot)
+
+
+def test_ids_carry_no_signal(bundle: Path) -> None:
+    """Id numbers must not encode the label through their order.
+
+    Folds are grouped by account: leads of one account legitimately share its fit, so a model
+    that memorises account numbers seen in training learns the account, not the id scheme.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    rows = task_rows(bundle).reset_index()
+    x = pd.DataFrame(
+        {c: rows[c].str.extract(r"(\d+)$")[0].astype(int) for c in ("lead_id", "account_id", "contact_id")}
+    )
+    y = rows[LABEL].astype(int).to_numpy()
+    scores = []
+    for tr, te in GroupKFold(5).split(x, y, groups=x["account_id"]):
+        model = HistGradientBoostingClassifier(random_state=0).fit(x.iloc[tr], y[tr])
+        scores.append(roc_auc_score(y[te], model.predict_proba(x.iloc[te])[:, 1]))
+    assert float(np.mean(scores)) <= 0.55, scores
+
+
+def test_public_files_do_not_name_the_motif(bundle: Path) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["motif_family"] is None
+    for path in bundle.rglob("*"):
+        if path.suffix in (".json", ".md", ".csv"):
+            text = path.read_text()
+            assert not any(m in text for m in MOTIF_FAMILIES), path
+
+
+# -- planted leaks ---------------------------------------------------------------------------
+
+
+def rehash(bundle: Path, rel: str) -> None:
+    """Record an edited file's new hash, size and row count, so only the scheme's probes can
+    notice the edit (core's hash check would otherwise catch it first)."""
+    path = bundle / rel
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["files"][rel] = {"sha256": sha, "size": path.stat().st_size}
+    name = Path(rel).stem
+    if rel.startswith("tables/") and name in manifest["tables"]:
+        manifest["tables"][name].update({"sha256": sha, "row_count": pq.ParquetFile(path).metadata.num_rows})
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def tampered(bundle: Path, tmp_path: Path, name: str, edit) -> Path:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    rel = f"tables/{name}.parquet"
+    original = pq.read_table(copy / rel)
+    pq.write_table(edit(original, copy), copy / rel)
+    rehash(copy, rel)
+    return copy
+
+
+def findings(bundle: Path) -> list[str]:
+    report = validate_bundle(bundle)
+    assert not any(f.check == "files" for f in report.errors), (
+        "the rehash should keep core's hash check quiet"
+    )
+    return [f"{f.where} {f.message}" for f in report.errors]
+
+
+def test_untouched_public_bundle_passes(bundle: Path) -> None:
+    assert findings(bundle) == []
+
+
+def test_restored_label_column_is_caught(bundle: Path, tmp_path: Path) -> None:
+    def edit(t: pa.Table, root: Path) -> pa.Table:
+        labels = task_rows(root)[LABEL].reindex(t.column("lead_id").to_pylist())
+        return t.append_column(LABEL, pa.array(labels.to_numpy(dtype=bool)))
+
+    found = findings(tampered(bundle, tmp_path, "leads", edit))
+    assert any(f.startswith(f"tables/leads.parquet:{LABEL}") for f in found), found
+
+
+def test_future_event_row_is_caught(bundle: Path, tmp_path: Path) -> None:
+    def edit(t: pa.Table, root: Path) -> pa.Table:
+        leads = table(root, "leads").set_index("lead_id")["lead_created_at"]
+        row = t.slice(0, 1).to_pylist()[0]
+        late = pd.Timestamp(leads[row["lead_id"]]) + pd.Timedelta(days=45)
+        row.update(touch_id="touch_999999999", touch_timestamp=late.strftime("%Y-%m-%d"))
+        return pa.concat_tables([t, pa.Table.from_pylist([row], schema=t.schema)])
+
+    found = findings(tampered(bundle, tmp_path, "touches", edit))
+    assert any(f.startswith("tables/touches.parquet:touch_timestamp") and "after" in f for f in found), found
+
+
+def test_stage_from_after_the_cutoff_is_caught(bundle: Path, tmp_path: Path) -> None:
+    def edit(t: pa.Table, root: Path) -> pa.Table:
+        y = task_rows(root)[LABEL]
+        df = t.to_pandas()
+        hit = df.index[df["lead_id"].map(y)][:3]
+        df.loc[hit, "stage"] = "closed_won"
+        return pa.Table.from_pandas(df, schema=t.schema, preserve_index=False)
+
+    found = findings(tampered(bundle, tmp_path, "opportunities", edit))
+    assert any(
+        f.startswith("tables/opportunities.parquet:stage") and "after the cutoff" in f for f in found
+    ), found

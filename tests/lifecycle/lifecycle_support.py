@@ -1,0 +1,85 @@
+"""Helpers shared by the lifecycle tests: reading bundles the way a notebook would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from leadforge import hookimpl
+from leadforge.plugins import PluginHost
+
+RECIPE = "b2b_saas_ltv_v1"
+PINNED = "2026-01-01T00:00:00+00:00"
+SPLITS = ("train", "valid", "test")
+CALENDAR_TASKS = ("pltv_revenue_90d", "pltv_revenue_365d", "pltv_revenue_730d", "churned_within_180d")
+EARLY_TASKS = tuple(f"early_{t}" for t in CALENDAR_TASKS)
+TARGETS = ("ltv_revenue_90d", "ltv_revenue_365d", "ltv_revenue_730d", "churned_within_180d")
+TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
+IDS = ("customer_id", "account_id")
+#: The small world shared by the contract tests: three shards of up to 150 customers.
+SMALL = {"seed": 7, "n_customers": 400, "shard_size": 150}
+
+
+class ProbeRecipes:
+    """A plugin that registers the test-only recipes next to this file."""
+
+    LEADFORGE_PLUGIN_API = (1, 1)
+
+    @hookimpl
+    def register_recipes(self) -> list[Path]:
+        return [Path(__file__).parent / "probe_recipes" / "b2b_saas_ltv_probe_v1"]
+
+
+@cache
+def probe_host() -> PluginHost:
+    import leadforge_lifecycle.plugin as lifecycle
+
+    return PluginHost.from_plugins([("lifecycle", lifecycle), ("probe", ProbeRecipes())])
+
+
+def table(root: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(root / "tables" / f"{name}.parquet")
+
+
+def split(root: Path, task: str, name: str) -> pd.DataFrame:
+    return pd.read_parquet(root / "tasks" / task / f"{name}.parquet")
+
+
+def task_rows(root: Path, task: str) -> pd.DataFrame:
+    """All splits of a task stacked (train, valid, test)."""
+    return pd.concat([split(root, task, s) for s in SPLITS], ignore_index=True)
+
+
+def manifest(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "manifest.json").read_text())
+    return data
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def days_from(dates: pd.Series, base: str) -> np.ndarray:
+    """Days from ``base`` (ISO date) to each ISO date string."""
+    return np.asarray((pd.to_datetime(dates) - pd.Timestamp(base)).dt.days, dtype=np.int64)
+
+
+def _benchmark() -> Any:
+    """``benchmarks/quality_lifecycle.py``: the tests measure exactly what the benchmark reports."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import quality_lifecycle
+
+    return quality_lifecycle
+
+
+quality = _benchmark()

@@ -1,0 +1,163 @@
+"""Hazards respond as designed: pure-function behaviour, and the same effects in a simulated world."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from leadforge.api import Generator
+from leadforge_lifecycle import hazards
+from leadforge_lifecycle.engine import CHURN, FAILURE, PAYMENT_CHURN, RECOVERED
+from leadforge_lifecycle.families import FAMILIES
+from leadforge_lifecycle.latents import Latents
+from leadforge_lifecycle.mechanism import Mechanism, Multipliers
+from leadforge_lifecycle.world import LifecycleWorld
+from lifecycle_support import RECIPE
+
+N = 4
+
+
+def neutral(n: int = N) -> Latents:
+    return Latents(*(np.full(n, 0.5) for _ in range(5)))
+
+
+@pytest.fixture(scope="module")
+def mech() -> Mechanism:
+    return Mechanism.build(FAMILIES["relationship_led_retention"], 0.7, Multipliers(1.0, 1.0, 1.0))
+
+
+@pytest.fixture(scope="module")
+def props(mech: Mechanism) -> hazards.Propensities:
+    return hazards.Propensities.of(mech, neutral())
+
+
+def churn(mech: Mechanism, p: hazards.Propensities, **state: object) -> float:
+    args = {
+        "week": 20,
+        "renewal": np.zeros(N, dtype=bool),
+        "distress": np.zeros(N),
+        "depth_level": np.full(N, hazards.DEPTH_REFERENCE),
+        "tickets_4w": np.zeros(N),
+        "dunning": np.zeros(N, dtype=bool),
+    }
+    args.update({k: np.full(N, v) if k not in ("week",) else v for k, v in state.items()})
+    return float(hazards.churn_probability(p, mech, **args)[0])  # type: ignore[arg-type]
+
+
+def test_latent_multiplier_is_neutral_at_half_and_follows_the_sign() -> None:
+    w = {"product_fit": -2.0}
+    assert np.allclose(hazards.latent_multiplier(w, neutral()), 1.0)
+    fit = neutral()
+    low = Latents(
+        np.full(N, 0.2),
+        *(
+            fit.trait(t)
+            for t in (
+                "adoption_velocity",
+                "budget_stability",
+                "champion_strength",
+                "organizational_stability",
+            )
+        ),
+    )
+    assert (hazards.latent_multiplier(w, low) > 1.0).all()
+    assert np.allclose(hazards.latent_multiplier(w, low, strength=0.0), 1.0)
+
+
+def test_onboarding_and_renewal_calendar() -> None:
+    assert hazards.onboarding_multiplier(0) == pytest.approx(2.5)
+    assert hazards.onboarding_multiplier(4) < hazards.onboarding_multiplier(1) < 2.5
+    twelve, twentyfour = np.array([12]), np.array([24])
+    renewals = [w for w in range(0, 220) if hazards.is_renewal_week(w, twelve)[0]]
+    assert renewals == [52, 104, 156, 208]
+    assert [w for w in range(0, 220) if hazards.is_renewal_week(w, twentyfour)[0]] == [104, 208]
+    assert hazards.next_renewal_week(np.array([0, 51, 52, 103]), np.full(4, 12)).tolist() == [
+        52,
+        52,
+        104,
+        104,
+    ]
+    assert hazards.next_renewal_week(np.array([0, 103, 104]), np.full(3, 24)).tolist() == [104, 104, 208]
+
+
+def test_churn_rises_with_a_sustained_slump_not_a_dip(mech: Mechanism, props: hazards.Propensities) -> None:
+    calm = churn(mech, props)
+    assert churn(mech, props, distress=0.3) == pytest.approx(calm)  # below the strain onset
+    assert churn(mech, props, distress=0.7) > calm
+    assert churn(mech, props, distress=1.0) > churn(mech, props, distress=0.7)
+
+
+def test_churn_rises_with_shallow_usage_tickets_and_unresolved_dunning(
+    mech: Mechanism, props: hazards.Propensities
+) -> None:
+    calm = churn(mech, props)
+    assert churn(mech, props, depth_level=0.3) > calm > churn(mech, props, depth_level=0.8)
+    assert churn(mech, props, tickets_4w=3.0) > calm
+    assert churn(mech, props, dunning=True) == pytest.approx(calm * (1 + mech.dunning_churn_lift))
+    renewal = churn(mech, props, renewal=True)
+    assert renewal == pytest.approx(calm * props.renewal_factor[0])
+    assert churn(mech, props, renewal=True, distress=1.0, week=0) <= hazards.PROBABILITY_CAP
+
+
+def test_payment_trouble_clusters_and_write_offs_need_a_history(
+    mech: Mechanism, props: hazards.Propensities
+) -> None:
+    quiet = hazards.payment_failure_probability(props, mech, np.zeros(N), np.zeros(N, dtype=bool))
+    assert (
+        hazards.payment_failure_probability(props, mech, np.ones(N), np.zeros(N, dtype=bool)) > quiet
+    ).all()
+    assert (
+        hazards.payment_failure_probability(props, mech, np.zeros(N), np.ones(N, dtype=bool)) > quiet
+    ).all()
+    chance = hazards.recovery_probability(mech, np.array([1, 2, 3, 4]))
+    assert chance[0] > mech.motif.payment.recovery_rate and (np.diff(chance) < 0).all()
+
+
+def test_contraction_and_expansion_follow_health(mech: Mechanism, props: hazards.Propensities) -> None:
+    assert (hazards.contraction_probability(props, mech, np.ones(N))
+            > hazards.contraction_probability(props, mech, np.zeros(N))).all()  # fmt: skip
+    assert (hazards.expansion_probability(props, np.full(N, 0.9))
+            > hazards.expansion_probability(props, np.full(N, 0.2))).all()  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world() -> LifecycleWorld:
+    gen = Generator.from_recipe(
+        RECIPE, seed=42, exposure_mode="research_instructor", difficulty="intermediate"
+    )
+    w = gen.generate().world
+    assert isinstance(w, LifecycleWorld)
+    return w
+
+
+def test_slumping_customers_churn_more_in_the_simulation(world: LifecycleWorld) -> None:
+    """Customer-weeks deep in a slump end in churn far more often than healthy ones."""
+    shard = world.simulate(0)
+    t, h = shard.trajectories, shard.health
+    weeks = np.arange(h.distress.shape[1])
+    lived = weeks[None, :] <= t.last_week[:, None]
+    chose = (t.churn_reason >= 0) & (t.churn_reason != PAYMENT_CHURN)
+    churn_week = np.where(chose, t.churn_week, -1)
+    churned_now = weeks[None, :] == churn_week[:, None]
+    deep, calm = lived & (h.distress >= 0.8), lived & (h.distress < 0.05)
+    assert deep.sum() > 200
+    assert churned_now[deep].mean() > 5 * churned_now[calm].mean()
+
+
+def test_unrecovered_failures_raise_churn_in_the_simulation(world: LifecycleWorld) -> None:
+    """Voluntary churn is likelier while a failed invoice sits in dunning than otherwise."""
+    shard = world.simulate(0)
+    t = shard.trajectories
+    ev = t.events
+    n_weeks = shard.health.distress.shape[1]
+    dunning = np.zeros((len(shard.customers), n_weeks), dtype=bool)
+    dun = world.mechanism.motif.payment.dunning_weeks
+    for c, w in zip(ev.customer[ev.kind == FAILURE], ev.week[ev.kind == FAILURE], strict=True):
+        dunning[c, w : w + dun] = True
+    weeks = np.arange(n_weeks)
+    lived = weeks[None, :] <= t.last_week[:, None]
+    vol = (ev.kind == CHURN) & ~np.isin(ev.customer, np.flatnonzero(t.churn_reason == PAYMENT_CHURN))
+    churned_now = np.zeros_like(dunning)
+    churned_now[ev.customer[vol], ev.week[vol]] = True
+    assert dunning[lived].sum() > 100
+    assert churned_now[lived & dunning].mean() > 1.5 * churned_now[lived & ~dunning].mean()
+    assert (ev.kind == RECOVERED).any()

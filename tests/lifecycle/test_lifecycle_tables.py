@@ -1,0 +1,215 @@
+"""The six relational tables: columns and dtypes, keys, and the chains that must add up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifecycle_support import days_from, manifest, table, task_rows
+
+OBS = "2025-01-27"
+COLUMNS = {
+    "accounts": {
+        "account_id": "string", "company_name": "string", "industry": "string", "region": "string",
+        "employee_band": "string", "estimated_revenue_band": "string", "process_maturity_band": "string",
+        "created_at": "string",
+    },
+    "customers": {
+        "customer_id": "string", "account_id": "string", "customer_start_at": "string", "initial_plan": "string",
+        "initial_mrr": "Int64", "contract_term_months": "Int64", "csm_rep_id": "string", "opportunity_id": "string",
+    },
+    "subscriptions": {
+        "subscription_id": "string", "customer_id": "string", "plan_name": "string", "subscription_status": "string",
+        "subscription_start_at": "string", "current_mrr": "Int64", "contract_term_months": "Int64",
+        "renewal_count": "Int64", "expansion_count": "Int64", "subscription_end_at": "string", "churn_at": "string",
+        "churn_reason": "string", "current_plan": "string", "downgrade_count": "Int64",
+    },
+    "subscription_events": {
+        "event_id": "string", "subscription_id": "string", "customer_id": "string", "event_timestamp": "string",
+        "event_type": "string", "mrr_before": "Int64", "mrr_after": "Int64", "contract_term_months_new": "Int64",
+    },
+    "health_signals": {
+        "signal_id": "string", "customer_id": "string", "period_start": "string", "active_users": "Int64",
+        "feature_depth_score": "Float64", "support_tickets": "Int64", "nps_score": "Int64",
+    },
+    "invoices": {
+        "invoice_id": "string", "customer_id": "string", "invoice_date": "string", "amount_usd": "Int64",
+        "payment_status": "string",
+    },
+}  # fmt: skip
+PUBLIC_SUBSCRIPTIONS = [
+    "subscription_id",
+    "customer_id",
+    "plan_name",
+    "subscription_start_at",
+    "contract_term_months",
+]
+ID_PATTERN = {
+    "accounts": r"acct_\d{6,}", "customers": r"cust_\d{6,}", "subscriptions": r"sub_\d{6,}",
+    "subscription_events": r"subev_\d{6,}", "health_signals": r"hsig_\d{6,}", "invoices": r"inv_\d{6,}",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["instructor", "public"])
+def test_table_contract(small_instructor: Path, small_public: Path, mode: str) -> None:
+    root = small_instructor if mode == "instructor" else small_public
+    assert list(manifest(root)["tables"]) == list(COLUMNS)
+    for name, columns in COLUMNS.items():
+        frame = table(root, name)
+        expected = dict(columns)
+        if name == "subscriptions" and mode == "public":
+            expected = {c: columns[c] for c in PUBLIC_SUBSCRIPTIONS}
+        assert {c: str(t) for c, t in frame.dtypes.items()} == expected, name
+        key = next(iter(expected))
+        assert frame[key].is_unique and frame[key].str.fullmatch(ID_PATTERN[name]).all(), name
+
+
+def test_population_shape(small_instructor: Path) -> None:
+    accounts, customers = table(small_instructor, "accounts"), table(small_instructor, "customers")
+    assert len(customers) == 400 and len(accounts) == 400 // 3
+    assert set(accounts.industry) == {
+        "manufacturing",
+        "logistics",
+        "professional_services",
+        "healthcare_non_clinical",
+    }
+    assert set(accounts.region) == {"US", "UK"}
+    assert (accounts.company_name == "Company " + accounts.account_id).all()
+    start = days_from(customers.customer_start_at, OBS)
+    assert start.min() >= -364 and start.max() <= -1
+    bounds = {"starter": (1000, 3500), "growth": (3500, 9000), "enterprise": (9000, 25000)}
+    for plan, (lo, hi) in bounds.items():
+        mrr = customers.initial_mrr[customers.initial_plan == plan]
+        assert len(mrr) and mrr.between(lo, hi).all()
+    assert set(customers.contract_term_months) == {12, 24}
+    assert customers.opportunity_id.isna().all()
+    assert customers.csm_rep_id.str.fullmatch(r"rep_00000[1-8]").all()
+
+
+def test_foreign_keys(small_instructor: Path, small_public: Path) -> None:
+    for root in (small_instructor, small_public):
+        accounts, customers = table(root, "accounts"), table(root, "customers")
+        subs = table(root, "subscriptions")
+        assert customers.account_id.isin(accounts.account_id).all()
+        assert subs.customer_id.is_unique and set(subs.customer_id) == set(customers.customer_id)
+        assert (subs.subscription_id.str[4:] == subs.customer_id.str[5:]).all()
+        events = table(root, "subscription_events")
+        assert events.subscription_id.isin(subs.subscription_id).all()
+        pairs = events.merge(subs, on="subscription_id", suffixes=("", "_sub"))
+        assert (pairs.customer_id == pairs.customer_id_sub).all()
+        for name in ("health_signals", "invoices"):
+            assert table(root, name).customer_id.isin(customers.customer_id).all()
+
+
+def test_ids_run_densely_across_shards(small_instructor: Path) -> None:
+    """Ids are numbered in shard order with running offsets: dense, and chronological per customer."""
+    for name, key in (
+        ("subscription_events", "event_id"),
+        ("health_signals", "signal_id"),
+        ("invoices", "invoice_id"),
+    ):
+        frame = table(small_instructor, name)
+        numbers = frame[key].str.split("_").str[1].astype(int).to_numpy()
+        assert (numbers == np.arange(1, len(frame) + 1)).all(), name
+        customer = frame.customer_id.str[5:].astype(int).to_numpy()
+        assert (np.diff(customer) >= 0).all(), name
+
+
+def test_event_chain_reproduces_terminal_mrr(small_instructor: Path) -> None:
+    customers = table(small_instructor, "customers").set_index("customer_id")
+    subs = table(small_instructor, "subscriptions").set_index("customer_id")
+    events = table(small_instructor, "subscription_events")
+    moves = events[events.event_type.isin(["expansion", "contraction"])]
+    delta = (moves.mrr_after - moves.mrr_before).groupby(moves.customer_id).sum()
+    chained = customers.initial_mrr.add(delta, fill_value=0).astype("Int64")
+    assert (chained == subs.current_mrr.loc[chained.index]).all()
+    assert (moves[moves.event_type == "contraction"].eval("mrr_after < mrr_before")).all()
+    churn = events[events.event_type == "churn"].set_index("customer_id")
+    assert (churn.mrr_after == 0).all()
+    assert (churn.mrr_before == subs.current_mrr.loc[churn.index]).all()
+    assert (subs.loc[churn.index].churn_at == churn.event_timestamp).all()
+    counts = events.groupby(["customer_id", "event_type"]).size().unstack(fill_value=0)
+    counts = counts.reindex(subs.index, fill_value=0)
+    assert (counts.expansion == subs.expansion_count).all()
+    assert (counts.contraction == subs.downgrade_count).all()
+    assert (counts.renewal == subs.renewal_count).all()
+
+
+def test_invoice_chain_reproduces_revenue(small_instructor: Path) -> None:
+    """Each revenue label is the sum of the paid/recovered invoices issued in its window."""
+    invoices = table(small_instructor, "invoices")
+    invoices["day"] = days_from(invoices.invoice_date, OBS)
+    collected = invoices[invoices.payment_status.isin(["paid", "recovered"])]
+    rows = task_rows(small_instructor, "pltv_revenue_365d").set_index("customer_id")
+    window = collected[(collected.day > 0) & (collected.day <= 365)]
+    revenue = window.groupby("customer_id").amount_usd.sum().reindex(rows.index, fill_value=0)
+    assert np.array_equal(revenue.to_numpy(dtype=float), rows.ltv_revenue_365d.to_numpy(dtype=float))
+    assert revenue.sum() > 0
+
+
+def test_invoices_bill_the_mrr_in_effect(small_instructor: Path) -> None:
+    invoices = table(small_instructor, "invoices")
+    events = table(small_instructor, "subscription_events")
+    customers = table(small_instructor, "customers").set_index("customer_id")
+    moves = events[events.event_type.isin(["expansion", "contraction"])].sort_values(
+        ["event_timestamp", "event_id"]
+    )
+    merged = pd.merge_asof(
+        invoices.assign(t=pd.to_datetime(invoices.invoice_date)).sort_values("t"),
+        moves.assign(t=pd.to_datetime(moves.event_timestamp) + pd.Timedelta(days=1))[
+            ["t", "customer_id", "mrr_after"]
+        ].sort_values("t"),
+        on="t",
+        by="customer_id",
+    )
+    expected = merged.mrr_after.fillna(merged.customer_id.map(customers.initial_mrr)).astype(int)
+    assert (merged.amount_usd.astype(int) == expected).all()
+
+
+def test_payment_statuses_have_their_events(small_instructor: Path) -> None:
+    invoices = table(small_instructor, "invoices")
+    events = table(small_instructor, "subscription_events")
+    subs = table(small_instructor, "subscriptions").set_index("customer_id")
+    failed = invoices[invoices.payment_status != "paid"]
+    pf = events[events.event_type == "payment_failure"]
+    failures = set(zip(pf.customer_id, pf.event_timestamp, strict=True))
+    assert all((c, d) in failures for c, d in zip(failed.customer_id, failed.invoice_date, strict=True))
+    written_off = set(invoices[invoices.payment_status == "written_off"].customer_id)
+    assert written_off == set(subs.index[subs.churn_reason == "payment_failure"])
+    assert set(invoices.payment_status) <= {"paid", "failed", "recovered", "written_off"}
+
+
+def test_contractions_and_plan_changes_exist(default_instructor: Path) -> None:
+    """Decision 16: downgrades exist beside expansions and move plans both ways."""
+    events = table(default_instructor, "subscription_events")
+    subs = table(default_instructor, "subscriptions")
+    assert {"expansion", "contraction", "renewal", "churn", "payment_failure", "payment_recovered"} <= set(
+        events.event_type
+    )
+    assert (subs.downgrade_count > 0).mean() > 0.02
+    order = {"starter": 0, "growth": 1, "enterprise": 2}
+    change = subs.current_plan.map(order) - subs.plan_name.map(order)
+    assert (change > 0).any() and (change < 0).any()
+
+
+def test_health_rows_are_weekly_and_end_at_churn(small_instructor: Path) -> None:
+    health = table(small_instructor, "health_signals")
+    customers = table(small_instructor, "customers").set_index("customer_id")
+    subs = table(small_instructor, "subscriptions").set_index("customer_id")
+    health["day"] = days_from(health.period_start, OBS)
+    start = days_from(customers.customer_start_at, OBS)
+    first = health.groupby("customer_id").day.first()
+    assert (first.to_numpy() == pd.Series(start, index=customers.index).loc[first.index].to_numpy()).all()
+    assert (health.groupby("customer_id").day.diff().dropna() == 7).all()
+    last = health.groupby("customer_id").period_start.last()
+    churned = subs.churn_at.notna()
+    assert (last[churned[churned].index] == subs.churn_at[churned]).all()
+    assert health.feature_depth_score.between(0, 1).all() and (health.active_users >= 0).all()
+    nps = health.dropna(subset=["nps_score"])
+    assert nps.nps_score.between(0, 10).all()
+    weeks = (
+        nps.day.to_numpy() - pd.Series(start, index=customers.index).loc[nps.customer_id].to_numpy()
+    ) // 7
+    assert (weeks % 13 == 0).all() and (weeks > 0).all()
