@@ -210,3 +210,24 @@ def _patched(module: object, **hooks: object) -> object:
         fn = hooks.get(name, getattr(module, name))
         ns[name] = staticmethod(hookimpl(fn))  # type: ignore[arg-type]
     return type("Patched", (), ns)()
+
+
+def test_reader_reads_only_requested_columns_and_names_corrupt_files(
+    toy_host: PluginHost, tmp_path: Path
+) -> None:
+    from leadforge.bundle.reader import BundleView
+    from leadforge.errors import BundleError
+
+    root = save(toy_host, tmp_path / "b")
+    view = BundleView(root)
+    rel = next(f"tables/{p.name}" for p in sorted((root / "tables").glob("*.parquet")))
+    full = pq.read_table(root / rel)
+    first = full.column_names[0]
+    part = view.read_parquet(rel, [first, "no_such_column"])
+    assert part.column_names == [first]
+    assert part.column(first).equals(full.column(first))
+    assert view.read_parquet(rel).equals(full, check_metadata=False)
+    assert view.schema(rel).names == full.column_names
+    (root / rel).write_bytes(b"not parquet")
+    with pytest.raises(BundleError, match=rel):
+        BundleView(root).read_parquet(rel)

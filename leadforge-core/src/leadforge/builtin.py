@@ -163,15 +163,15 @@ def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
                 yield Finding("tasks", "SHA-256 mismatch", where=rel)
             if rows == 0:
                 yield Finding("tasks", "split is empty", where=rel, severity=Severity.WARNING)
-            table = bundle.read_parquet(rel)
-            if isinstance(label, str) and label not in table.column_names:
+            names = bundle.schema(rel).names
+            if isinstance(label, str) and label not in names:
                 yield Finding("tasks", f"label column {label!r} is missing", where=rel)
-            if isinstance(key, str) and key in table.column_names:
-                values = table.column(key)
+            if isinstance(key, str) and key in names:
+                values = bundle.read_parquet(rel, [key]).column(key)
                 if values.null_count:
                     yield Finding("tasks", f"key column {key!r} has nulls", where=rel)
                 keys[split] = set(pc.unique(values).to_pylist())
-                if len(keys[split]) != table.num_rows:
+                if len(keys[split]) != len(values):
                     yield Finding("tasks", f"key column {key!r} has duplicate values", where=rel)
         for i, a in enumerate(SPLITS):
             for b in SPLITS[i + 1 :]:
@@ -190,7 +190,7 @@ def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     redacted = set(redacted) if isinstance(redacted, list) else set()
     if redacted:
         for rel in _parquet_files(bundle):
-            present = redacted & set(bundle.read_parquet(rel).column_names)
+            present = redacted & set(bundle.schema(rel).names)
             if present:
                 yield Finding("exposure", f"redacted column(s) {sorted(present)} are present", where=rel)
     if mode != ExposureMode.STUDENT_PUBLIC.value:
@@ -212,7 +212,7 @@ def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     for table, cols in (sr.get("columns") or {}).items():
         rel = f"tables/{table}.parquet"
         if bundle.exists(rel):
-            present = set(cols) & set(bundle.read_parquet(rel).column_names)
+            present = set(cols) & set(bundle.schema(rel).names)
             for col in sorted(present):
                 yield Finding("exposure", "structurally redacted column is present", where=f"{rel}:{col}")
 
@@ -237,7 +237,7 @@ def _dictionary(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     for task_id in manifest.tasks:
         rel = f"tasks/{task_id}/train.parquet"
         if bundle.exists(rel):
-            uncovered = [c for c in bundle.read_parquet(rel).column_names if c not in known]
+            uncovered = [c for c in bundle.schema(rel).names if c not in known]
             if uncovered:
                 yield Finding(
                     "dictionary", f"split columns missing from the dictionary: {uncovered}", where=rel

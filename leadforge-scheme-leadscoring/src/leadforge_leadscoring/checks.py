@@ -10,7 +10,7 @@ and opportunity stages that could only be known after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -73,18 +73,23 @@ class _Context:
         self.label_window = window if isinstance(window, int) and not isinstance(window, bool) else 90
         self.window = self.snapshot_day if self.snapshot_day is not None else raw.get("horizon_days", 90)
 
-    def table(self, name: str) -> pa.Table | None:
+    def table(self, name: str, columns: Sequence[str]) -> pa.Table | None:
+        """Those of ``columns`` the table has (None if the table is absent)."""
         rel = f"tables/{name}.parquet"
-        return self.bundle.read_parquet(rel) if self.bundle.exists(rel) else None
+        return self.bundle.read_parquet(rel, columns) if self.bundle.exists(rel) else None
 
-    def split_rows(self) -> pa.Table | None:
+    def schema(self, name: str) -> pa.Schema | None:
+        rel = f"tables/{name}.parquet"
+        return self.bundle.schema(rel) if self.bundle.exists(rel) else None
+
+    def split_rows(self, columns: Sequence[str]) -> pa.Table | None:
         if self.task is None:
             return None
         parts = []
         for s in SPLITS:
             rel = f"tasks/{self.task}/{s}.parquet"
             if self.bundle.exists(rel):
-                parts.append(self.bundle.read_parquet(rel))
+                parts.append(self.bundle.read_parquet(rel, columns))
         return pa.concat_tables(parts, promote_options="default") if parts else None
 
 
@@ -107,35 +112,35 @@ def _contract(ctx: _Context) -> Iterator[Finding]:
     redacted = set(ctx.manifest.raw.get("redacted_columns") or [])
     expected = tables.public_schemas(ctx.label) if ctx.public else tables.schemas(ctx.label)
     for name in tables.TABLE_ORDER:
-        table = ctx.table(name)
+        found = ctx.schema(name)
         if name not in expected:
             continue
-        if table is None:
+        if found is None:
             yield Finding("lead_scoring.contract", "table is missing", where=_where(name))
             continue
         schema = expected[name].without(redacted)
-        if table.column_names != schema.names:
+        if found.names != schema.names:
             yield Finding(
                 "lead_scoring.contract",
-                f"columns {table.column_names} differ from the contract {schema.names}",
+                f"columns {found.names} differ from the contract {schema.names}",
                 where=_where(name),
             )
             continue
         for col in schema.columns:
-            if table.schema.field(col.name).type not in _ARROW[col.dtype]:
+            if found.field(col.name).type not in _ARROW[col.dtype]:
                 yield Finding(
                     "lead_scoring.contract",
-                    f"dtype {table.schema.field(col.name).type} is not {col.dtype}",
+                    f"dtype {found.field(col.name).type} is not {col.dtype}",
                     where=_where(name, col.name),
                 )
         key, prefix = PRIMARY_KEYS[name]
-        ids = table.column(key)
+        ids = ctx.bundle.read_parquet(_where(name), [key]).column(key)
         bad = pc.sum(pc.invert(pc.match_substring_regex(ids, rf"^{prefix}_\d{{6,}}$"))).as_py() or 0
         if bad:
             yield Finding(
                 "lead_scoring.contract", f"{bad} id(s) are not {prefix}_NNNNNN", where=_where(name, key)
             )
-        if pc.count_distinct(ids).as_py() != table.num_rows:
+        if pc.count_distinct(ids).as_py() != len(ids):
             yield Finding("lead_scoring.contract", "primary key has duplicates", where=_where(name, key))
 
 
@@ -144,7 +149,7 @@ def _foreign_keys(ctx: _Context) -> Iterator[Finding]:
         set(tables.PUBLIC_OMITTED) if ctx.manifest.raw.get("relational_snapshot_safe") is True else set()
     )
     for child, col, parent, pcol in tables.FOREIGN_KEYS:
-        c, p = ctx.table(child), ctx.table(parent)
+        c, p = ctx.table(child, [col]), ctx.table(parent, [pcol])
         if c is None or p is None:
             missing = child if c is None else parent
             if missing not in omitted:
@@ -176,7 +181,7 @@ def _split_columns(ctx: _Context) -> Iterator[Finding]:
         rel = f"tasks/{ctx.task}/{s}.parquet"
         if ctx.task is None or not ctx.bundle.exists(rel):
             continue
-        extra = [c for c in ctx.bundle.read_parquet(rel).column_names if c not in known]
+        extra = [c for c in ctx.bundle.schema(rel).names if c not in known]
         if extra:
             yield Finding("lead_scoring.splits", f"columns outside the feature catalog: {extra}", where=rel)
 
@@ -184,7 +189,7 @@ def _split_columns(ctx: _Context) -> Iterator[Finding]:
 def _realism(ctx: _Context) -> Iterator[Finding]:
     rel = f"tasks/{ctx.task}/train.parquet"
     if ctx.task is not None and ctx.bundle.exists(rel):
-        train = ctx.bundle.read_parquet(rel)
+        train = ctx.bundle.read_parquet(rel, [ctx.label])
         if ctx.label in train.column_names and train.num_rows:
             rate = float(
                 np.mean(np.asarray(train.column(ctx.label).to_numpy(zero_copy_only=False), dtype=float))
@@ -196,19 +201,19 @@ def _realism(ctx: _Context) -> Iterator[Finding]:
                     where=f"{rel}:{ctx.label}",
                 )
     for name in ("accounts", "contacts", "leads"):
-        t = ctx.table(name)
-        if t is not None and t.num_rows == 0:
+        rel = _where(name)
+        if ctx.bundle.exists(rel) and ctx.bundle.parquet_rows(rel) == 0:
             yield Finding("lead_scoring.realism", "table is empty", where=_where(name))
     catalog = snapshot.catalog(ctx.label, 0, ctx.label_window)
     for s in SPLITS:
         srel = f"tasks/{ctx.task}/{s}.parquet"
         if ctx.task is None or not ctx.bundle.exists(srel):
             continue
-        split = ctx.bundle.read_parquet(srel)
+        split = ctx.bundle.schema(srel)
         for f in catalog:
-            if f.name not in split.column_names:
+            if f.name not in split.names:
                 continue
-            typ = split.schema.field(f.name).type
+            typ = split.field(f.name).type
             if f.dtype == "boolean" and typ != pa.bool_():
                 yield Finding(
                     "lead_scoring.realism", f"declared boolean, stored {typ}", where=f"{srel}:{f.name}"
@@ -218,9 +223,9 @@ def _realism(ctx: _Context) -> Iterator[Finding]:
                     yield Finding(
                         "lead_scoring.realism", f"declared Int64, stored {typ}", where=f"{srel}:{f.name}"
                     )
-                elif (pc.min(split.column(f.name)).as_py() or 0) < 0:
+                elif (pc.min(ctx.bundle.read_parquet(srel, [f.name]).column(f.name)).as_py() or 0) < 0:
                     yield Finding("lead_scoring.realism", "negative count", where=f"{srel}:{f.name}")
-    leads = ctx.table("leads")
+    leads = ctx.table("leads", ["current_stage"])
     if (
         leads is not None
         and "current_stage" in leads.column_names
@@ -262,8 +267,8 @@ def _banned(ctx: _Context) -> Iterator[Finding]:
         "opportunities": set(tables.TERMINAL_COLUMNS),
     }
     for name, cols in banned.items():
-        t = ctx.table(name)
-        for col in sorted(cols & set(t.column_names if t is not None else ())):
+        found = ctx.schema(name)
+        for col in sorted(cols & set(found.names if found is not None else ())):
             yield Finding(
                 "lead_scoring.leak", "label-revealing column in a public table", where=_where(name, col)
             )
@@ -274,9 +279,9 @@ def _banned(ctx: _Context) -> Iterator[Finding]:
 
 def _reconstruction(ctx: _Context) -> Iterator[Finding]:
     """Join paths a student could follow from a lead to an outcome: each must flag no lead."""
-    opps = ctx.table("opportunities")
-    customers = ctx.table("customers")
-    subs = ctx.table("subscriptions")
+    opps = ctx.table("opportunities", ["lead_id", "opportunity_id", "close_outcome"])
+    customers = ctx.table("customers", ["opportunity_id", "customer_id"])
+    subs = ctx.table("subscriptions", ["customer_id"])
     if opps is not None and "close_outcome" in opps.column_names:
         won = pc.equal(opps.column("close_outcome"), "closed_won").fill_null(False)
         n = pc.count_distinct(opps.column("lead_id").filter(won)).as_py()
@@ -311,7 +316,7 @@ def _reconstruction(ctx: _Context) -> Iterator[Finding]:
 
 
 def _lead_days(ctx: _Context) -> tuple[pa.Array, np.ndarray]:
-    leads = ctx.table("leads")
+    leads = ctx.table("leads", ["lead_id", "lead_created_at"])
     if leads is None or "lead_id" not in leads.column_names or "lead_created_at" not in leads.column_names:
         raise BundleError("tables/leads.parquet: lead_id and lead_created_at are needed for the leak probes")
     ids = leads.column("lead_id").combine_chunks()
@@ -337,7 +342,7 @@ def _snapshot_window(ctx: _Context) -> Iterator[Finding]:
         return
     ids, created = _lead_days(ctx)
     for name, (ts, _key) in tables.EVENT_TABLES.items():
-        t = ctx.table(name)
+        t = ctx.table(name, ["lead_id", ts])
         if t is None or t.num_rows == 0:
             continue
         pos = pc.index_in(t.column("lead_id"), value_set=ids)
@@ -370,8 +375,8 @@ def _stage_as_of_cutoff(ctx: _Context) -> Iterator[Finding]:
     show one; closed_won needs a positive label and a cutoff late enough for any deal to have
     closed (no lead can close won before day ``EARLIEST_CLOSE_DAY``).
     """
-    opps = ctx.table("opportunities")
-    rows = ctx.split_rows()
+    opps = ctx.table("opportunities", ["lead_id", "stage"])
+    rows = ctx.split_rows(["lead_id", "has_open_opportunity", ctx.label])
     if opps is None or opps.num_rows == 0 or "stage" not in opps.column_names:
         return
     stage = np.asarray(opps.column("stage").to_numpy(zero_copy_only=False), dtype=object)

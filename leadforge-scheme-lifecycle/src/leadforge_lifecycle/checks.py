@@ -682,7 +682,7 @@ def _targets(ctx: _Context) -> Iterator[Finding]:
                 rel = f"tasks/{spec.task_id}/{split}.parquet"
                 if not ctx.bundle.exists(rel):
                     continue
-                t = ctx.bundle.read_parquet(rel)
+                t = ctx.bundle.read_parquet(rel, ["customer_id", spec.label_column])
                 who = parse_id_numbers(t.column("customer_id"), "cust")
                 row = ctx.customer_index(who)
                 cut = _cutoff(ctx, regime, row)
@@ -879,7 +879,7 @@ def _splits(ctx: _Context) -> Iterator[Finding]:
                 rel = f"tasks/{spec.task_id}/{split}.parquet"
                 if not ctx.bundle.exists(rel):
                     continue
-                cols = set(ctx.bundle.read_parquet(rel).column_names)
+                cols = set(ctx.bundle.schema(rel).names)
                 for other in sorted((cols & LABEL_COLUMNS) - {spec.label_column}):
                     yield Finding("lifecycle.splits", "a sibling target is present", where=f"{rel}:{other}")
                 for outcome in sorted(cols & CHURN_OUTCOMES):
