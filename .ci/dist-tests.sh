@@ -18,13 +18,16 @@ ENVS=${DIST_TESTS_ENVS:-$ROOT/.tools/dist-envs}
 PYTEST_TOOLS=("pytest>=8" "pytest-xdist>=3")
 ALL_ARGS=${DIST_TESTS_ALL_ARGS:---runslow}
 
-# name | packages synced into the environment | test paths
+# scikit-learn is a test-only tool of the scheme suites (leak probes, tier quality); pinned to uv.lock.
+SKLEARN="scikit-learn==$(awk '/^name = "scikit-learn"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' uv.lock)"
+
+# name | packages synced into the environment | test paths | extra test tools
 RUNS=(
-  "core|leadforge-core|tests/core"
-  "recipes|leadforge-recipes|tests/recipes"
-  "leadscoring|leadforge-scheme-leadscoring leadforge-recipes|tests/leadscoring"
-  "lifecycle|leadforge-scheme-lifecycle leadforge-recipes|tests/lifecycle"
-  "support|leadforge-scheme-support|examples/leadforge-scheme-support/tests"
+  "core|leadforge-core|tests/core|"
+  "recipes|leadforge-recipes|tests/recipes|"
+  "leadscoring|leadforge-scheme-leadscoring leadforge-recipes|tests/leadscoring|$SKLEARN"
+  "lifecycle|leadforge-scheme-lifecycle leadforge-recipes|tests/lifecycle|$SKLEARN"
+  "support|leadforge-scheme-support|examples/leadforge-scheme-support/tests|"
 )
 
 declare -a SUMMARY=()
@@ -37,10 +40,11 @@ wanted() {  # wanted NAME [SELECTED...]: no selection means every run
   return 1
 }
 
-sync_env() {  # sync_env NAME ARGS... -> prints the environment's python
-  local env="$ENVS/$1"; shift
+sync_env() {  # sync_env NAME EXTRA-TOOLS ARGS... -> prints the environment's python
+  local env="$ENVS/$1" extra=$2; shift 2
   UV_PROJECT_ENVIRONMENT="$env" "$UV" sync --frozen --quiet "$@" >&2 || return 1
-  "$UV" pip install --quiet --python "$env/bin/python" "${PYTEST_TOOLS[@]}" >&2 || return 1
+  # shellcheck disable=SC2086
+  "$UV" pip install --quiet --python "$env/bin/python" "${PYTEST_TOOLS[@]}" $extra >&2 || return 1
   echo "$env/bin/python"
 }
 
@@ -59,11 +63,11 @@ run() {  # run NAME PYTHON PYTEST-ARGS...
 }
 
 for spec in "${RUNS[@]}"; do
-  IFS='|' read -r name packages paths <<<"$spec"
+  IFS='|' read -r name packages paths extra <<<"$spec"
   wanted "$name" "$@" || continue
   args=()
   for p in $packages; do args+=(--package "$p"); done
-  if ! python=$(sync_env "$name" "${args[@]}"); then
+  if ! python=$(sync_env "$name" "$extra" "${args[@]}"); then
     SUMMARY+=("$name: FAILED to build its environment"); FAILED=1; continue
   fi
   # shellcheck disable=SC2086
@@ -71,7 +75,7 @@ for spec in "${RUNS[@]}"; do
 done
 
 if wanted all "$@"; then
-  if python=$(sync_env all --all-packages); then
+  if python=$(sync_env all "" --all-packages); then
     # shellcheck disable=SC2086
     run all "$python" -q -n auto $ALL_ARGS
   else

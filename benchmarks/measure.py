@@ -7,9 +7,13 @@ one-child wrapper, so it is exactly that process's high-water mark.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 LEADFORGE = str(Path(sys.executable).with_name("leadforge"))
@@ -72,3 +76,33 @@ def format_row(label: str, row: dict[str, float]) -> str:
     if "validate_wall_s" in row:
         text += f"  validate={row['validate_wall_s']:5.1f} s / {row['validate_peak_rss_mb']:.0f} MB"
     return text
+
+
+def speed_main(
+    doc: str,
+    recipe: str,
+    size_key: str,
+    sizes: Sequence[int],
+    population: Callable[[int], dict[str, int]],
+    quick_max: int,
+) -> list[dict[str, float]]:
+    """The command line of a speed script: one fresh bundle per size, a line per size."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
+    ap.add_argument("--validate", action="store_true", help="also time `leadforge validate` on each bundle")
+    ap.add_argument("--quick", action="store_true", help=f"only sizes up to {quick_max:,}")
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    chosen = [n for n in args.sizes if n <= quick_max] if args.quick else args.sizes
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    print(f"cpu count: {os.cpu_count()}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in chosen:
+            row = {
+                size_key: n,
+                **time_generate(recipe, population(n), Path(tmp) / f"b{n}", args.validate, args.seed),
+            }
+            rows.append(row)
+            print(format_row(f"{size_key}={n:>9}", row), flush=True)
+    return rows

@@ -10,12 +10,7 @@ at most 60 s and 2 GB.
 
 from __future__ import annotations
 
-import argparse
-import os
-import tempfile
-from pathlib import Path
-
-from measure import format_row, time_generate
+from measure import speed_main
 
 RECIPE = "b2b_saas_procurement_v1"
 SIZES = (5_000, 100_000, 1_000_000)
@@ -25,28 +20,5 @@ def population(n_leads: int) -> dict[str, int]:
     return {"n_leads": n_leads, "n_accounts": n_leads * 3 // 10, "n_contacts": n_leads * 84 // 100}
 
 
-def run(sizes: tuple[int, ...] | list[int], validate: bool, seed: int = 42) -> list[dict[str, float]]:
-    os.environ["SOURCE_DATE_EPOCH"] = "0"
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            row = {"n_leads": n, **time_generate(RECIPE, population(n), Path(tmp) / f"b{n}", validate, seed)}
-            rows.append(row)
-            print(format_row(f"n_leads={n:>9}", row), flush=True)
-    return rows
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    ap.add_argument("--validate", action="store_true", help="also time `leadforge validate` on each bundle")
-    ap.add_argument("--quick", action="store_true", help="only sizes up to 100k leads")
-    args = ap.parse_args()
-    if args.quick:
-        args.sizes = [n for n in args.sizes if n <= 100_000]
-    print(f"cpu count: {os.cpu_count()}")
-    run(args.sizes, args.validate)
-
-
 if __name__ == "__main__":
-    main()
+    speed_main(__doc__ or "", RECIPE, "n_leads", SIZES, population, quick_max=100_000)

@@ -7,6 +7,7 @@ large run, so ids are assembled directly as Arrow string buffers with numpy.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +61,11 @@ def parse_id_numbers(ids: pa.Array | pa.ChunkedArray, prefix: str) -> np.ndarray
 
     tail = pc.utf8_slice_codeunits(ids, len(prefix) + 1)
     return np.asarray(pc.cast(tail, pa.int64()).to_numpy(zero_copy_only=False))
+
+
+def category_array(values: Sequence[str], codes: np.ndarray) -> pa.LargeStringArray:
+    """Category labels for integer codes into ``values``, built in Arrow (no Python object per row)."""
+    return pa.array(values, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
 
 
 def date_array(base: dt.date, day_offsets: np.ndarray) -> pa.LargeStringArray:

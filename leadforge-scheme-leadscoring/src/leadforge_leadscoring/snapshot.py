@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from leadforge.columns import date_array, id_array
+from leadforge.columns import category_array, date_array, id_array
 from leadforge.enums import ExposureMode
 from leadforge.features import FeatureSpec
 from leadforge.schema import masked
@@ -158,10 +158,6 @@ def _ids(prefix: str, start: int, local: np.ndarray) -> pa.Array:
     return id_array(prefix, start + local + 1)
 
 
-def _names(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
-    return pa.array(values, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-
-
 def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int, label: str) -> pa.Table:
     """The snapshot rows of one shard, in lead order, before distortion and redaction."""
     pop, shard, ev = sim.population, sim.shard, sim.events
@@ -199,19 +195,19 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
 
     columns: dict[str, pa.Array | np.ndarray] = {
         "account_id": _ids("acct", shard.account_start, account),
-        "industry": _names(vocab.industries, acc.industry[account]),
-        "region": _names(vocab.regions, acc.region[account]),
-        "employee_band": _names(V.EMPLOYEE_BANDS, acc.employee_band[account]),
-        "estimated_revenue_band": _names(V.REVENUE_BANDS, acc.revenue_band[account]),
-        "process_maturity_band": _names(V.MATURITY_BANDS, acc.maturity_band[account]),
+        "industry": category_array(vocab.industries, acc.industry[account]),
+        "region": category_array(vocab.regions, acc.region[account]),
+        "employee_band": category_array(V.EMPLOYEE_BANDS, acc.employee_band[account]),
+        "estimated_revenue_band": category_array(V.REVENUE_BANDS, acc.revenue_band[account]),
+        "process_maturity_band": category_array(V.MATURITY_BANDS, acc.maturity_band[account]),
         "contact_id": _ids("cnt", shard.contact_start, contact),
-        "role_function": _names(vocab.roles, con.persona[contact]),
-        "seniority": _names(V.SENIORITY, con.seniority[contact]),
-        "buyer_role": _names(vocab.buyer_roles, con.persona[contact]),
+        "role_function": category_array(vocab.roles, con.persona[contact]),
+        "seniority": category_array(V.SENIORITY, con.seniority[contact]),
+        "buyer_role": category_array(vocab.buyer_roles, con.persona[contact]),
         "lead_id": _ids("lead", shard.lead_start, np.arange(n)),
         "lead_created_at": date_array(V.BASE_DATE, leads.created_offset),
-        "lead_source": _names(vocab.channels, leads.source),
-        "current_stage": _names(V.STAGES, states.stage_at(window)),
+        "lead_source": category_array(vocab.channels, leads.source),
+        "current_stage": category_array(V.STAGES, states.stage_at(window)),
         "is_sql": opp_created,
         "touch_count": touch_count,
         "inbound_touch_count": np.where(inbound_lead, touch_count, 0),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from leadforge.columns import date_array, id_array
+from leadforge.columns import category_array, date_array, id_array
 from leadforge.schema import TableSchema
 
 from leadforge_leadscoring import vocab as V
@@ -185,11 +185,6 @@ class Offsets:
     customers: int = 0
 
 
-def names(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
-    """Category labels for integer codes, built in Arrow (no Python object per row)."""
-    return pa.array(values, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-
-
 def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, type=pa.large_string())
 
@@ -206,7 +201,7 @@ def _nullable_dates(offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
 
 
 def _nullable_names(values: tuple[str, ...], codes: np.ndarray, valid: np.ndarray) -> pa.Array:
-    labels = names(values, np.where(valid, codes, 0))
+    labels = category_array(values, np.where(valid, codes, 0))
     if valid.all():
         return labels
     return pc.if_else(pa.array(valid), labels, pa.scalar(None, type=pa.large_string()))
@@ -237,7 +232,7 @@ def build(
     lead_ids = _ids("lead", shard.lead_start, np.arange(n))
     lead_account = _ids("acct", shard.account_start, ld.account)
     created = ld.created_offset
-    source = names(vocab.channels, ld.source)
+    source = category_array(vocab.channels, ld.source)
     inbound = np.array([c.startswith("inbound") for c in vocab.channels])
     final = st.final
     won = final == V.CLOSED_WON
@@ -249,11 +244,11 @@ def build(
         {
             "account_id": account_ids,
             "company_name": pc.binary_join_element_wise(_text("Company "), account_ids, _text("")),
-            "industry": names(vocab.industries, acc.industry),
-            "region": names(vocab.regions, acc.region),
-            "employee_band": names(V.EMPLOYEE_BANDS, acc.employee_band),
-            "estimated_revenue_band": names(V.REVENUE_BANDS, acc.revenue_band),
-            "process_maturity_band": names(V.MATURITY_BANDS, acc.maturity_band),
+            "industry": category_array(vocab.industries, acc.industry),
+            "region": category_array(vocab.regions, acc.region),
+            "employee_band": category_array(V.EMPLOYEE_BANDS, acc.employee_band),
+            "estimated_revenue_band": category_array(V.REVENUE_BANDS, acc.revenue_band),
+            "process_maturity_band": category_array(V.MATURITY_BANDS, acc.maturity_band),
             "created_at": date_array(V.BASE_DATE, acc.created_offset),
         }
     )
@@ -261,11 +256,11 @@ def build(
         {
             "contact_id": _ids("cnt", shard.contact_start, np.arange(shard.n_contacts)),
             "account_id": _ids("acct", shard.account_start, con.account),
-            "job_title": names(vocab.flat_titles, con.title),
-            "role_function": names(vocab.roles, con.persona),
-            "seniority": names(V.SENIORITY, con.seniority),
-            "buyer_role": names(vocab.buyer_roles, con.persona),
-            "email_domain_type": names(V.EMAIL_DOMAINS, con.email_domain),
+            "job_title": category_array(vocab.flat_titles, con.title),
+            "role_function": category_array(vocab.roles, con.persona),
+            "seniority": category_array(V.SENIORITY, con.seniority),
+            "buyer_role": category_array(vocab.buyer_roles, con.persona),
+            "email_domain_type": category_array(V.EMAIL_DOMAINS, con.email_domain),
             "created_at": date_array(V.BASE_DATE, con.created_offset),
         }
     )
@@ -276,7 +271,7 @@ def build(
         "lead_created_at": date_array(V.BASE_DATE, created),
         "lead_source": source,
         "first_touch_channel": source,
-        "current_stage": names(V.STAGES, final),
+        "current_stage": category_array(V.STAGES, final),
         "owner_rep_id": id_array("rep", ld.rep + 1),
         "is_sql": is_sql,
     }
@@ -297,9 +292,11 @@ def build(
             "touch_id": _ids("touch", offsets.touches, t_idx),
             "lead_id": lead_ids.take(pa.array(t_lead)),
             "touch_timestamp": date_array(V.BASE_DATE, created[t_lead] + t_day),
-            "touch_type": names(V.TOUCH_TYPES, t_kind),
+            "touch_type": category_array(V.TOUCH_TYPES, t_kind),
             "touch_channel": source.take(pa.array(t_lead)),
-            "touch_direction": names(("outbound", "inbound"), inbound[ld.source[t_lead]].astype(np.int64)),
+            "touch_direction": category_array(
+                ("outbound", "inbound"), inbound[ld.source[t_lead]].astype(np.int64)
+            ),
             "campaign_id": pa.nulls(t_lead.size, type=pa.large_string()),
         }
     )
@@ -311,7 +308,7 @@ def build(
             "session_id": _ids("sess", offsets.sessions, s_idx),
             "lead_id": lead_ids.take(pa.array(s.lead[keep])),
             "session_timestamp": date_array(V.BASE_DATE, created[s.lead[keep]] + s.day[keep]),
-            "session_type": names(V.SESSION_TYPES, s.kind[keep]),
+            "session_type": category_array(V.SESSION_TYPES, s.kind[keep]),
             "page_views": s.page_views[keep],
             "pricing_page_views": s.pricing_views[keep],
             "demo_page_views": s.demo_views[keep],
@@ -327,8 +324,8 @@ def build(
             "lead_id": lead_ids.take(pa.array(a.lead[keep])),
             "rep_id": id_array("rep", ld.rep[a.lead[keep]] + 1),
             "activity_timestamp": date_array(V.BASE_DATE, created[a.lead[keep]] + a.day[keep]),
-            "activity_type": names(V.ACTIVITY_TYPES, a.kind[keep]),
-            "activity_outcome": names(V.ACTIVITY_OUTCOMES, a.outcome[keep]),
+            "activity_type": category_array(V.ACTIVITY_TYPES, a.kind[keep]),
+            "activity_outcome": category_array(V.ACTIVITY_OUTCOMES, a.outcome[keep]),
         }
     )
 
@@ -341,7 +338,7 @@ def build(
         "opportunity_id": opp_ids.take(pa.array(o_idx)),
         "lead_id": lead_ids.take(pa.array(o_lead)),
         "created_at": date_array(V.BASE_DATE, created[o_lead] + st.sql_day[o_lead]),
-        "stage": names(V.STAGES, final[o_lead] if cutoff is None else st.stage_at(cutoff)[o_lead]),
+        "stage": category_array(V.STAGES, final[o_lead] if cutoff is None else st.stage_at(cutoff)[o_lead]),
         "estimated_acv": sim.acv[o_lead],
     }
     if cutoff is None:
@@ -369,7 +366,7 @@ def build(
             {
                 "subscription_id": _ids("sub", offsets.customers, np.arange(converted.size)),
                 "customer_id": cust_ids,
-                "plan_name": names(V.PLAN_NAMES, plan),
+                "plan_name": category_array(V.PLAN_NAMES, plan),
                 "subscription_start_at": start,
                 "subscription_status": pa.array(["active"] * converted.size, type=pa.large_string()),
             }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from leadforge.columns import id_array
+from leadforge.columns import category_array, id_array
 from leadforge.schema import masked
 
 from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS, Calendar
@@ -28,7 +28,6 @@ from leadforge_lifecycle.engine import (
 from leadforge_lifecycle.hazards import next_renewal_week
 from leadforge_lifecycle.health import NPS_NULL, SURVEY_EVERY
 from leadforge_lifecycle.population import EMPLOYEE_BANDS, PLANS, REVENUE_BANDS, Accounts
-from leadforge_lifecycle.tables import labels
 from leadforge_lifecycle.world import Shard
 
 HEALTH_WINDOW_WEEKS = 12
@@ -102,12 +101,12 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
     columns: dict[str, object] = {
         "customer_id": id_array("cust", b.numbers[who]),
         "account_id": id_array("acct", acct + 1),
-        "industry": labels(accounts.industries, accounts.industry[acct]),
-        "region": labels(accounts.regions, accounts.region[acct]),
-        "employee_band": labels(EMPLOYEE_BANDS, accounts.employee_band[acct]),
-        "estimated_revenue_band": labels(REVENUE_BANDS, accounts.revenue_band[acct]),
+        "industry": category_array(accounts.industries, accounts.industry[acct]),
+        "region": category_array(accounts.regions, accounts.region[acct]),
+        "employee_band": category_array(EMPLOYEE_BANDS, accounts.employee_band[acct]),
+        "estimated_revenue_band": category_array(REVENUE_BANDS, accounts.revenue_band[acct]),
         "tenure_weeks": cut,
-        "initial_plan": labels(PLANS, b.initial_plan[who]),
+        "initial_plan": category_array(PLANS, b.initial_plan[who]),
         "initial_mrr": initial_mrr,
         "current_mrr": current_mrr,
         "mrr_change_at_snapshot": current_mrr - initial_mrr,
@@ -118,7 +117,7 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
         **health,
         "payment_failure_count": failures.count,
         "weeks_since_last_payment_failure": masked(cut - failure_week, failures.count == 0),
-        "current_plan": labels(PLANS, current_plan),
+        "current_plan": category_array(PLANS, current_plan),
         "downgrade_count": contractions.count,
         "mrr_change_full_period": t.final_mrr[who] - initial_mrr,
         "last_health_signal_post_obs": last_depth,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from leadforge.columns import date_array, id_array
+from leadforge.columns import category_array, date_array, id_array
 from leadforge.schema import TableSchema, masked
 
 from leadforge_lifecycle.calendar import BASE_DATE
@@ -151,11 +151,6 @@ class Counters:
     invoices: int = 0
 
 
-def labels(vocab: tuple[str, ...], codes: np.ndarray) -> pa.Array:
-    """String column from integer codes into ``vocab``."""
-    return pa.array(vocab, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-
-
 def accounts_table(accounts: Accounts) -> pa.Table:
     ids = id_array("acct", np.arange(1, len(accounts) + 1))
     return ACCOUNTS.table(
@@ -164,11 +159,11 @@ def accounts_table(accounts: Accounts) -> pa.Table:
             "company_name": pc.binary_join_element_wise(
                 pa.scalar("Company", pa.large_string()), ids, pa.scalar(" ", pa.large_string())
             ),
-            "industry": labels(accounts.industries, accounts.industry),
-            "region": labels(accounts.regions, accounts.region),
-            "employee_band": labels(EMPLOYEE_BANDS, accounts.employee_band),
-            "estimated_revenue_band": labels(REVENUE_BANDS, accounts.revenue_band),
-            "process_maturity_band": labels(MATURITY_BANDS, accounts.maturity),
+            "industry": category_array(accounts.industries, accounts.industry),
+            "region": category_array(accounts.regions, accounts.region),
+            "employee_band": category_array(EMPLOYEE_BANDS, accounts.employee_band),
+            "estimated_revenue_band": category_array(REVENUE_BANDS, accounts.revenue_band),
+            "process_maturity_band": category_array(MATURITY_BANDS, accounts.maturity),
             "created_at": date_array(BASE_DATE, -accounts.created_days_before_base),
         }
     )
@@ -185,7 +180,7 @@ def shard_tables(
     sub_ids = id_array("sub", numbers)
     start = -b.days_to_observation
     start_dates = date_array(observation, start)
-    plan = labels(PLANS, b.initial_plan)
+    plan = category_array(PLANS, b.initial_plan)
     out: dict[str, pa.Table] = {
         "customers": CUSTOMERS.table(
             {
@@ -229,7 +224,7 @@ def shard_tables(
                 "subscription_end_at": churn_dates,
                 "churn_at": churn_dates,
                 "churn_reason": _nullablelabels(CHURN_REASONS, t.churn_reason),
-                "current_plan": labels(PLANS, t.final_plan),
+                "current_plan": category_array(PLANS, t.final_plan),
                 "downgrade_count": t.contractions,
             }
         )
@@ -245,7 +240,7 @@ def shard_tables(
             "subscription_id": sub_ids.take(pa.array(sel)),
             "customer_id": cust_ids.take(pa.array(sel)),
             "event_timestamp": date_array(observation, ev_day[ev_keep]),
-            "event_type": labels(EVENT_TYPES, ev.kind[ev_keep]),
+            "event_type": category_array(EVENT_TYPES, ev.kind[ev_keep]),
             "mrr_before": ev.mrr_before[ev_keep],
             "mrr_after": ev.mrr_after[ev_keep],
             "contract_term_months_new": masked(ev.term_new[ev_keep], ev.kind[ev_keep] != RENEWAL),
@@ -287,7 +282,7 @@ def shard_tables(
             "customer_id": cust_ids.take(pa.array(irows)),
             "invoice_date": date_array(observation, iday),
             "amount_usd": inv.amount[irows, islots],
-            "payment_status": labels(INVOICE_STATUSES, status),
+            "payment_status": category_array(INVOICE_STATUSES, status),
         }
     )
     after = Counters(
@@ -310,7 +305,7 @@ def masked_dates(base: dt.date, offsets: np.ndarray, null: np.ndarray) -> pa.Arr
 
 def _nullablelabels(vocab: tuple[str, ...], codes: np.ndarray) -> pa.Array:
     null = codes < 0
-    return _null_where(null, labels(vocab, np.where(null, 0, codes)))
+    return _null_where(null, category_array(vocab, np.where(null, 0, codes)))
 
 
 def _null_where(null: np.ndarray, values: pa.Array) -> pa.Array:
