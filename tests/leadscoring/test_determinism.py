@@ -61,3 +61,21 @@ def test_shard_plan_depends_on_config_only() -> None:
     assert sum(s.n_leads for s in a) == SMALL["n_leads"]
     assert sum(s.n_accounts for s in a) == SMALL["n_accounts"]
     assert all(s.n_accounts <= SMALL["shard_accounts"] for s in a)
+
+
+def test_a_public_manifest_is_enough_to_rebuild_its_bundle(tmp_path: Path) -> None:
+    """Every knob that changes the data (shard size included) is in the public manifest."""
+    import json
+
+    first = tmp_path / "first"
+    generator(7, "student_public", **{**SMALL, "shard_accounts": 77}).generate().save(
+        first, generation_timestamp=TIMESTAMP
+    )
+    m = json.loads((first / "manifest.json").read_text())
+    knobs = ("n_accounts", "n_contacts", "n_leads", "horizon_days", "primary_task")
+    knobs += ("label_window_days", "snapshot_day", "shard_accounts")
+    again = tmp_path / "again"
+    generator(m["seed"], m["exposure_mode"], m["difficulty"], **{k: m[k] for k in knobs}).generate().save(
+        again, generation_timestamp=TIMESTAMP
+    )
+    assert tree_hashes(first) == tree_hashes(again)

@@ -8,8 +8,10 @@ act.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import pytest
 from leadforge.rng import RNG
@@ -17,7 +19,7 @@ from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.graph import HiddenGraph, sample_graph
 from leadforge_leadscoring.mechanisms import EngineParams
 from leadforge_leadscoring.world import LeadScoringWorld, build
-from leadscoring_support import generator
+from leadscoring_support import SMALL, generator
 
 SEED = 25  # a fit_dominant world that keeps every optional node
 SIZE = {"n_accounts": 1200, "n_contacts": 3400, "n_leads": 4000}
@@ -135,3 +137,22 @@ def test_dropping_a_node_removes_its_influence(graph: HiddenGraph, base: Run) ->
     assert gap(base) > 0.5
     assert abs(gap(dropped)) < 0.5 * gap(base)
     np.testing.assert_array_equal(dropped.population, base.population)
+
+
+@pytest.mark.parametrize("tier", ["intro", "advanced"])
+def test_exported_graph_shows_the_weights_that_ran(bundle_factory, tier: str) -> None:  # type: ignore[no-untyped-def]
+    """graph.json / graph.graphml carry the post-difficulty weights the equations used."""
+    root = bundle_factory(tier=tier, **SMALL) / "metadata"
+    exported = json.loads((root / "graph.json").read_text())
+    ran = json.loads((root / "mechanism_summary.json").read_text())["structural_model"]
+    used = {(p["source"], node): p["weight"] for node, eq in ran["equations"].items() for p in eq["parents"]}
+    edges = {(e["source"], e["target"]): e for e in exported["edges"]}
+    assert set(edges) == set(used)
+    s = exported["signal_strength"]
+    assert s == ran["signal_strength"]
+    for key, e in edges.items():
+        assert e["weight"] == pytest.approx(used[key], abs=2e-6)
+        assert e["weight"] == pytest.approx(s * e["metadata"]["sampled_weight"], abs=2e-6)
+    graphml = nx.read_graphml(root / "graph.graphml")
+    for (a, b), e in edges.items():
+        assert graphml.edges[a, b]["weight"] == pytest.approx(e["weight"], abs=2e-6)

@@ -101,7 +101,7 @@ def test_scheme_flags_reach_the_config(tmp_path: Path) -> None:
         10,
         "won_45d",
     )
-    assert list(m)[8:15] == [
+    assert list(m)[8:16] == [
         "n_accounts",
         "n_contacts",
         "n_leads",
@@ -109,6 +109,7 @@ def test_scheme_flags_reach_the_config(tmp_path: Path) -> None:
         "primary_task",
         "label_window_days",
         "snapshot_day",
+        "shard_accounts",
     ]
     assert m["motif_family"] is None
 

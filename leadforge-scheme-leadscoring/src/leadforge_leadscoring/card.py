@@ -9,6 +9,7 @@ from leadforge.enums import ExposureMode
 from leadforge.features import visible
 
 from leadforge_leadscoring import snapshot, tables
+from leadforge_leadscoring.mechanisms import EARLIEST_CLOSE_DAY
 
 if TYPE_CHECKING:
     from leadforge_leadscoring.render import RunStats
@@ -60,7 +61,7 @@ def render(world: LeadScoringWorld, mode: ExposureMode, stats: RunStats) -> str:
         (
             f"Features use each lead's whole simulated horizon ({p.horizon_days} days)."
             if full_horizon
-            else f"Features describe the first {window} days of each lead (its snapshot anchor is "
+            else f"Features describe days 0–{window} of each lead (its snapshot anchor is "
             f"`lead_created_at` + {window} days); the label looks {p.label_window_days} days ahead."
         ),
         f"Measured positive rate: **{stats.positive_rate:.1%}** of {stats.leads:,} leads.",
@@ -97,7 +98,13 @@ def render(world: LeadScoringWorld, mode: ExposureMode, stats: RunStats) -> str:
             f"Snapshot-safe: every event row lies on or before its lead's day {window}; opportunities "
             f"show their stage as of that day and no close outcome; `{label}` and "
             "`conversion_timestamp` are not in `leads`; `customers` and `subscriptions` are withheld. "
-            "No join of these tables reveals a label.",
+            + (
+                "No join of these tables reveals a label."
+                if window < EARLIEST_CLOSE_DAY
+                else f"A lead that had already closed won by day {window} shows `closed_won` (here and "
+                "in the snapshot's `current_stage`): that was known at the cutoff, so those positives "
+                "are visible by design; nothing from after the cutoff is."
+            ),
             "",
         ]
     else:
@@ -216,7 +223,7 @@ def render(world: LeadScoringWorld, mode: ExposureMode, stats: RunStats) -> str:
 
 
 def _inventory(stats: RunStats, public: bool, window: int) -> list[tuple[str, str, str]]:
-    cut = f" (first {window} days per lead)" if public else ""
+    cut = f" (days 0–{window} of each lead)" if public else ""
     text = {
         "accounts": "Buying companies: industry, region, size and revenue bands, process maturity.",
         "contacts": "People at the accounts: title, persona role, seniority, buying role.",

@@ -5,7 +5,9 @@ columns against the feature catalog, realism (positive rate, non-negative intege
 boolean flags, more than one stage) and the hidden graph when ``metadata/graph.json`` is
 there. Public bundles also get the leak probes a cheating student would try: banned columns
 and tables, label reconstruction through joins, event rows after a lead's snapshot day,
-and opportunity stages that could only be known after it.
+opportunity stages that could only be known after it, and the statistical probes of
+:mod:`leadforge_leadscoring.probes` (public aggregates no better than the snapshot, no value
+that marks only positives, id numbers whose order carries nothing).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.bundle.splits import SPLITS
-from leadforge.columns import day_offsets
+from leadforge.columns import day_offsets, parse_id_numbers
 from leadforge.errors import BundleError
 from leadforge.validation import Finding, guarded
 
-from leadforge_leadscoring import snapshot, tables
+from leadforge_leadscoring import probes, snapshot, tables
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.graph import graph_problems
-from leadforge_leadscoring.mechanisms import EngineParams
+from leadforge_leadscoring.mechanisms import EARLIEST_CLOSE_DAY
 
 _ARROW = {
     "string": (pa.string(), pa.large_string()),
@@ -43,8 +45,6 @@ PRIMARY_KEYS = {
     "customers": ("customer_id", "cust"),
     "subscriptions": ("subscription_id", "sub"),
 }
-#: No lead can close won before this lead-relative day (the minimum dwell of every stage).
-EARLIEST_CLOSE_DAY = sum(EngineParams(touch_rate=0.0).min_dwell)
 OPEN_STAGE_NAMES = frozenset(V.STAGES[: V.OPEN_STAGES])
 
 
@@ -82,7 +82,7 @@ class _Context:
         rel = f"tables/{name}.parquet"
         return self.bundle.schema(rel) if self.bundle.exists(rel) else None
 
-    def split_rows(self, columns: Sequence[str]) -> pa.Table | None:
+    def split_rows(self, columns: Sequence[str] | None = None) -> pa.Table | None:
         if self.task is None:
             return None
         parts = []
@@ -98,7 +98,7 @@ def run(bundle: BundleView, manifest: Manifest) -> list[Finding]:
     findings: list[Finding] = []
     checks = [_contract, _foreign_keys, _split_columns, _realism, _graph]
     if ctx.public:
-        checks += [_banned, _reconstruction, _snapshot_window, _stage_as_of_cutoff]
+        checks += [_banned, _reconstruction, _snapshot_window, _stage_as_of_cutoff, _signal]
     for check in checks:
         findings.extend(guarded("lead_scoring." + check.__name__.strip("_"), check, ctx))
     return findings
@@ -426,3 +426,76 @@ def _stage_as_of_cutoff(ctx: _Context) -> Iterator[Finding]:
                 f"{int(wrong.sum())} closed_won opportunity(ies) belong to negative leads",
                 where=_where("opportunities", "stage"),
             )
+
+
+def _signal(ctx: _Context) -> Iterator[Finding]:
+    """What a student's per-lead aggregates of the public tables predict, against the snapshot."""
+    rows = ctx.split_rows()
+    if rows is None or ctx.label not in rows.column_names or "lead_id" not in rows.column_names:
+        return
+    rows = rows.slice(0, probes.MAX_LEADS)
+    y = np.asarray(rows.column(ctx.label).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    n = y.size
+    if y.all() or not y.any():
+        return
+    noise = 3.0 * probes.auc_noise(y)
+    lead_ids = rows.column("lead_id").combine_chunks()
+    for key, prefix in (("lead_id", "lead"), ("account_id", "acct"), ("contact_id", "cnt")):
+        if key not in rows.column_names:
+            continue
+        auc = probes.rank_auc(parse_id_numbers(rows.column(key), prefix), y)
+        if abs(auc - 0.5) > max(probes.ID_MARGIN, noise):
+            yield Finding(
+                "lead_scoring.leak",
+                f"the order of {key} numbers predicts the label (rank AUC {auc:.3f})",
+                where=f"tasks/{ctx.task}:{key}",
+            )
+    risky = {r["name"] for r in ctx.bundle.dictionary if r.get("leakage_risk") == "True"}
+    honest = rows.drop_columns([c for c in rows.column_names if c in risky or c == ctx.label])
+    baseline = probes.best(probes.columns_of(honest, np.arange(n), n, "snapshot"), y)
+    floor = baseline.strength if baseline is not None else 0.0
+
+    def aggregates() -> Iterator[tuple[str, np.ndarray]]:
+        leads = ctx.table("leads", ["lead_id", "account_id", "contact_id"])
+        for name in ("leads", *tables.EVENT_TABLES):
+            t = ctx.table(name, ctx.bundle.schema(_where(name)).names)
+            if t is not None and t.num_rows and "lead_id" in t.column_names:
+                pos = pc.index_in(t.column("lead_id"), value_set=lead_ids).fill_null(-1)
+                yield from probes.columns_of(t, np.asarray(pos.to_numpy(zero_copy_only=False)), n, name)
+        for name, key in (("accounts", "account_id"), ("contacts", "contact_id")):
+            t = ctx.table(name, ctx.bundle.schema(_where(name)).names) if ctx.schema(name) else None
+            if t is None or leads is None or key not in leads.column_names:
+                continue
+            owner = pc.index_in(leads.column(key), value_set=t.column(key).combine_chunks()).fill_null(-1)
+            lead_pos = pc.index_in(leads.column("lead_id"), value_set=lead_ids).fill_null(-1)
+            per_lead = np.full(n, -1, dtype=np.int64)
+            lp = np.asarray(lead_pos.to_numpy(zero_copy_only=False))
+            per_lead[lp[lp >= 0]] = np.asarray(owner.to_numpy(zero_copy_only=False))[lp >= 0]
+            # one row per lead: the entity's attributes as seen from each lead
+            valid = per_lead >= 0
+            joined = t.take(pa.array(np.where(valid, per_lead, 0)))
+            rows_of = np.where(valid, np.arange(n), -1)
+            yield from probes.columns_of(joined, rows_of, n, name)
+
+    top = probes.best(aggregates(), y)
+    if top is not None and top.strength > floor + probes.AUC_MARGIN + noise:
+        yield Finding(
+            "lead_scoring.leak",
+            f"a per-lead aggregate of the public tables separates the label better than any snapshot "
+            f"feature (AUC {top.auc:.3f} vs {0.5 + floor:.3f})",
+            where=_probe_where(top.name),
+        )
+    visible = {"opportunities:stage=closed_won": "closed by the cutoff"}
+    allowed = visible if ctx.window is not None and ctx.window >= EARLIEST_CLOSE_DAY else None
+    for name, support in probes.positive_markers(aggregates(), y, allowed):
+        yield Finding(
+            "lead_scoring.leak",
+            f"{support} lead(s) carry this value and every one is a positive",
+            where=_probe_where(name),
+        )
+
+
+def _probe_where(name: str) -> str:
+    """``table:column=value`` -> ``tables/table.parquet:column``."""
+    table, _, rest = name.partition(":")
+    return _where(table, rest.split("=", 1)[0])

@@ -315,8 +315,12 @@ class HiddenGraph:
 
     # -- export ---------------------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, object]:
-        """``graph.json``: nodes in topological order, edges grouped by source (declaration order)."""
+    def to_json(self, signal_strength: float = 1.0) -> dict[str, object]:
+        """``graph.json``: nodes in topological order, edges grouped by source (declaration order).
+
+        ``weight`` is what ran: the sampled weight times the tier's signal strength (the
+        sampled value stays in the edge metadata).
+        """
         order = self.topological_order()
         by_id = {n.node_id: n for n in self.nodes}
         rank = {n.node_id: i for i, n in enumerate(self.nodes)}
@@ -327,6 +331,7 @@ class HiddenGraph:
             ]
         return {
             "motif_family": self.motif_family,
+            "signal_strength": signal_strength,
             "nodes": [
                 {
                     "node_id": v,
@@ -340,19 +345,26 @@ class HiddenGraph:
                 {
                     "source": e.source,
                     "target": e.target,
-                    "weight": round(e.weight, 6),
-                    "metadata": {"transfer": e.transfer},
+                    "weight": round(signal_strength * e.weight, 6),
+                    "metadata": {"transfer": e.transfer, "sampled_weight": round(e.weight, 6)},
                 }
                 for _, e in edges
             ],
         }
 
-    def to_graphml(self) -> str:
+    def to_graphml(self, signal_strength: float = 1.0) -> str:
+        """``graph.graphml``: the same graph and effective weights as :meth:`to_json`."""
         g = nx.DiGraph()
         for n in self.nodes:
             g.add_node(n.node_id, node_type=n.node_type, label=n.label, **dict(n.metadata))
         for e in self.edges:
-            g.add_edge(e.source, e.target, weight=float(round(e.weight, 6)), transfer=e.transfer)
+            g.add_edge(
+                e.source,
+                e.target,
+                weight=float(round(signal_strength * e.weight, 6)),
+                sampled_weight=float(round(e.weight, 6)),
+                transfer=e.transfer,
+            )
         buf = io.BytesIO()
         nx.write_graphml(g, buf, encoding="utf-8", prettyprint=True)
         return buf.getvalue().decode("utf-8")

@@ -4,8 +4,9 @@ The world is cut into shards of a fixed number of accounts. How many contacts an
 each shard holds is decided once for the whole world (a multinomial split, equivalent to
 every contact picking an account and every lead a contact uniformly); a shard's entities
 are then drawn from the shard's own substreams, so any shard can be rebuilt alone, on any
-worker, in any order. Every attribute and every trait has its own substream, so adding a
-trait or changing a mechanism never moves another draw.
+worker, in any order. Attributes share one substream per entity kind (accounts, contacts,
+leads) and every latent trait has its own, so adding a trait or changing a mechanism never
+moves another draw.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ def manifest_fields(world: LeadScoringWorld, public: bool) -> ManifestFields:
             "primary_task": p.primary_task,
             "label_window_days": p.label_window_days,
             "snapshot_day": p.snapshot_day,
+            "shard_accounts": p.shard_accounts,
         },
         hidden={"motif_family": world.graph.motif_family},
         relational_snapshot_safe=public,
@@ -131,8 +132,9 @@ def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
 
 def write_metadata(world: LeadScoringWorld, writer: BundleWriter) -> None:
     """Hidden truth: the graph that ran, every latent trait, and the mechanisms after difficulty."""
-    writer.write_metadata_json("graph.json", world.graph.to_json())
-    writer.write_metadata_text("graph.graphml", world.graph.to_graphml())
+    s = world.mechanisms.model.signal_strength
+    writer.write_metadata_json("graph.json", world.graph.to_json(s))
+    writer.write_metadata_text("graph.graphml", world.graph.to_graphml(s))
     writer.write_metadata_text("latent_registry.json", registry.render(_populations(world)))
     writer.write_metadata_json("mechanism_summary.json", world.mechanisms.summary())
 

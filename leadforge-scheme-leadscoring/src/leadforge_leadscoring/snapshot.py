@@ -229,29 +229,3 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
         label: converted,
     }
     return pa.table(columns)
-
-
-GLITCH_FACTOR = (5, 20)
-
-
-def inflate_counts(table: pa.Table, rate: float, g: np.random.Generator) -> pa.Table:
-    """Tracking glitches: a ``rate`` share of count cells is multiplied (duplicate syncs, bots).
-
-    Counts stay non-negative integers; missing cells stay missing. The draws are one uniform
-    matrix and one factor matrix per call, whatever the values, so they depend only on the
-    row count.
-    """
-    if rate <= 0 or table.num_rows == 0:
-        return table
-    n = table.num_rows
-    hit = g.random((len(COUNT_COLUMNS), n)) < rate
-    factor = g.integers(GLITCH_FACTOR[0], GLITCH_FACTOR[1] + 1, (len(COUNT_COLUMNS), n))
-    out = table
-    for j, name in enumerate(COUNT_COLUMNS):
-        col = out.column(name)
-        null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        values = np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-        values = np.where(hit[j], (values + 1) * factor[j], values)
-        arr = pa.array(values, type=pa.int64(), mask=null if null.any() else None)
-        out = out.set_column(out.column_names.index(name), name, arr)
-    return out

@@ -176,7 +176,8 @@ def public_schemas(label: str) -> dict[str, TableSchema]:
 
 @dataclass(frozen=True)
 class Offsets:
-    """How many events, opportunities and customers earlier shards produced (0-based)."""
+    """How many rows of each id-numbered table earlier shards wrote (ids stay dense: a gap
+    in a public bundle would reveal how many rows the cutoff removed)."""
 
     touches: int = 0
     sessions: int = 0
@@ -289,7 +290,7 @@ def build(
     t_idx = np.flatnonzero(keep)
     out["touches"] = pa.table(
         {
-            "touch_id": _ids("touch", offsets.touches, t_idx),
+            "touch_id": _ids("touch", offsets.touches, np.arange(t_idx.size)),
             "lead_id": lead_ids.take(pa.array(t_lead)),
             "touch_timestamp": date_array(V.BASE_DATE, created[t_lead] + t_day),
             "touch_type": category_array(V.TOUCH_TYPES, t_kind),
@@ -305,7 +306,7 @@ def build(
     s_idx = np.flatnonzero(keep)
     out["sessions"] = pa.table(
         {
-            "session_id": _ids("sess", offsets.sessions, s_idx),
+            "session_id": _ids("sess", offsets.sessions, np.arange(s_idx.size)),
             "lead_id": lead_ids.take(pa.array(s.lead[keep])),
             "session_timestamp": date_array(V.BASE_DATE, created[s.lead[keep]] + s.day[keep]),
             "session_type": category_array(V.SESSION_TYPES, s.kind[keep]),
@@ -320,7 +321,7 @@ def build(
     a_idx = np.flatnonzero(keep)
     out["sales_activities"] = pa.table(
         {
-            "activity_id": _ids("act", offsets.activities, a_idx),
+            "activity_id": _ids("act", offsets.activities, np.arange(a_idx.size)),
             "lead_id": lead_ids.take(pa.array(a.lead[keep])),
             "rep_id": id_array("rep", ld.rep[a.lead[keep]] + 1),
             "activity_timestamp": date_array(V.BASE_DATE, created[a.lead[keep]] + a.day[keep]),
@@ -330,12 +331,9 @@ def build(
     )
 
     opp_lead = np.flatnonzero(is_sql)
-    opp_idx = np.arange(opp_lead.size)
-    opp_keep = np.ones(opp_lead.size, dtype=bool) if cutoff is None else st.sql_day[opp_lead] <= cutoff
-    o_lead, o_idx = opp_lead[opp_keep], opp_idx[opp_keep]
-    opp_ids = _ids("opp", offsets.opportunities, opp_idx)
+    o_lead = opp_lead if cutoff is None else opp_lead[st.sql_day[opp_lead] <= cutoff]
     opps = {
-        "opportunity_id": opp_ids.take(pa.array(o_idx)),
+        "opportunity_id": _ids("opp", offsets.opportunities, np.arange(o_lead.size)),
         "lead_id": lead_ids.take(pa.array(o_lead)),
         "created_at": date_array(V.BASE_DATE, created[o_lead] + st.sql_day[o_lead]),
         "stage": category_array(V.STAGES, final[o_lead] if cutoff is None else st.stage_at(cutoff)[o_lead]),
@@ -357,7 +355,7 @@ def build(
         out["customers"] = pa.table(
             {
                 "customer_id": cust_ids,
-                "opportunity_id": opp_ids.take(pa.array(opp_of_lead[converted])),
+                "opportunity_id": _ids("opp", offsets.opportunities, opp_of_lead[converted]),
                 "account_id": lead_account.take(pa.array(converted)),
                 "customer_start_at": start,
             }
@@ -374,10 +372,10 @@ def build(
     return ShardTables(
         out,
         Offsets(
-            touches=offsets.touches + t.lead.size,
-            sessions=offsets.sessions + s.lead.size,
-            activities=offsets.activities + a.lead.size,
-            opportunities=offsets.opportunities + opp_lead.size,
+            touches=offsets.touches + t_idx.size,
+            sessions=offsets.sessions + s_idx.size,
+            activities=offsets.activities + a_idx.size,
+            opportunities=offsets.opportunities + o_lead.size,
             customers=offsets.customers + converted.size,
         ),
     )
