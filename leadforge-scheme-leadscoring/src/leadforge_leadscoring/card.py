@@ -26,9 +26,9 @@ TIER_TEXT = {
         "and a few glitched CRM records. Calibration and careful handling of missing values matter."
     ),
     "advanced": (
-        "Rare positives, weak behavioural signal, heavy noise, many missing values and more glitched "
-        "records. Judge models by average precision and precision at K as well as ROC-AUC, and look "
-        "at combinations of account and contact attributes."
+        "Rare positives, weak behavioural signal, deal luck no behaviour reveals, missing values and "
+        "more glitched records. Judge models by average precision and precision at K as well as "
+        "ROC-AUC, and look at combinations of account and contact attributes."
     ),
 }
 CATEGORY_ORDER = ("account", "contact", "lead_meta", "engagement", "sales", "target")
