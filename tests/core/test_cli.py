@@ -126,7 +126,9 @@ def test_bad_override_contents(cli: Run, tmp_path: Path) -> None:
 def test_out_that_is_a_file(cli: Run, tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_text("x")
-    one_line_error(cli("generate", "-r", "toy_v1", "--out", str(f)), 2, "exists and is not a directory")
+    r = cli("generate", "-r", "toy_v1", "--out", str(f))
+    one_line_error(r, 2, "exists and is not a directory")
+    assert "Generating" not in r.stdout, "--out is checked before the world is simulated"
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,7 @@ def make_generate(host: PluginHost) -> click.Command:
 
 def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, Any]) -> None:
     from leadforge.api import Generator
+    from leadforge.bundle.staging import check_out
     from leadforge.validation import validate_bundle
 
     recipe = host.recipe(kw["recipe"])
@@ -298,6 +299,7 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
     )
     cfg = gen.config
     out: Path = kw["out"]
+    check_out(out)  # before the simulation: a bad --out should not cost a whole run
     click.echo(
         f"Generating bundle with recipe '{recipe.id}', seed={cfg.seed}, mode={cfg.exposure_mode.value}, "
         f"difficulty={cfg.difficulty.value} ..."
