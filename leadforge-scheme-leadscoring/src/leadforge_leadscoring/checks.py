@@ -477,7 +477,8 @@ def _signal(ctx: _Context) -> Iterator[Finding]:
             rows_of = np.where(valid, np.arange(n), -1)
             yield from probes.columns_of(joined, rows_of, n, name)
 
-    top = probes.best(aggregates(), y)
+    features = list(aggregates())  # at most MAX_LEADS floats per feature, scored twice below
+    top = probes.best(features, y)
     if top is not None and top.strength > floor + probes.AUC_MARGIN + noise:
         yield Finding(
             "lead_scoring.leak",
@@ -487,7 +488,7 @@ def _signal(ctx: _Context) -> Iterator[Finding]:
         )
     visible = {"opportunities:stage=closed_won": "closed by the cutoff"}
     allowed = visible if ctx.window is not None and ctx.window >= EARLIEST_CLOSE_DAY else None
-    for name, support in probes.positive_markers(aggregates(), y, allowed):
+    for name, support in probes.positive_markers(features, y, allowed):
         yield Finding(
             "lead_scoring.leak",
             f"{support} lead(s) carry this value and every one is a positive",

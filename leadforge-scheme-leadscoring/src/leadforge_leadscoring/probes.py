@@ -9,7 +9,7 @@ positive marker. Id numbers are scored the same way: their order must carry noth
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,7 +98,7 @@ def columns_of(table: pa.Table, rows: np.ndarray, n: int, prefix: str) -> Iterat
             yield f"{prefix}:{name}", np.bincount(idx, weights=np.nan_to_num(v), minlength=n)
 
 
-def best(features: Iterator[tuple[str, np.ndarray]], y: np.ndarray) -> Score | None:
+def best(features: Iterable[tuple[str, np.ndarray]], y: np.ndarray) -> Score | None:
     top: Score | None = None
     for name, x in features:
         score = Score(name, rank_auc(x, y))
@@ -108,7 +108,7 @@ def best(features: Iterator[tuple[str, np.ndarray]], y: np.ndarray) -> Score | N
 
 
 def positive_markers(
-    features: Iterator[tuple[str, np.ndarray]], y: np.ndarray, allowed: Mapping[str, str] | None = None
+    features: Iterable[tuple[str, np.ndarray]], y: np.ndarray, allowed: Mapping[str, str] | None = None
 ) -> Iterator[tuple[str, int]]:
     """Aggregates that are non-zero on at least ``MIN_SUPPORT`` leads, every one a positive."""
     for name, x in features:
