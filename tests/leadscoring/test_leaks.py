@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 from leadforge.validation import validate_bundle
 from leadforge_leadscoring.graph import MOTIF_FAMILIES
-from leadforge_leadscoring.mechanisms import EARLIEST_CLOSE_DAY
 from leadscoring_support import SMALL
 from quality_leadscoring import model_frame
 
@@ -75,7 +74,6 @@ def student_features(bundle: Path) -> pd.DataFrame:
             out = out.join(pd.crosstab(ev["lead_id"], ev[c]).add_prefix(f"{name}_{c}_"))
     opps = table(bundle, "opportunities").set_index("lead_id")
     out["opp_day"] = day_of(opps.reset_index(), "created_at", created).set_axis(opps.index)
-    out["opp_stage"] = opps["stage"]
     out["opp_acv"] = opps["estimated_acv"]
     count_cols = [c for c in out.columns if c.endswith(("_n", "_late")) or "_type_" in c or "_outcome_" in c]
     out[count_cols] = out[count_cols].fillna(0)
@@ -115,8 +113,7 @@ def test_no_join_path_reconstructs_a_label(bundle: Path) -> None:
     assert "customers" not in names and "subscriptions" not in names
     assert LABEL not in table(bundle, "leads") and "conversion_timestamp" not in table(bundle, "leads")
     opps = table(bundle, "opportunities")
-    assert {"close_outcome", "closed_at"}.isdisjoint(opps.columns)
-    assert not (opps["stage"] == "closed_won").any()
+    assert {"stage", "close_outcome", "closed_at"}.isdisjoint(opps.columns)
     y = task_rows(bundle)[LABEL]
     positives = set(y.index[y])
     # Any column of any public table, joined to its leads: no value singles out positives.
@@ -235,18 +232,14 @@ def test_future_event_row_is_caught(bundle: Path, tmp_path: Path) -> None:
     assert any(f.startswith("tables/touches.parquet:touch_timestamp") and "after" in f for f in found), found
 
 
-def test_stage_from_after_the_cutoff_is_caught(bundle: Path, tmp_path: Path) -> None:
+def test_restored_opportunity_stage_is_caught(bundle: Path, tmp_path: Path) -> None:
+    """The public snapshot withholds the anchor stage; a table must not carry it back."""
+
     def edit(t: pa.Table, root: Path) -> pa.Table:
-        y = task_rows(root)[LABEL]
-        df = t.to_pandas()
-        hit = df.index[df["lead_id"].map(y)][:3]
-        df.loc[hit, "stage"] = "closed_won"
-        return pa.Table.from_pandas(df, schema=t.schema, preserve_index=False)
+        return t.append_column("stage", pa.array(["negotiation"] * t.num_rows, type=pa.large_string()))
 
     found = findings(tampered(bundle, tmp_path, "opportunities", edit))
-    assert any(
-        f.startswith("tables/opportunities.parquet:stage") and "after the cutoff" in f for f in found
-    ), found
+    assert any(f.startswith("tables/opportunities.parquet:stage") for f in found), found
 
 
 @pytest.mark.parametrize(
@@ -273,12 +266,10 @@ def test_other_snapshot_days_are_cut_and_described_truthfully(bundle_factory, da
     for name, ts in (("touches", "touch_timestamp"), ("sessions", "session_timestamp")):
         events = table(root, name)
         assert day_of(events, ts, created).max() <= day
-    won = (table(root, "opportunities")["stage"] == "closed_won").sum()
+    opps = table(root, "opportunities")
+    assert day_of(opps, "created_at", created).max() <= day and "stage" not in opps
     card = (root / "dataset_card.md").read_text()
-    if day < EARLIEST_CLOSE_DAY:
-        assert won == 0 and "No join of these tables reveals a label." in card
-    else:
-        assert won > 0 and "visible by design" in card and "No join" not in card
+    assert f"on or before its lead's day {day}" in card and "No join of these tables reveals a label." in card
 
 
 def test_rank_auc_matches_scikit_learn_with_ties() -> None:
@@ -334,14 +325,12 @@ def test_ids_ordered_by_label_are_caught(bundle: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", range(42, 47))
 @pytest.mark.parametrize("tier", ["intro", "intermediate", "advanced"])
 def test_public_tables_add_little_on_every_seed_and_tier(bundle_factory, seed: int, tier: str) -> None:  # type: ignore[no-untyped-def]
-    """The same comparison on seeds 42-46 x tiers. Relational feature engineering (session and
-    activity type mixes, the stage as of the cutoff) legitimately adds a little; measured at
-    most +0.026 AUC (seed 45, advanced), so the bound here is 0.03."""
+    """The same comparison on seeds 42-46 x tiers."""
     root = bundle_factory(seed=seed, mode="student_public", tier=tier)
     rows = task_rows(root)
     y = rows[LABEL].astype(int).to_numpy()
     snap, _ = model_frame(rows.drop(columns=["split"]).reset_index(), LABEL)
     student = student_features(root).loc[rows.index].reset_index(drop=True)
     student, _ = model_frame(student.assign(**{LABEL: y}), LABEL)
-    assert cv_auc(student, y) <= cv_auc(snap, y) + 0.03
+    assert cv_auc(student, y) <= cv_auc(snap, y) + 0.02
     assert validate_bundle(root).ok

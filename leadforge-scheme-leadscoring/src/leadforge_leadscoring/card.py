@@ -9,7 +9,6 @@ from leadforge.enums import ExposureMode
 from leadforge.features import visible
 
 from leadforge_leadscoring import snapshot, tables
-from leadforge_leadscoring.mechanisms import EARLIEST_CLOSE_DAY
 
 if TYPE_CHECKING:
     from leadforge_leadscoring.render import RunStats
@@ -96,15 +95,9 @@ def render(world: LeadScoringWorld, mode: ExposureMode, stats: RunStats) -> str:
     if public:
         lines += [
             f"Snapshot-safe: every event row lies on or before its lead's day {window}; opportunities "
-            f"show their stage as of that day and no close outcome; `{label}` and "
-            "`conversion_timestamp` are not in `leads`; `customers` and `subscriptions` are withheld. "
-            + (
-                "No join of these tables reveals a label."
-                if window < EARLIEST_CLOSE_DAY
-                else f"A lead that had already closed won by day {window} shows `closed_won` (here and "
-                "in the snapshot's `current_stage`): that was known at the cutoff, so those positives "
-                "are visible by design; nothing from after the cutoff is."
-            ),
+            "keep their id, lead, creation date and estimated ACV but no stage or close outcome; "
+            f"`{label}` and `conversion_timestamp` are not in `leads`; `customers` and "
+            "`subscriptions` are withheld. No join of these tables reveals a label.",
             "",
         ]
     else:
@@ -233,7 +226,7 @@ def _inventory(stats: RunStats, public: bool, window: int) -> list[tuple[str, st
         "sessions": "Website sessions with page, pricing and demo views" + cut + ".",
         "sales_activities": "Calls, emails, meetings and demos by the owner rep" + cut + ".",
         "opportunities": (
-            f"Opportunities opened by day {window}, with their stage on that day."
+            f"Opportunities opened by day {window}: creation date and estimated ACV (no stage)."
             if public
             else "One per sales-qualified lead: stage, estimated ACV, close outcome and date."
         ),

@@ -4,10 +4,10 @@ Every bundle: the table contract (columns, order, dtypes, id formats), foreign k
 columns against the feature catalog, realism (positive rate, non-negative integer counts,
 boolean flags, more than one stage) and the hidden graph when ``metadata/graph.json`` is
 there. Public bundles also get the leak probes a cheating student would try: banned columns
-and tables, label reconstruction through joins, event rows after a lead's snapshot day,
-opportunity stages that could only be known after it, and the statistical probes of
-:mod:`leadforge_leadscoring.probes` (public aggregates no better than the snapshot, no value
-that marks only positives, id numbers whose order carries nothing).
+and tables (an opportunity stage included), label reconstruction through joins, event rows
+after a lead's snapshot day, and the statistical probes of :mod:`leadforge_leadscoring.probes`
+(public aggregates no better than the snapshot, no value that marks only positives, id numbers
+whose order carries nothing).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from leadforge.validation import Finding, guarded
 from leadforge_leadscoring import probes, snapshot, tables
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.graph import graph_problems
-from leadforge_leadscoring.mechanisms import EARLIEST_CLOSE_DAY
 
 _ARROW = {
     "string": (pa.string(), pa.large_string()),
@@ -45,7 +44,6 @@ PRIMARY_KEYS = {
     "customers": ("customer_id", "cust"),
     "subscriptions": ("subscription_id", "sub"),
 }
-OPEN_STAGE_NAMES = frozenset(V.STAGES[: V.OPEN_STAGES])
 
 
 class _Context:
@@ -98,7 +96,7 @@ def run(bundle: BundleView, manifest: Manifest) -> list[Finding]:
     findings: list[Finding] = []
     checks = [_contract, _foreign_keys, _split_columns, _realism, _graph]
     if ctx.public:
-        checks += [_banned, _reconstruction, _snapshot_window, _stage_as_of_cutoff, _signal]
+        checks += [_banned, _reconstruction, _snapshot_window, _signal]
     for check in checks:
         findings.extend(guarded("lead_scoring." + check.__name__.strip("_"), check, ctx))
     return findings
@@ -264,7 +262,7 @@ def _graph(ctx: _Context) -> Iterator[Finding]:
 def _banned(ctx: _Context) -> Iterator[Finding]:
     banned = {
         "leads": {ctx.label, V.DEFAULT_TASK, "conversion_timestamp", "current_stage", "is_sql"},
-        "opportunities": set(tables.TERMINAL_COLUMNS),
+        "opportunities": set(tables.PUBLIC_OPPORTUNITY_DROPS),
     }
     for name, cols in banned.items():
         found = ctx.schema(name)
@@ -368,66 +366,6 @@ def _snapshot_window(ctx: _Context) -> Iterator[Finding]:
             )
 
 
-def _stage_as_of_cutoff(ctx: _Context) -> Iterator[Finding]:
-    """Public opportunity stages must be what was known at the cutoff (decision 7).
-
-    A closed stage needs the snapshot to show no open opportunity; an open stage needs it to
-    show one; closed_won needs a positive label and a cutoff late enough for any deal to have
-    closed (no lead can close won before day ``EARLIEST_CLOSE_DAY``).
-    """
-    opps = ctx.table("opportunities", ["lead_id", "stage"])
-    rows = ctx.split_rows(["lead_id", "has_open_opportunity", ctx.label])
-    if opps is None or opps.num_rows == 0 or "stage" not in opps.column_names:
-        return
-    stage = np.asarray(opps.column("stage").to_numpy(zero_copy_only=False), dtype=object)
-    unknown = sorted(set(stage) - set(V.STAGES))
-    if unknown:
-        yield Finding(
-            "lead_scoring.leak", f"unknown stage value(s) {unknown}", where=_where("opportunities", "stage")
-        )
-    won = stage == "closed_won"
-    if won.any() and ctx.snapshot_day is not None and ctx.snapshot_day < EARLIEST_CLOSE_DAY:
-        yield Finding(
-            "lead_scoring.leak",
-            f"{int(won.sum())} opportunity(ies) show closed_won, which no lead can reach by day "
-            f"{ctx.snapshot_day} (earliest close: day {EARLIEST_CLOSE_DAY}): a stage from after the cutoff",
-            where=_where("opportunities", "stage"),
-        )
-    if rows is None or "has_open_opportunity" not in rows.column_names:
-        return
-    pos = pc.index_in(opps.column("lead_id"), value_set=rows.column("lead_id").combine_chunks())
-    known = np.asarray(pos.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    idx = np.asarray(pos.fill_null(0).to_numpy(zero_copy_only=False))
-    open_flag = np.asarray(rows.column("has_open_opportunity").to_numpy(zero_copy_only=False), dtype=bool)[
-        idx
-    ]
-    is_open_stage = np.isin(stage, list(OPEN_STAGE_NAMES))
-    bad_closed = known & ~is_open_stage & open_flag
-    bad_open = known & is_open_stage & ~open_flag
-    if bad_closed.any():
-        yield Finding(
-            "lead_scoring.leak",
-            f"{int(bad_closed.sum())} opportunity(ies) show a closed stage although the lead's opportunity "
-            "was still open at the cutoff: a stage from after the cutoff",
-            where=_where("opportunities", "stage"),
-        )
-    if bad_open.any():
-        yield Finding(
-            "lead_scoring.leak",
-            f"{int(bad_open.sum())} opportunity(ies) show an open stage although the snapshot has none open",
-            where=_where("opportunities", "stage"),
-        )
-    if ctx.label in rows.column_names:
-        label = np.asarray(rows.column(ctx.label).to_numpy(zero_copy_only=False), dtype=bool)[idx]
-        wrong = known & won & ~label
-        if wrong.any():
-            yield Finding(
-                "lead_scoring.leak",
-                f"{int(wrong.sum())} closed_won opportunity(ies) belong to negative leads",
-                where=_where("opportunities", "stage"),
-            )
-
-
 def _signal(ctx: _Context) -> Iterator[Finding]:
     """What a student's per-lead aggregates of the public tables predict, against the snapshot."""
     rows = ctx.split_rows()
@@ -486,9 +424,7 @@ def _signal(ctx: _Context) -> Iterator[Finding]:
             f"feature (AUC {top.auc:.3f} vs {0.5 + floor:.3f})",
             where=_probe_where(top.name),
         )
-    visible = {"opportunities:stage=closed_won": "closed by the cutoff"}
-    allowed = visible if ctx.window is not None and ctx.window >= EARLIEST_CLOSE_DAY else None
-    for name, support in probes.positive_markers(features, y, allowed):
+    for name, support in probes.positive_markers(features, y):
         yield Finding(
             "lead_scoring.leak",
             f"{support} lead(s) carry this value and every one is a positive",

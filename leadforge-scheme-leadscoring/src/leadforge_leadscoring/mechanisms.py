@@ -212,9 +212,6 @@ class EngineParams:
         return out
 
 
-#: No lead can close won before this lead-relative day (the minimum dwell of every stage).
-EARLIEST_CLOSE_DAY = sum(EngineParams(touch_rate=0.0).min_dwell)
-
 LOADINGS = (
     "touch_engagement",
     "touch_intent",

@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 MAX_LEADS = 200_000
 #: A string column with more distinct values than this is an identifier, not a category.
 MAX_CATEGORIES = 50
-#: How much better than the best single snapshot feature one public aggregate may look. The public
-#: tables legitimately add a little (the opportunity stage as of the cutoff is finer than the
-#: snapshot's open-opportunity flag: up to ~0.04 AUC on seeds 42-54); planted leaks add far more.
+#: How much better than the best single snapshot feature one public aggregate may look. A raw
+#: count legitimately beats its distorted snapshot twin, whose missing cells rank lowest (up to
+#: +0.04 AUC on seeds 42-54: activity rows against ``activity_count``); planted leaks add far more.
 AUC_MARGIN = 0.05
 #: How far from 0.5 an id's rank AUC may drift before its order is a leak.
 ID_MARGIN = 0.05

@@ -53,6 +53,10 @@ FOREIGN_KEYS = (
     ("subscriptions", "customer_id", "customers", "customer_id"),
 )
 TERMINAL_COLUMNS = ("close_outcome", "closed_at")
+#: Opportunity columns a public bundle drops. ``stage`` goes too (decision 7 allows either the
+#: stage as of the cutoff or no stage): the public snapshot withholds the anchor stage as
+#: ``leakage_risk``, and a table carrying it would add what the snapshot withholds.
+PUBLIC_OPPORTUNITY_DROPS = ("stage", *TERMINAL_COLUMNS)
 
 
 def schemas(label: str) -> dict[str, TableSchema]:
@@ -163,7 +167,7 @@ def schemas(label: str) -> dict[str, TableSchema]:
 
 def public_redactions(label: str) -> dict[str, list[str]]:
     """Columns the snapshot-safe export drops, by table (spec §8.3)."""
-    return {"leads": sorted(["conversion_timestamp", label]), "opportunities": list(TERMINAL_COLUMNS)}
+    return {"leads": sorted(["conversion_timestamp", label]), "opportunities": list(PUBLIC_OPPORTUNITY_DROPS)}
 
 
 def public_schemas(label: str) -> dict[str, TableSchema]:
@@ -336,9 +340,10 @@ def build(
         "opportunity_id": _ids("opp", offsets.opportunities, np.arange(o_lead.size)),
         "lead_id": lead_ids.take(pa.array(o_lead)),
         "created_at": date_array(V.BASE_DATE, created[o_lead] + st.sql_day[o_lead]),
-        "stage": category_array(V.STAGES, final[o_lead] if cutoff is None else st.stage_at(cutoff)[o_lead]),
-        "estimated_acv": sim.acv[o_lead],
     }
+    if cutoff is None:
+        opps["stage"] = category_array(V.STAGES, final[o_lead])
+    opps["estimated_acv"] = sim.acv[o_lead]
     if cutoff is None:
         closed = terminal[o_lead]
         opps["close_outcome"] = _nullable_names(V.STAGES, final[o_lead], closed)
