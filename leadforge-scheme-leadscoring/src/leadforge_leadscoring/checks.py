@@ -71,8 +71,8 @@ class _Context:
         self.label_window = window if isinstance(window, int) and not isinstance(window, bool) else 90
         self.window = self.snapshot_day if self.snapshot_day is not None else raw.get("horizon_days", 90)
 
-    def table(self, name: str, columns: Sequence[str]) -> pa.Table | None:
-        """Those of ``columns`` the table has (None if the table is absent)."""
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table | None:
+        """Those of ``columns`` the table has, or all (None if the table is absent)."""
         rel = f"tables/{name}.parquet"
         return self.bundle.read_parquet(rel, columns) if self.bundle.exists(rel) else None
 
@@ -377,7 +377,6 @@ def _signal(ctx: _Context) -> Iterator[Finding]:
     if y.all() or not y.any():
         return
     noise = 3.0 * probes.auc_noise(y)
-    lead_ids = rows.column("lead_id").combine_chunks()
     for key, prefix in (("lead_id", "lead"), ("account_id", "acct"), ("contact_id", "cnt")):
         if key not in rows.column_names:
             continue
@@ -393,29 +392,7 @@ def _signal(ctx: _Context) -> Iterator[Finding]:
     baseline = probes.best(probes.columns_of(honest, np.arange(n), n, "snapshot"), y)
     floor = baseline.strength if baseline is not None else 0.0
 
-    def aggregates() -> Iterator[tuple[str, np.ndarray]]:
-        leads = ctx.table("leads", ["lead_id", "account_id", "contact_id"])
-        for name in ("leads", *tables.EVENT_TABLES):
-            t = ctx.table(name, ctx.bundle.schema(_where(name)).names)
-            if t is not None and t.num_rows and "lead_id" in t.column_names:
-                pos = pc.index_in(t.column("lead_id"), value_set=lead_ids).fill_null(-1)
-                yield from probes.columns_of(t, np.asarray(pos.to_numpy(zero_copy_only=False)), n, name)
-        for name, key in (("accounts", "account_id"), ("contacts", "contact_id")):
-            t = ctx.table(name, ctx.bundle.schema(_where(name)).names) if ctx.schema(name) else None
-            if t is None or leads is None or key not in leads.column_names:
-                continue
-            owner = pc.index_in(leads.column(key), value_set=t.column(key).combine_chunks()).fill_null(-1)
-            lead_pos = pc.index_in(leads.column("lead_id"), value_set=lead_ids).fill_null(-1)
-            per_lead = np.full(n, -1, dtype=np.int64)
-            lp = np.asarray(lead_pos.to_numpy(zero_copy_only=False))
-            per_lead[lp[lp >= 0]] = np.asarray(owner.to_numpy(zero_copy_only=False))[lp >= 0]
-            # one row per lead: the entity's attributes as seen from each lead
-            valid = per_lead >= 0
-            joined = t.take(pa.array(np.where(valid, per_lead, 0)))
-            rows_of = np.where(valid, np.arange(n), -1)
-            yield from probes.columns_of(joined, rows_of, n, name)
-
-    features = list(aggregates())  # at most MAX_LEADS floats per feature, scored twice below
+    features = _public_aggregates(ctx, rows.column("lead_id").combine_chunks())  # scored twice below
     top = probes.best(features, y)
     if top is not None and top.strength > floor + probes.AUC_MARGIN + noise:
         yield Finding(
@@ -430,6 +407,33 @@ def _signal(ctx: _Context) -> Iterator[Finding]:
             f"{support} lead(s) carry this value and every one is a positive",
             where=_probe_where(name),
         )
+
+
+def _public_aggregates(ctx: _Context, lead_ids: pa.Array) -> list[tuple[str, np.ndarray]]:
+    """Every per-lead aggregate a student can build from the public tables, for ``lead_ids``."""
+    n = len(lead_ids)
+    out: list[tuple[str, np.ndarray]] = []
+    for name in ("leads", *tables.EVENT_TABLES):
+        t = ctx.table(name)
+        if t is not None and t.num_rows and "lead_id" in t.column_names:
+            pos = pc.index_in(t.column("lead_id"), value_set=lead_ids).fill_null(-1)
+            out += probes.columns_of(t, np.asarray(pos.to_numpy(zero_copy_only=False)), n, name)
+    leads = ctx.table("leads", ["lead_id", "account_id", "contact_id"])
+    if leads is None:
+        return out
+    lp = np.asarray(pc.index_in(leads.column("lead_id"), value_set=lead_ids).fill_null(-1).to_numpy())
+    for name, key in (("accounts", "account_id"), ("contacts", "contact_id")):
+        t = ctx.table(name)
+        if t is None or key not in leads.column_names or key not in t.column_names:
+            continue
+        owner = pc.index_in(leads.column(key), value_set=t.column(key).combine_chunks()).fill_null(-1)
+        per_lead = np.full(n, -1, dtype=np.int64)
+        per_lead[lp[lp >= 0]] = np.asarray(owner.to_numpy(zero_copy_only=False))[lp >= 0]
+        valid = per_lead >= 0
+        # one row per lead: the entity's attributes as seen from that lead
+        joined = t.take(pa.array(np.where(valid, per_lead, 0)))
+        out += probes.columns_of(joined, np.where(valid, np.arange(n), -1), n, name)
+    return out
 
 
 def _probe_where(name: str) -> str:

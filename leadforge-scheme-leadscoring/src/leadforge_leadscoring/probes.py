@@ -9,7 +9,7 @@ positive marker. Id numbers are scored the same way: their order must carry noth
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,13 +107,9 @@ def best(features: Iterable[tuple[str, np.ndarray]], y: np.ndarray) -> Score | N
     return top
 
 
-def positive_markers(
-    features: Iterable[tuple[str, np.ndarray]], y: np.ndarray, allowed: Mapping[str, str] | None = None
-) -> Iterator[tuple[str, int]]:
+def positive_markers(features: Iterable[tuple[str, np.ndarray]], y: np.ndarray) -> Iterator[tuple[str, int]]:
     """Aggregates that are non-zero on at least ``MIN_SUPPORT`` leads, every one a positive."""
     for name, x in features:
-        if allowed and name in allowed:
-            continue
         marked = x > 0
         support = int(marked.sum())
         if support >= MIN_SUPPORT and bool(y[marked].all()) and support < y.size:

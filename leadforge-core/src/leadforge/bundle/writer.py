@@ -442,27 +442,23 @@ class BundleWriter:
         self._record_file(rel, hashlib.sha256(data).hexdigest(), len(data))
 
 
-#: Manifest keys core writes itself; a scheme's manifest fields must not reuse them.
-CORE_MANIFEST_KEYS = frozenset(
-    {
-        "bundle_schema_version",
-        "package_version",
-        "generation_scheme",
-        "recipe_id",
-        "seed",
-        "generation_timestamp",
-        "exposure_mode",
-        "difficulty",
-        "redacted_columns",
-        "relational_snapshot_safe",
-        "structural_redactions",
-        "tables",
-        "tasks",
-        "config_digest",
-        "plugins",
-        "files",
-    }
+#: Manifest keys every bundle starts with, in this order (schema 6 and 7).
+HEAD_KEYS = (
+    "bundle_schema_version",
+    "package_version",
+    "generation_scheme",
+    "recipe_id",
+    "seed",
+    "generation_timestamp",
+    "exposure_mode",
+    "difficulty",
 )
+#: Envelope keys that follow the scheme's config keys, in this order.
+ENVELOPE_KEYS = ("redacted_columns", "relational_snapshot_safe", "structural_redactions", "tables", "tasks")
+#: Schema-7 keys that close every manifest.
+TAIL_KEYS = ("config_digest", "plugins", "files")
+#: Manifest keys core writes itself; a scheme's manifest fields must not reuse them.
+CORE_MANIFEST_KEYS = frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS))
 
 
 def _check_manifest_keys(fields: ManifestFields) -> None:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from leadforge.api import Generator, core_version
 from leadforge.bundle.splits import SPLITS
-from leadforge.bundle.writer import SCHEMA_VERSION
+from leadforge.bundle.writer import ENVELOPE_KEYS, HEAD_KEYS, SCHEMA_VERSION, TAIL_KEYS
 from leadforge.enums import ExposureMode
 from leadforge.errors import LeadforgeError, UsageError
 from leadforge.features import DICTIONARY_HEADER
@@ -40,21 +40,6 @@ if TYPE_CHECKING:
 
 PUBLIC = ExposureMode.STUDENT_PUBLIC
 INSTRUCTOR = ExposureMode.RESEARCH_INSTRUCTOR
-#: Manifest keys every bundle starts with, in this order (schema 6 and 7).
-HEAD_KEYS = (
-    "bundle_schema_version",
-    "package_version",
-    "generation_scheme",
-    "recipe_id",
-    "seed",
-    "generation_timestamp",
-    "exposure_mode",
-    "difficulty",
-)
-#: Envelope keys that follow the scheme's config keys, in this order.
-ENVELOPE_KEYS = ("redacted_columns", "relational_snapshot_safe", "structural_redactions", "tables", "tasks")
-#: Schema-7 keys that close every manifest.
-TAIL_KEYS = ("config_digest", "plugins", "files")
 TASK_ENTRY_KEYS = tuple(f"{s}_{k}" for s in SPLITS for k in ("rows", "sha256"))
 TASK_MANIFEST_KEYS = (
     "task_id",
