@@ -24,6 +24,21 @@ CANONICAL = (
 S = 30
 
 
+#: The snapshot's count features (Int64, never negative).
+COUNT_COLUMNS = (
+    "touch_count",
+    "inbound_touch_count",
+    "outbound_touch_count",
+    "session_count",
+    "pricing_page_views",
+    "demo_page_views",
+    "total_session_duration_seconds",
+    "touches_days_0_7",
+    "touches_last_7_days",
+    "activity_count",
+)
+
+
 def splits(bundle: Path) -> pd.DataFrame:
     task = bundle / "tasks" / LABEL
     return pd.concat([pd.read_parquet(task / f"{s}.parquet") for s in ("train", "valid", "test")]).set_index(
@@ -129,7 +144,7 @@ def test_stage_is_the_stage_at_the_anchor(instructor: Path, public: Path) -> Non
 def test_distortions_keep_counts_int64_nonnegative_and_booleans_boolean(bundle_factory) -> None:  # type: ignore[no-untyped-def]
     b = bundle_factory(mode="student_public", tier="advanced", **SMALL)
     rows = splits(b)
-    for col in snapshot.COUNT_COLUMNS:
+    for col in COUNT_COLUMNS:
         assert str(rows[col].dtype) == "Int64" and (rows[col].dropna() >= 0).all(), col
         assert rows[col].isna().any(), col
     for col in ("opportunity_created", "has_open_opportunity", LABEL):

@@ -21,18 +21,6 @@ from leadforge_leadscoring.world import SimulatedShard
 
 PUBLIC = frozenset({ExposureMode.STUDENT_PUBLIC})
 TRAP = "total_touches_all"
-COUNT_COLUMNS = (
-    "touch_count",
-    "inbound_touch_count",
-    "outbound_touch_count",
-    "session_count",
-    "pricing_page_views",
-    "demo_page_views",
-    "total_session_duration_seconds",
-    "touches_days_0_7",
-    "touches_last_7_days",
-    "activity_count",
-)
 
 
 def catalog(label: str, window_days: int, label_window: int) -> tuple[FeatureSpec, ...]:
