@@ -197,7 +197,7 @@ def _patched(module: object, **hooks: object) -> object:
     """A plugin object with the module's hooks, some replaced."""
     from leadforge import hookimpl
 
-    ns: dict[str, object] = {"LEADFORGE_PLUGIN_API": (1, 1)}
+    ns: dict[str, object] = {"LEADFORGE_PLUGIN_API": (2, 2)}
     for name in (
         "register_schemes",
         "register_recipes",

@@ -137,7 +137,7 @@ class WidgetParams:
 
 
 class WidgetPlugin:
-    LEADFORGE_PLUGIN_API = (1, 1)
+    LEADFORGE_PLUGIN_API = (2, 2)
 
     @staticmethod
     @hookimpl

@@ -95,7 +95,7 @@ GROUPS = TableSchema.of([("group_id", "string"), ("size", "Int64")])
 class Mutant:
     """A plugin object (pluggy registers its bound methods) for the ``mut`` scheme."""
 
-    LEADFORGE_PLUGIN_API = (1, 1)
+    LEADFORGE_PLUGIN_API = (2, 2)
 
     def __init__(
         self, recipes: Path, defect: str | None = None, modes: tuple[ExposureMode, ...] = (PUBLIC, INSTRUCTOR)

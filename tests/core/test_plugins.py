@@ -38,7 +38,7 @@ GOOD = """
 from leadforge import hookimpl
 from leadforge.schemes import SchemeInfo
 from toyplugin import ToyParams
-LEADFORGE_PLUGIN_API = (1, 1)
+LEADFORGE_PLUGIN_API = (2, 2)
 
 @hookimpl
 def register_schemes():
@@ -80,7 +80,7 @@ def test_load_and_disable_filters(fake_eps) -> None:  # type: ignore[no-untyped-
 
 
 def test_incompatible_api_is_refused_readably(fake_eps) -> None:  # type: ignore[no-untyped-def]
-    fake_eps("future", "future_plugin", GOOD.format(scheme="beta").replace("(1, 1)", "(2, 3)"))
+    fake_eps("future", "future_plugin", GOOD.format(scheme="beta").replace("(2, 2)", "(3, 4)"))
     fake_eps("undeclared", "undeclared_plugin", "x = 1\n")
     host = PluginHost.discover(env={}, report=False)
     rec = {r.name: r for r in host.records}
@@ -155,7 +155,7 @@ def test_malformed_recipe_is_reported_and_does_not_hide_others(tmp_path: Path) -
     )
 
     class Extra:
-        LEADFORGE_PLUGIN_API = (1, 1)
+        LEADFORGE_PLUGIN_API = (2, 2)
 
         @staticmethod
         @__import__("leadforge").hookimpl

@@ -5,19 +5,13 @@ import pytest
 from leadforge.rng import RNG, hash_uniform
 
 
-@pytest.mark.parametrize(
-    ("name", "first_random", "first_legacy"),
-    [
-        ("accounts", 0.9304374039697335, 0.8224851687152326),
-        ("task_split_shuffle", 0.2549101177735412, 0.3509523076284101),
-        ("hidden_graph", 0.31295561565375973, 0.49245648857364355),
-        ("mechanisms", 0.11009863362737571, 0.8000893850282748),
-    ],
-)
-def test_spec_substream_vectors(name: str, first_random: float, first_legacy: float) -> None:
-    rng = RNG(42)
-    assert rng.random(name).random() == first_random
-    assert rng.legacy_numpy(name).random_sample() == first_legacy
+def test_shard_namespace_is_the_child_streams_and_rejects_bad_indices() -> None:
+    rng = RNG(9)
+    assert np.array_equal(rng.shard(3).generator("x").random(4), rng.child("shard").child("3").generator("x").random(4))
+    assert not np.array_equal(rng.shard(3).generator("x").random(4), rng.shard(4).generator("x").random(4))
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError):
+            rng.shard(bad)  # type: ignore[arg-type]
 
 
 def test_streams_do_not_depend_on_creation_order() -> None:

@@ -21,7 +21,7 @@ from leadforge.schema import TableSchema
 from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
 from leadforge.validation import Finding
 
-LEADFORGE_PLUGIN_API = (1, 1)
+LEADFORGE_PLUGIN_API = (2, 2)
 RECIPES = Path(__file__).parent / "toy_recipes"
 
 

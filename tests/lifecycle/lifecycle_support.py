@@ -29,7 +29,7 @@ SMALL = {"seed": 7, "n_customers": 400, "shard_size": 150}
 class ProbeRecipes:
     """A plugin that registers the test-only recipes next to this file."""
 
-    LEADFORGE_PLUGIN_API = (1, 1)
+    LEADFORGE_PLUGIN_API = (2, 2)
 
     @hookimpl
     def register_recipes(self) -> list[Path]:

@@ -13,8 +13,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from leadforge.bundle.staging import generation_timestamp, staged
-from leadforge.bundle.writer import BundleWriter, ManifestFields
+from leadforge.bundle.staging import generation_timestamp as default_timestamp
+from leadforge.bundle.staging import staged
+from leadforge.bundle.contract import RelationalContract
+from leadforge.bundle.manifest import Manifest, PluginRef
+from leadforge.bundle.writer import BundleWriter
 from leadforge.config import GenerationConfig, load_override, resolve_config
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError
 from leadforge.plugins import PluginHost, get_host
@@ -24,7 +27,7 @@ from leadforge.rng import RNG
 from leadforge.schemes import SchemeInfo, World
 from leadforge.validation import ValidationReport, validate_bundle
 
-__all__ = ["Bundle", "Generator", "Recipe", "WorldBundle", "core_version", "list_recipes", "list_schemes"]
+__all__ = ["Bundle", "Generator", "Recipe", "core_version", "list_recipes", "list_schemes"]
 
 
 def core_version() -> str:
@@ -90,9 +93,8 @@ class Bundle:
     world: Any
     config: GenerationConfig
     generator: Generator
-    #: The manifest fields the scheme declared on the last :meth:`save` (``None`` before one);
-    #: lets the conformance kit see which manifest keys are hidden truth.
-    manifest_fields: ManifestFields | None = field(default=None, init=False, repr=False)
+    #: The manifest of the last :meth:`save` (``None`` before one).
+    manifest: Manifest | None = field(default=None, init=False, repr=False)
 
     def save(
         self,
@@ -104,29 +106,30 @@ class Bundle:
         """Write the bundle atomically to ``path`` (replacing an older bundle there)."""
         host = self.generator.host
         out = Path(path)
-        timestamp = generation_timestamp or _now()
+        timestamp = generation_timestamp or default_timestamp()
+        scheme = self.generator.scheme
+        contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
         with staged(out) as stage:
-            writer = BundleWriter(stage, self.config, progress=progress)
-            if not host.hook.write_bundle(world=self.world, writer=writer):
+            writer = BundleWriter(
+                stage, self.config, contract, split_salt=RNG(self.config.seed).key("task_split"), progress=progress
+            )
+            written = host.hook.write_bundle(world=self.world, writer=writer)
+            if written is None:
                 raise GenerationError(f"no installed plugin writes bundles for scheme {self.config.scheme!r}")
             if self.config.exposure_mode.writes_metadata:
                 narrative = getattr(self.generator.narrative, "raw", None)
                 writer.write_metadata_json(
                     "world_spec.json", {"config": self.config.to_json(), "narrative": narrative}
                 )
-                host.hook.write_metadata(world=self.world, writer=writer)
+                host.hook.write_metadata(world=self.world, writer=writer, written=written)
             providers = (host.scheme_providers[self.config.scheme], self.generator.recipe.provider)
-            writer.finalize(
-                timestamp=timestamp, plugins=host.distributions(*providers), package_version=core_version()
-            )
-            self.manifest_fields = writer.manifest_fields
+            plugins = [PluginRef(d["distribution"], d["version"], d["plugin"]) for d in host.distributions(*providers)]
+            self.manifest = writer.finalize(timestamp=timestamp, plugins=plugins, package_version=core_version())
         return out
 
     def validate(self, path: str | Path) -> ValidationReport:
         return validate_bundle(Path(path), self.generator.host)
 
-
-WorldBundle = Bundle
 
 
 def list_recipes(host: PluginHost | None = None) -> list[Recipe]:
@@ -155,7 +158,3 @@ def _load_narrative(recipe: Recipe, scheme: SchemeInfo) -> Any:
         raise
     except (TypeError, ValueError, KeyError) as exc:
         raise InvalidRecipeError(f"{recipe.path / NARRATIVE_FILE}: {exc}") from None
-
-
-def _now() -> str:
-    return generation_timestamp()

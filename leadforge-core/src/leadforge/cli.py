@@ -359,20 +359,15 @@ def validate_cmd(bundle_path: str, as_json: bool) -> None:
     click.echo(f"OK: bundle at {root} passed all checks.")
 
 
-INSPECT_FIELDS: tuple[tuple[str, str, Callable[[Any], str] | None], ...] = (
-    ("Recipe:", "recipe_id", None),
-    ("Scheme:", "generation_scheme", None),
-    ("Seed:", "seed", None),
-    ("Mode:", "exposure_mode", None),
-    ("Difficulty:", "difficulty", None),
-    ("Horizon days:", "horizon_days", None),
-    ("Generated at:", "generation_timestamp", None),
-    ("Package:", "package_version", lambda v: f"leadforge-core {v}"),
-    ("Schema ver:", "bundle_schema_version", None),
-    ("Primary task:", "primary_task", None),
-    ("Label window:", "label_window_days", lambda v: f"{v} days"),
-    ("Snapshot day:", "snapshot_day", lambda v: "(full horizon, no windowing)" if v is None else f"{v} days"),
-)
+def _label(key: str) -> str:
+    return key.replace("_", " ").capitalize() + ":"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "?"
+    text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @main.command("inspect")
@@ -383,47 +378,44 @@ def inspect_cmd(bundle_path: str, as_json: bool) -> None:
     root = Path(bundle_path)
     try:
         check_bundle_dir(root)
-        manifest = Manifest.load(root)
+        m = Manifest.load(root)
     except BundleError as exc:
         _fail(str(exc), 1)
-    raw = manifest.raw
     if as_json:
-        _dump(raw)
+        _dump(m.to_json())
         return
+    head = (
+        ("Recipe:", m.recipe_id),
+        ("Scheme:", m.scheme),
+        ("Seed:", m.seed),
+        ("Mode:", m.exposure_mode),
+        ("Difficulty:", m.difficulty),
+        ("Generated at:", m.generation_timestamp),
+        ("Package:", f"leadforge-core {m.package_version}" if m.package_version else None),
+        ("Schema ver:", m.schema_version),
+    )
     lines = [f"Bundle: {root}"]
-    for label, key, fmt in INSPECT_FIELDS:
-        if key not in raw:
-            continue
-        value = raw[key]
-        lines.append(f"  {label:<15}{fmt(value) if fmt else value}")
-    redacted = raw.get("redacted_columns")
-    if isinstance(redacted, list) and redacted:
+    lines += [f"  {label:<15}{_shown(value)}" for label, value in head]
+    for key, value in m.fields.items():
+        lines.append(f"  {_label(key):<15}{_shown(value)}")
+    redacted = m.redacted_columns
+    if redacted:
         shown = ", ".join(redacted) if len(redacted) <= 4 else ", ".join(redacted[:3]) + ", ..."
         noun = "column" if len(redacted) == 1 else "columns"
         lines.append(f"  {'Redactions:':<15}{len(redacted)} {noun} [{shown}]")
-    if "motif_family" in raw:
-        lines.append(
-            f"  {'Motif family:':<15}{raw['motif_family'] if raw['motif_family'] is not None else '?'}"
-        )
-    extra_keys = [k for k in ("n_customers", "observation_date", "early_tenure_weeks") if k in raw]
-    for k in extra_keys:
-        lines.append(f"  {k.replace('_', ' ').capitalize() + ':':<15}{raw[k]}")
     lines += ["", "Tables:"]
-    for name, entry in manifest.tables.items():
-        rows = entry.get("row_count", "?") if isinstance(entry, dict) else "?"
-        lines.append(f"  {name:<25}{rows:>8} rows")
-    if manifest.tasks:
+    for name, entry in m.tables.items():
+        lines.append(f"  {name:<25}{entry.row_count:>8} rows")
+    if m.tasks:
         lines += ["", "Tasks:"]
-        for task_id, entry in manifest.tasks.items():
+        for task_id, task in m.tasks.items():
             lines.append(f"  {task_id}")
-            if isinstance(entry, dict):
-                counts = "  ".join(f"{s}={entry.get(f'{s}_rows', '?')}" for s in ("train", "valid", "test"))
-            else:
-                counts = "?"
-            lines.append(f"    {counts}")
+            lines.append("    " + "  ".join(f"{s}={task.rows[s]}" for s in ("train", "valid", "test")))
     lines += ["", f"Metadata dir:    {'present' if (root / 'metadata').is_dir() else 'absent'}"]
-    if isinstance(manifest.files, dict):
-        lines.append(f"Files hashed:    {len(manifest.files)}")
+    if m.files is not None:
+        lines.append(f"Files hashed:    {len(m.files)}")
+    for f in m.findings[:5]:
+        lines.append(f"Manifest problem: {f}")
     click.echo("\n".join(lines))
 
 

@@ -7,6 +7,8 @@ from typing import TypeVar
 
 from leadforge.errors import InvalidConfigError
 
+TASK_TYPES = ("binary_classification", "regression")
+
 E = TypeVar("E", bound="_ParsedEnum")
 
 

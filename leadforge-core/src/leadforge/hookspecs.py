@@ -8,7 +8,7 @@ A plugin is a module registered under the ``leadforge`` entry-point group::
 that declares the plugin-API range it supports and implements any subset of the hooks below
 with :data:`leadforge.hookimpl`::
 
-    LEADFORGE_PLUGIN_API = (1, 1)
+    LEADFORGE_PLUGIN_API = (2, 2)
 
     @hookimpl
     def register_schemes():
@@ -35,12 +35,12 @@ if TYPE_CHECKING:
     from leadforge.config import GenerationConfig
     from leadforge.rng import RNG
     from leadforge.schemes import GenerateOption, SchemeInfo, World
-    from leadforge.validation import Finding
+    from leadforge.findings import Finding
 
 PROJECT = "leadforge"
 #: The plugin-API version this core implements. Plugins declare the range they support as
 #: ``LEADFORGE_PLUGIN_API = (min, max)``; core refuses a plugin whose range excludes it.
-PLUGIN_API = 1
+PLUGIN_API = 2
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -103,27 +103,30 @@ def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG)
 
 
 @hookspec(firstresult=True)
-def write_bundle(world: World, writer: BundleWriter) -> bool | None:
+def write_bundle(world: World, writer: BundleWriter) -> Any:
     """Write the bundle for a world you built.
 
     Kind: first result. Called once per save, with a :class:`BundleWriter` that builds the
-    bundle in a temporary folder, applies the exposure mode and hashes every file.
+    bundle in a temporary folder, enforces your ``SchemeInfo.contract`` (public projection,
+    ids, split assignment and row order) and hashes every file.
 
-    Return ``None`` unless ``world.scheme`` is yours; otherwise write through ``writer``:
-    declare the feature catalog, write tables (whole or one chunk per shard), task splits,
-    the dataset card and the manifest fields, then return ``True``. Core writes
+    Return ``None`` unless ``world.scheme`` is yours; otherwise declare the feature catalog
+    and tasks, hand over full rows shard by shard with ``writer.write_shard``, write the
+    dataset card and the manifest fields, and return what :func:`write_metadata` needs
+    (anything but ``None``, e.g. ``True`` or the statistics you gathered). Core writes
     ``manifest.json`` and moves the bundle into place after this returns.
     """
     raise NotImplementedError
 
 
 @hookspec(firstresult=True)
-def write_metadata(world: World, writer: BundleWriter) -> bool | None:
+def write_metadata(world: World, writer: BundleWriter, written: Any) -> bool | None:
     """Write hidden truth into ``metadata/`` (instructor bundles only).
 
     Kind: first result. Called after :func:`write_bundle`, and only when the exposure mode
     writes metadata; core never calls it for ``student_public``. Core has already written
-    ``metadata/world_spec.json``.
+    ``metadata/world_spec.json``. ``written`` is what your :func:`write_bundle` returned,
+    so nothing has to be smuggled on the (frozen) world.
 
     Return ``None`` unless ``world.scheme`` is yours; otherwise write files with
     ``writer.write_metadata_json`` / ``writer.write_metadata_text`` and return ``True``.

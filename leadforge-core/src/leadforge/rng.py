@@ -11,7 +11,6 @@ name ``"shard::7"``); that is how a scheme gives every shard its own independent
 from __future__ import annotations
 
 import hashlib
-import random
 
 import numpy as np
 
@@ -45,13 +44,12 @@ class RNG:
         """A 64-bit integer derived from the stream name, for hashing rows by id."""
         return int.from_bytes(self._digest(name)[:8], "little")
 
-    def random(self, name: str) -> random.Random:
-        """A Mersenne-Twister ``random.Random`` seeded with the digest's first 8 bytes."""
-        return random.Random(int.from_bytes(self._digest(name)[:8], "little"))
-
-    def legacy_numpy(self, name: str) -> np.random.RandomState:
-        """A legacy numpy ``RandomState`` seeded with the digest's first 4 bytes."""
-        return np.random.RandomState(int.from_bytes(self._digest(name)[:4], "little"))
+    def shard(self, index: int) -> RNG:
+        """Shard ``index``'s namespace (``shard::<index>::``): core derives it, so every scheme
+        gives each shard the same independent substreams whoever simulates it."""
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ValueError(f"shard index must be a non-negative int, got {index!r}")
+        return self.child("shard").child(str(index))
 
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)

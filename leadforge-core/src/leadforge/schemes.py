@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from leadforge.enums import ExposureMode
+from leadforge.enums import TASK_TYPES, ExposureMode
 from leadforge.narrative import Narrative
 from leadforge.params import ParamField, param_fields
 
 if TYPE_CHECKING:
+    from leadforge.bundle.contract import RelationalContract
     from leadforge.config import GenerationConfig
-
-TASK_TYPES = ("binary_classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,9 @@ class SchemeInfo:
     ``narrative_type`` parses ``narrative.yaml`` (a ``from_mapping(data, file)`` classmethod);
     ``None`` if the scheme needs no narrative. ``sample_params`` are parameter values that
     give a small but complete bundle in a second or two; the conformance kit and smoke tests
-    generate with them.
+    generate with them. ``contract`` returns the scheme's relational contract for a config
+    (table schemas may depend on it, e.g. a label column named by a parameter); core writes
+    and validates every bundle of the scheme against it.
     """
 
     name: str
@@ -43,6 +44,7 @@ class SchemeInfo:
     narrative_type: type | None = Narrative
     description: str = ""
     sample_params: Mapping[str, Any] = field(default_factory=dict)
+    contract: Callable[[GenerationConfig], RelationalContract] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

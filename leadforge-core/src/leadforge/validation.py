@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.errors import BundleError
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in a bundle. ``where`` names the file, table or column concerned."""
-
-    check: str
-    message: str
-    where: str | None = None
-    severity: Severity = Severity.ERROR
-
-    def __str__(self) -> str:
-        loc = f"{self.where}: " if self.where else ""
-        return f"[{self.check}] {loc}{self.message}"
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["severity"] = self.severity.value
-        return d
+from leadforge.findings import Finding, Severity
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from leadforge import hookimpl
 
-LEADFORGE_PLUGIN_API = (1, 1)
+LEADFORGE_PLUGIN_API = (1, 2)
 RECIPES = Path(__file__).parent / "recipes"
 
 

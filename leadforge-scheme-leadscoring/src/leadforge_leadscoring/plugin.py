@@ -17,7 +17,7 @@ from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
 from leadforge_leadscoring.vocab import SCHEME
 from leadforge_leadscoring.world import LeadScoringWorld
 
-LEADFORGE_PLUGIN_API = (1, 1)
+LEADFORGE_PLUGIN_API = (2, 2)
 VERSION = "2.0.0"
 
 

@@ -17,7 +17,7 @@ from leadforge_lifecycle import checks, metadata, render, world
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
 from leadforge_lifecycle.world import LifecycleWorld
 
-LEADFORGE_PLUGIN_API = (1, 1)
+LEADFORGE_PLUGIN_API = (2, 2)
 VERSION = "2.0.0"
 
 

@@ -17,7 +17,7 @@ from leadforge_support import checks, render, world
 from leadforge_support.params import SupportNarrative, SupportParams, SupportProfile
 from leadforge_support.world import SupportWorld
 
-LEADFORGE_PLUGIN_API = (1, 1)
+LEADFORGE_PLUGIN_API = (2, 2)
 RECIPES = Path(__file__).parent / "recipes"
 
 

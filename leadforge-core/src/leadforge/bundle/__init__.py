@@ -1,23 +1,23 @@
-"""The bundle envelope: writing, reading and splitting, shared by every scheme."""
+"""The bundle envelope: contract, writing, reading and splitting, shared by every scheme."""
 
+from leadforge.bundle.contract import ID_BLOCK, Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
+from leadforge.bundle.manifest import SCHEMA_VERSION, Manifest, ManifestFields, StructuralRedactions, TaskManifest
 from leadforge.bundle.splits import SplitFractions
-from leadforge.bundle.writer import (
-    SCHEMA_VERSION,
-    BundleWriter,
-    ManifestFields,
-    StructuralRedactions,
-    TableSink,
-    TaskSink,
-    TaskSpec,
-)
+from leadforge.bundle.writer import BundleWriter, TaskSpec
 
 __all__ = [
+    "ID_BLOCK",
     "SCHEMA_VERSION",
     "BundleWriter",
+    "Cutoff",
+    "ForeignKey",
+    "Manifest",
     "ManifestFields",
+    "PublicView",
+    "RelationalContract",
     "SplitFractions",
     "StructuralRedactions",
-    "TableSink",
-    "TaskSink",
+    "TableContract",
+    "TaskManifest",
     "TaskSpec",
 ]

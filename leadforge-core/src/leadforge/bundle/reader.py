@@ -1,4 +1,4 @@
-"""Reading a finished bundle: the parsed manifest and lazy access to its files."""
+"""Reading a finished bundle: lazy, error-wrapped access to its files (the manifest: :mod:`.manifest`)."""
 
 from __future__ import annotations
 
@@ -13,58 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from leadforge.bundle.manifest import Manifest
 from leadforge.errors import BundleError
 from leadforge.features import parse_dictionary
-
-MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A parsed ``manifest.json``; accessors tolerate the keys older schemas lack."""
-
-    raw: dict[str, Any]
-
-    @classmethod
-    def load(cls, root: Path) -> Manifest:
-        path = root / MANIFEST
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BundleError(f"no manifest.json in {root}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BundleError(f"manifest.json in {root} is not readable JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise BundleError(f"manifest.json in {root} is not a JSON object")
-        return cls(data)
-
-    @property
-    def scheme(self) -> str:
-        value = self.raw.get("generation_scheme", "lead_scoring")
-        return value if isinstance(value, str) else "?"
-
-    @property
-    def exposure_mode(self) -> str | None:
-        value = self.raw.get("exposure_mode")
-        return value if isinstance(value, str) else None
-
-    def section(self, key: str) -> dict[str, Any]:
-        value = self.raw.get(key)
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def tables(self) -> dict[str, Any]:
-        return self.section("tables")
-
-    @property
-    def tasks(self) -> dict[str, Any]:
-        return self.section("tasks")
-
-    @property
-    def files(self) -> dict[str, Any] | None:
-        value = self.raw.get("files")
-        return value if isinstance(value, dict) else None
-
 
 @dataclass
 class BundleView:
@@ -150,3 +101,6 @@ def _reading(rel: str) -> Iterator[None]:
         raise BundleError(f"missing file: {rel}") from None
     except (OSError, pa.ArrowException) as exc:
         raise BundleError(f"{rel} is not a readable Parquet file: {exc}") from None
+
+
+__all__ = ["BundleView", "Manifest"]

@@ -69,21 +69,29 @@ def assign_splits(
     salt: int,
     fractions: SplitFractions,
     labels: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split index (0 train, 1 valid, 2 test) per row, and a row order to write them in.
+    *,
+    ranked: bool = True,
+) -> np.ndarray:
+    """Split index (0 train, 1 valid, 2 test) per row, from a hash of its key and ``salt``.
 
-    ``labels`` (any hashable numpy values) turns on stratification by class.
+    ``ranked`` (the default) cuts the block's rows by rank of their hash uniform, per label
+    class when ``labels`` is given, so each class splits exactly 70/15/15 (floor); otherwise
+    each row is placed by its uniform alone (``u < train``, ``u < train + valid``), which
+    depends on nothing but the key.
     """
     u = hash_uniform(hash_strings(keys), salt)
     n = u.size
+    if not ranked:
+        cuts = np.array([fractions.train, fractions.train + fractions.valid])
+        return np.searchsorted(cuts, u, side="right").astype(np.int8)
     split = np.empty(n, dtype=np.int8)
     groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
     for idx in groups:
-        ranked = idx[np.argsort(u[idx], kind="stable")]
-        m = ranked.size
+        ranked_idx = idx[np.argsort(u[idx], kind="stable")]
+        m = ranked_idx.size
         n_train = math.floor(m * fractions.train)
         n_valid = math.floor(m * fractions.valid)
-        split[ranked[:n_train]] = 0
-        split[ranked[n_train : n_train + n_valid]] = 1
-        split[ranked[n_train + n_valid :]] = 2
-    return split, np.argsort(u, kind="stable")
+        split[ranked_idx[:n_train]] = 0
+        split[ranked_idx[n_train : n_train + n_valid]] = 1
+        split[ranked_idx[n_train + n_valid :]] = 2
+    return split

@@ -2,9 +2,9 @@
 
 The writer builds the bundle in a staging folder next to ``--out``; core moves it into
 place only after every file is written and ``manifest.json`` records a SHA-256 and size for
-each of them. It applies the exposure mode on the way: columns the feature catalog redacts
-for the mode are dropped from every table and split, and hidden-truth writes are refused
-in a public bundle.
+each of them. It enforces the scheme's relational contract on the way (see
+:mod:`leadforge.bundle.projection`): public projection, ids, split assignment and row order
+are core's, so every scheme's bundle keeps the same promises.
 """
 
 from __future__ import annotations
@@ -19,54 +19,38 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from leadforge.bundle.contract import RelationalContract
+from leadforge.bundle.manifest import (
+    CORE_KEYS,
+    MANIFEST,
+    SCHEMA_VERSION,
+    TASK_MANIFEST,
+    FileEntry,
+    Manifest,
+    ManifestFields,
+    PluginRef,
+    StructuralRedactions,
+    TableEntry,
+    TaskEntry,
+    TaskManifest,
+)
+from leadforge.bundle.projection import project_shard
 from leadforge.bundle.splits import SPLITS, SplitFractions, assign_splits
 from leadforge.config import GenerationConfig
-from leadforge.enums import ExposureMode
+from leadforge.enums import TASK_TYPES, ExposureMode
 from leadforge.errors import ExposureError, GenerationError
 from leadforge.features import FeatureSpec, redacted_names, render_dictionary, visible
 from leadforge.progress import NullProgress, Progress
-from leadforge.schema import TableData, TableSchema
-from leadforge.schemes import TASK_TYPES
+from leadforge.schema import Column, TableData, TableSchema
 from leadforge.yamlfile import dump_json
 
-SCHEMA_VERSION = "7"
 CARD = "dataset_card.md"
 DICTIONARY = "feature_dictionary.csv"
-MANIFEST = "manifest.json"
 METADATA = "metadata"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-@dataclass(frozen=True)
-class StructuralRedactions:
-    """Table-level redactions of a public bundle: dropped columns and omitted tables."""
-
-    columns: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    omitted_tables: Sequence[str] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "columns": {t: sorted(c) for t, c in self.columns.items()},
-            "omitted_tables": sorted(self.omitted_tables),
-        }
-
-
-@dataclass(frozen=True)
-class ManifestFields:
-    """What a scheme adds to ``manifest.json``.
-
-    ``config`` follows ``difficulty`` (the schema-6 lead-scoring keys live here); ``hidden``
-    holds hidden-truth fields such as ``motif_family``, written only in instructor bundles
-    and ``null`` in public ones; ``extra`` follows ``tasks``.
-    """
-
-    config: Mapping[str, Any] = field(default_factory=dict)
-    hidden: Mapping[str, Any] = field(default_factory=dict)
-    relational_snapshot_safe: bool = False
-    structural_redactions: StructuralRedactions = field(default_factory=StructuralRedactions)
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,18 +82,19 @@ class TaskSpec:
     def stratified(self) -> bool:
         return self.task_type == "binary_classification" if self.stratify is None else self.stratify
 
-    def manifest_json(self) -> dict[str, Any]:
-        return {
-            "task_id": self.task_id,
-            "task_type": self.task_type,
-            "label_column": self.label_column,
-            "label_window_days": self.label_window_days,
-            "primary_table": self.primary_table,
-            "key_column": self.key_column,
-            "split": self.split.to_json(),
-            "stratified": self.stratified,
-            "description": self.description,
-        }
+    def manifest(self, stratified_by: str | None) -> TaskManifest:
+        return TaskManifest(
+            task_id=self.task_id,
+            task_type=self.task_type,
+            label_column=self.label_column,
+            label_window_days=self.label_window_days,
+            primary_table=self.primary_table,
+            key_column=self.key_column,
+            split=self.split.to_json(),
+            stratified=stratified_by == f"{self.task_id}.{self.label_column}",
+            stratified_by=stratified_by,
+            description=self.description,
+        )
 
 
 class _HashingFile(io.RawIOBase):
@@ -158,111 +143,58 @@ class _ParquetFile:
         return self.rows, self.raw.sha.hexdigest(), self.raw.size
 
 
-class TableSink:
-    """Appends chunks of one relational table (one Parquet row group per chunk)."""
 
-    def __init__(self, writer: BundleWriter, name: str, schema: TableSchema) -> None:
-        self._writer = writer
-        self.name = name
-        self.schema = schema.without(writer.redacted_columns)
-        self._file = _ParquetFile(writer.root / "tables" / f"{name}.parquet", self.schema.arrow)
-        self.closed = False
+class _Task:
+    """One task's three split files, and who decides its split assignment."""
 
-    def append(self, data: TableData) -> None:
-        if self.closed:
-            raise GenerationError(f"table {self.name} is already closed")
-        self._file.write(self.schema.table(self._writer.drop_redacted(data)))
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        rows, sha, size = self._file.close()
-        self._writer._record_table(self.name, rows, sha, size)
-        self.closed = True
-
-    def __enter__(self) -> TableSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class TaskSink:
-    """Appends chunks of one task table; rows are assigned to train/valid/test as they arrive."""
-
-    def __init__(self, writer: BundleWriter, spec: TaskSpec, schema: TableSchema) -> None:
-        self._writer = writer
+    def __init__(self, root: Path, spec: TaskSpec, schema: TableSchema, leader: TaskSpec) -> None:
         self.spec = spec
-        self.schema = schema.without(writer.redacted_columns)
-        for col in (spec.key_column, spec.label_column):
-            if col not in self.schema.names:
-                raise GenerationError(f"task {spec.task_id}: column {col!r} is not in its schema")
-        folder = writer.root / "tasks" / spec.task_id
+        self.schema = schema
+        self.leader = leader
+        folder = root / "tasks" / spec.task_id
         folder.mkdir(parents=True, exist_ok=False)
-        self._files = {s: _ParquetFile(folder / f"{s}.parquet", self.schema.arrow) for s in SPLITS}
-        self._salt = writer.rng_key
-        self.closed = False
+        self.files = {s: _ParquetFile(folder / f"{s}.parquet", schema.arrow) for s in SPLITS}
 
-    def append(self, data: TableData) -> None:
-        if self.closed:
-            raise GenerationError(f"task {self.spec.task_id} is already closed")
-        table = self.schema.table(self._writer.drop_redacted(data))
-        labels = None
-        if self.spec.stratified:
-            col = table.column(self.spec.label_column)
-            if col.null_count:
-                raise GenerationError(f"task {self.spec.task_id}: label column has nulls")
-            labels = np.asarray(col.to_numpy(zero_copy_only=False))
-        split, order = assign_splits(table.column(self.spec.key_column), self._salt, self.spec.split, labels)
-        ordered = table.take(pa.array(order))
-        split_ordered = split[order]
-        for i, name in enumerate(SPLITS):
-            self._files[name].write(ordered.filter(pa.array(split_ordered == i)))
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        entry: dict[str, Any] = {}
-        for name, f in self._files.items():
-            rows, sha, size = f.close()
-            rel = f"tasks/{self.spec.task_id}/{name}.parquet"
-            self._writer._record_file(rel, sha, size)
-            entry[f"{name}_rows"] = rows
-            entry[f"{name}_sha256"] = sha
-        self._writer._tasks[self.spec.task_id].update(entry)
-        self._writer._write_json(f"tasks/{self.spec.task_id}/task_manifest.json", self.spec.manifest_json())
-        self.closed = True
-
-    def __enter__(self) -> TaskSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    @property
+    def stratified_by(self) -> str | None:
+        lead = self.leader
+        return f"{lead.task_id}.{lead.label_column}" if lead.stratified else None
 
 
 class BundleWriter:
-    """Writes one bundle into ``root`` (a staging folder core later moves into place)."""
+    """Writes one bundle into ``root`` (a staging folder core later moves into place).
+
+    A scheme declares its feature catalog and tasks, then hands over full rows shard by
+    shard with :meth:`write_shard`; the writer applies the relational contract (public
+    projection, ids, split assignment, row order) so the scheme cannot get them wrong.
+    """
 
     def __init__(
         self,
         root: Path,
         config: GenerationConfig,
+        contract: RelationalContract,
         *,
+        split_salt: int,
         progress: Progress | None = None,
     ) -> None:
         self.root = root
         self.config = config
+        self.contract = contract
         self.mode: ExposureMode = config.exposure_mode
+        self.public = self.mode is ExposureMode.STUDENT_PUBLIC
         self.progress_reporter = progress or NullProgress()
-        self.rng_key = _split_salt(config.seed)
+        self.split_salt = split_salt
         self.catalog: list[FeatureSpec] | None = None
         self.redacted_columns: list[str] = []
         self.manifest_fields = ManifestFields()
-        self._tables: dict[str, dict[str, Any]] = {}
-        self._tasks: dict[str, dict[str, Any]] = {}
-        self._files: dict[str, dict[str, Any]] = {}
-        self._sinks: list[TableSink | TaskSink] = []
+        self._tables: dict[str, _ParquetFile] = {}
+        self._table_entries: dict[str, TableEntry] = {}
+        self._tasks: dict[str, _Task] = {}
+        self._task_entries: dict[str, TaskEntry] = {}
+        self._files: dict[str, FileEntry] = {}
         self._card_written = False
+        self._closed = False
         root.mkdir(parents=True, exist_ok=False)
         (root / "tables").mkdir()
 
@@ -274,7 +206,7 @@ class BundleWriter:
         Its visible rows become ``feature_dictionary.csv``; features it redacts for this
         mode are dropped from every table and split.
         """
-        if self._sinks or self._tables:
+        if self._tables or self._tasks:
             raise GenerationError("declare_features() must be called before writing data")
         names = [f.name for f in catalog]
         if len(set(names)) != len(names):
@@ -282,7 +214,29 @@ class BundleWriter:
         self.catalog = list(catalog)
         self.redacted_columns = redacted_names(catalog, self.mode)
 
+    def declare_task(self, spec: TaskSpec, schema: TableSchema) -> None:
+        """Declare a task before its rows arrive through :meth:`write_shard`.
+
+        Tasks that share a ``key_column`` share one split assignment per key: the first
+        stratified task declared with that key decides it (stratified by its label).
+        """
+        self._check_name(spec.task_id, self._tasks)
+        schema = schema.without(self.redacted_columns)
+        for col in (spec.key_column, spec.label_column):
+            if col not in schema.names:
+                raise GenerationError(f"task {spec.task_id}: column {col!r} is not in its schema")
+        same_key = [t.spec for t in self._tasks.values() if t.spec.key_column == spec.key_column]
+        leaders = [s for s in same_key if s.stratified] or same_key[:1]
+        leader = leaders[0] if leaders else spec
+        if leader.task_id != spec.task_id and not leader.stratified and spec.stratified:
+            raise GenerationError(
+                f"task {spec.task_id} is stratified but shares key {spec.key_column!r} with the "
+                f"unstratified task {leader.task_id} declared before it; declare the stratified one first"
+            )
+        self._tasks[spec.task_id] = _Task(self.root, spec, schema, leader)
+
     def set_manifest_fields(self, fields: ManifestFields) -> None:
+        _check_manifest_keys(fields)
         self.manifest_fields = fields
 
     def progress(self, stage: str, done: int, total: int) -> None:
@@ -290,23 +244,32 @@ class BundleWriter:
 
     # -- data -----------------------------------------------------------------------------
 
-    def open_table(self, name: str, schema: TableSchema) -> TableSink:
-        self._check_name(name, self._tables)
-        self._tables[name] = {}
-        sink = TableSink(self, name, schema)
-        self._sinks.append(sink)
-        return sink
+    def write_shard(
+        self,
+        index: int,
+        tables: Mapping[str, TableData] | None = None,
+        tasks: Mapping[str, TableData] | None = None,
+    ) -> None:
+        """Append shard ``index``'s full rows: one row group per table and split file.
 
-    def write_table(self, name: str, schema: TableSchema, data: TableData) -> None:
-        with self.open_table(name, schema) as sink:
-            sink.append(data)
+        ``tables`` maps contract table names to full (instructor) rows; ``"shard"``-numbered
+        keys are shard-local integers. Task rows are assigned to splits by key and written
+        in key order.
+        """
+        if self._closed:
+            raise GenerationError("the bundle is already finalised")
+        chunks = {name: self._full_table(name, data) for name, data in (tables or {}).items()}
+        projected = project_shard(
+            self.contract, index, chunks, public=self.public, redacted=self.redacted_columns
+        )
+        for name, table in projected.items():
+            out = self._table_file(name)
+            out.write(table.cast(out.writer.schema) if table.schema != out.writer.schema else table)
+        self._write_tasks(tasks or {})
 
-    def open_task(self, spec: TaskSpec, schema: TableSchema) -> TaskSink:
-        self._check_name(spec.task_id, self._tasks)
-        self._tasks[spec.task_id] = {}
-        sink = TaskSink(self, spec, schema)
-        self._sinks.append(sink)
-        return sink
+    def write_table(self, name: str, data: TableData) -> None:
+        """Write a whole table at once (shard 0): for small tables not simulated in shards."""
+        self.write_shard(0, {name: data})
 
     def write_dataset_card(self, text: str) -> None:
         self._write_bytes(CARD, (text.rstrip("\n") + "\n").encode("utf-8"))
@@ -337,76 +300,129 @@ class BundleWriter:
             out.close()
         self._record_file(rel, out.sha.hexdigest(), out.size)
 
-    def drop_redacted(self, data: TableData) -> Any:
-        if not self.redacted_columns:
-            return data
-        drop = set(self.redacted_columns)
-        if isinstance(data, pa.Table):
-            return data.drop_columns([c for c in data.column_names if c in drop])
-        if isinstance(data, Mapping):
-            return {k: v for k, v in data.items() if k not in drop}
-        return data.drop(columns=[c for c in data.columns if c in drop])
-
     # -- finishing ------------------------------------------------------------------------
 
-    def finalize(
-        self, *, timestamp: str, plugins: list[dict[str, str]], package_version: str
-    ) -> dict[str, Any]:
-        """Close open sinks, write the dictionary and the manifest; return the manifest."""
-        for sink in self._sinks:
-            sink.close()
+    def finalize(self, *, timestamp: str, plugins: Sequence[PluginRef], package_version: str) -> Manifest:
+        """Close every file, write the dictionary and the manifest; return the manifest."""
         if self.catalog is None:
             raise GenerationError("the scheme did not declare its feature catalog")
         if not self._card_written:
             raise GenerationError("the scheme did not write a dataset card")
+        for t in self.contract:
+            if not (self.public and t.public.omit):
+                self._table_file(t.name)
+        for name, f in self._tables.items():
+            rows, sha, size = f.close()
+            rel = f"tables/{name}.parquet"
+            self._table_entries[name] = TableEntry(rows, rel, sha)
+            self._record_file(rel, sha, size)
+        for task in self._tasks.values():
+            counts, shas = {}, {}
+            for split, f in task.files.items():
+                counts[split], shas[split], size = f.close()
+                self._record_file(f"tasks/{task.spec.task_id}/{split}.parquet", shas[split], size)
+            self._task_entries[task.spec.task_id] = TaskEntry(counts, shas)
+            self._write_json(
+                f"tasks/{task.spec.task_id}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json()
+            )
+        self._closed = True
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
-        self._check_public_shape()
+        if self.public and (self.root / METADATA).exists():
+            raise ExposureError("public bundle must not contain metadata/")
         mf = self.manifest_fields
-        _check_manifest_keys(mf)
-        public = self.mode is ExposureMode.STUDENT_PUBLIC
-        manifest: dict[str, Any] = {
-            "bundle_schema_version": SCHEMA_VERSION,
-            "package_version": package_version,
-            "generation_scheme": self.config.scheme,
-            "recipe_id": self.config.recipe_id,
-            "seed": self.config.seed,
-            "generation_timestamp": timestamp,
-            "exposure_mode": self.mode.value,
-            "difficulty": self.config.difficulty.value,
+        fields = {
             **dict(mf.config),
-            **{k: (None if public else v) for k, v in mf.hidden.items()},
-            "redacted_columns": list(self.redacted_columns),
-            "relational_snapshot_safe": mf.relational_snapshot_safe,
-            "structural_redactions": mf.structural_redactions.to_json(),
-            "tables": self._tables,
-            "tasks": self._tasks,
+            **{k: (None if self.public else v) for k, v in mf.hidden.items()},
+            **dict(mf.extra),
         }
-        for key, value in mf.extra.items():
-            if key in manifest:
-                raise GenerationError(f"manifest extra field {key!r} collides with a core key")
-            manifest[key] = value
-        manifest["config_digest"] = self.config.digest()
-        manifest["plugins"] = plugins
-        manifest["files"] = dict(sorted(self._files.items()))
-        (self.root / MANIFEST).write_bytes(dump_json(manifest))
+        manifest = Manifest(
+            schema_version=SCHEMA_VERSION,
+            package_version=package_version,
+            scheme=self.config.scheme,
+            recipe_id=self.config.recipe_id,
+            seed=self.config.seed,
+            generation_timestamp=timestamp,
+            exposure_mode=self.mode.value,
+            difficulty=self.config.difficulty.value,
+            fields=fields,
+            redacted_columns=tuple(self.redacted_columns),
+            relational_snapshot_safe=self.public,
+            structural_redactions=StructuralRedactions.of(self.contract) if self.public else StructuralRedactions(),
+            tables=self._table_entries,
+            tasks=self._task_entries,
+            hidden_fields=tuple(mf.hidden),
+            contract=self.contract,
+            config_digest=self.config.digest(),
+            plugins=tuple(plugins),
+            files=dict(self._files),
+            extra_keys=tuple(mf.extra),
+        )
+        (self.root / MANIFEST).write_bytes(dump_json(manifest.to_json()))
         return manifest
 
-    def _check_public_shape(self) -> None:
-        if self.mode is not ExposureMode.STUDENT_PUBLIC:
-            return
-        sr = self.manifest_fields.structural_redactions
-        leaked = [t for t in sr.omitted_tables if t in self._tables]
-        if leaked:
-            raise ExposureError(f"public bundle wrote tables it declares omitted: {leaked}")
-        for sink in self._sinks:
-            if isinstance(sink, TableSink):
-                bad = set(sr.columns.get(sink.name, ())) & set(sink.schema.names)
-                if bad:
-                    raise ExposureError(f"public table {sink.name} keeps redacted columns {sorted(bad)}")
-        if (self.root / METADATA).exists():
-            raise ExposureError("public bundle must not contain metadata/")
-
     # -- internals ------------------------------------------------------------------------
+
+    def _full_table(self, name: str, data: TableData) -> pa.Table:
+        if name not in self.contract:
+            raise GenerationError(f"table {name!r} is not declared in the scheme's relational contract")
+        t = self.contract[name]
+        shard_keys = {t.primary_key} if t.numbering == "shard" else set()
+        shard_keys |= {fk.column for fk in t.foreign_keys if self.contract[fk.parent].numbering == "shard"}
+        schema = TableSchema(
+            tuple(Column(c.name, "Int64") if c.name in shard_keys else c for c in t.schema.columns)
+        )
+        try:
+            return schema.table(data)
+        except (ValueError, TypeError, pa.ArrowException) as exc:
+            raise GenerationError(f"table {name}: {exc}") from None
+
+    def _table_file(self, name: str) -> _ParquetFile:
+        if name not in self._tables:
+            t = self.contract[name]
+            schema = t.public_schema(self.redacted_columns) if self.public else t.schema.without(self.redacted_columns)
+            self._tables[name] = _ParquetFile(self.root / "tables" / f"{name}.parquet", schema.arrow)
+        return self._tables[name]
+
+    def _write_tasks(self, tasks: Mapping[str, TableData]) -> None:
+        unknown = [t for t in tasks if t not in self._tasks]
+        if unknown:
+            raise GenerationError(f"tasks {unknown} were not declared")
+        tables = {tid: self._tasks[tid].schema.table(data) for tid, data in tasks.items()}
+        decided: dict[str, tuple[pa.Array, np.ndarray]] = {}
+        for tid in sorted(tables, key=lambda t: t != self._tasks[t].leader.task_id):
+            task, table = self._tasks[tid], tables[tid]
+            spec = task.spec
+            keys = table.column(spec.key_column).combine_chunks()
+            if keys.null_count:
+                raise GenerationError(f"task {tid}: key column {spec.key_column!r} has nulls")
+            if task.leader.task_id == tid:
+                split = self._assign(task, table, keys)
+                decided[spec.key_column] = (keys, split)
+            else:
+                split = self._follow(spec, keys, decided.get(spec.key_column))
+            order = np.asarray(pc.sort_indices(keys).to_numpy(zero_copy_only=False))
+            ordered, split_ordered = table.take(pa.array(order)), split[order]
+            for i, name in enumerate(SPLITS):
+                task.files[name].write(ordered.filter(pa.array(split_ordered == i)))
+
+    def _assign(self, task: _Task, table: pa.Table, keys: pa.Array) -> np.ndarray:
+        labels = None
+        if task.spec.stratified:
+            col = table.column(task.spec.label_column)
+            if col.null_count:
+                raise GenerationError(f"task {task.spec.task_id}: label column has nulls")
+            labels = np.asarray(col.to_numpy(zero_copy_only=False))
+        return assign_splits(keys, self.split_salt, task.spec.split, labels)
+
+    def _follow(self, spec: TaskSpec, keys: pa.Array, decided: tuple[pa.Array, np.ndarray] | None) -> np.ndarray:
+        """The leader's split for keys it holds in this shard; the plain hash cut for the others."""
+        split = assign_splits(keys, self.split_salt, spec.split, None, ranked=False)
+        if decided is not None:
+            idx = pc.index_in(keys, value_set=decided[0])
+            found = np.asarray(pc.is_valid(idx).to_numpy(zero_copy_only=False), dtype=bool)
+            pos = np.asarray(pc.fill_null(idx, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+            split = np.where(found, decided[1][pos], split).astype(np.int8)
+        return split
 
     def _check_name(self, name: str, taken: Mapping[str, Any]) -> None:
         if not _NAME.match(name):
@@ -422,15 +438,10 @@ class BundleWriter:
         if not _NAME.match(name):
             raise GenerationError(f"{name!r} is not a valid metadata file name")
 
-    def _record_table(self, name: str, rows: int, sha: str, size: int) -> None:
-        rel = f"tables/{name}.parquet"
-        self._tables[name].update({"row_count": rows, "file": rel, "sha256": sha})
-        self._record_file(rel, sha, size)
-
     def _record_file(self, rel: str, sha: str, size: int) -> None:
         if rel in self._files:
             raise GenerationError(f"{rel} is written twice")
-        self._files[rel] = {"sha256": sha, "size": size}
+        self._files[rel] = FileEntry(sha, size)
 
     def _write_json(self, rel: str, data: Any) -> None:
         self._write_bytes(rel, dump_json(data))
@@ -442,38 +453,13 @@ class BundleWriter:
         self._record_file(rel, hashlib.sha256(data).hexdigest(), len(data))
 
 
-#: Manifest keys every bundle starts with, in this order (schema 6 and 7).
-HEAD_KEYS = (
-    "bundle_schema_version",
-    "package_version",
-    "generation_scheme",
-    "recipe_id",
-    "seed",
-    "generation_timestamp",
-    "exposure_mode",
-    "difficulty",
-)
-#: Envelope keys that follow the scheme's config keys, in this order.
-ENVELOPE_KEYS = ("redacted_columns", "relational_snapshot_safe", "structural_redactions", "tables", "tasks")
-#: Schema-7 keys that close every manifest.
-TAIL_KEYS = ("config_digest", "plugins", "files")
-#: Manifest keys core writes itself; a scheme's manifest fields must not reuse them.
-CORE_MANIFEST_KEYS = frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS))
-
-
 def _check_manifest_keys(fields: ManifestFields) -> None:
     """Refuse scheme fields that would silently overwrite a core key or each other."""
     seen: dict[str, str] = {}
     for section, keys in (("config", fields.config), ("hidden", fields.hidden), ("extra", fields.extra)):
         for key in keys:
-            if key in CORE_MANIFEST_KEYS:
+            if key in CORE_KEYS:
                 raise GenerationError(f"manifest {section} field {key!r} collides with a core key")
             if key in seen:
                 raise GenerationError(f"manifest field {key!r} is set in both {seen[key]} and {section}")
             seen[key] = section
-
-
-def _split_salt(seed: int) -> int:
-    from leadforge.rng import RNG
-
-    return RNG(seed).key("task_split")

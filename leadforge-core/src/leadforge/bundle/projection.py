@@ -1,0 +1,148 @@
+"""One shard's rows, as the bundle will hold them: cut, cascaded, numbered and projected.
+
+The writer hands every shard through :func:`project_shard`. In a public bundle the tables the
+contract omits are skipped, rows after their cutoff are removed (and so are the rows that
+referenced a removed row), and the columns the contract or the feature catalog withholds are
+dropped. In every bundle the ``"shard"``-numbered tables get their ids here, from the shard
+index and the rank of each kept row, so ids depend on nothing but the config and the shard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadforge.bundle.contract import ID_BLOCK, RelationalContract, TableContract
+from leadforge.columns import id_array
+from leadforge.errors import GenerationError
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A table's rows after projection: the original key of each kept row and its final id."""
+
+    local: pa.Array
+    final: pa.Array
+
+
+def project_shard(
+    contract: RelationalContract,
+    shard: int,
+    chunks: Mapping[str, pa.Table],
+    *,
+    public: bool,
+    redacted: Sequence[str] = (),
+) -> dict[str, pa.Table]:
+    """The shard's tables ready to append, in contract order (omitted tables absent)."""
+    unknown = [n for n in chunks if n not in contract]
+    if unknown:
+        raise GenerationError(f"tables {unknown} are not declared in the scheme's relational contract")
+    if shard < 0:
+        raise GenerationError(f"shard index must be >= 0, got {shard}")
+    kept: dict[str, _Kept] = {}
+    full: dict[str, pa.Table] = {}
+    out: dict[str, pa.Table] = {}
+    for t in contract:
+        if t.name not in chunks:
+            continue
+        table = chunks[t.name]
+        full[t.name] = table
+        keep = np.ones(table.num_rows, dtype=bool)
+        if public and t.public.cut is not None:
+            keep &= _within_cutoff(contract, t, table, full)
+        for fk in t.foreign_keys:
+            if fk.parent in kept and fk.parent != t.name:
+                keep &= _parent_kept(table.column(fk.column), kept[fk.parent].local)
+        if not keep.all():
+            if t.numbering != "shard":
+                raise GenerationError(
+                    f"table {t.name} lost rows with a removed parent row; its ids would show the gap, "
+                    "so it must use numbering='shard'"
+                )
+            table = table.filter(pa.array(keep))
+        pk = table.column(t.primary_key)
+        if t.numbering == "shard":
+            numbers = shard * ID_BLOCK + np.arange(1, table.num_rows + 1, dtype=np.int64)
+            if table.num_rows >= ID_BLOCK:
+                raise GenerationError(f"table {t.name}: shard {shard} holds more than {ID_BLOCK - 1} rows")
+            final = id_array(t.id_prefix, numbers)
+            kept[t.name] = _Kept(_combined(pk), final)
+            table = table.set_column(table.schema.get_field_index(t.primary_key), t.primary_key, final)
+        for fk in t.foreign_keys:
+            parent = contract[fk.parent]
+            if parent.numbering == "shard":
+                if fk.parent not in kept:
+                    raise GenerationError(
+                        f"table {t.name}: foreign key {fk.column} points at {fk.parent}, whose rows "
+                        "must be written in the same shard"
+                    )
+                idx = table.schema.get_field_index(fk.column)
+                table = table.set_column(idx, fk.column, _remap(table.column(fk.column), kept[fk.parent]))
+        if public and t.public.omit:
+            continue
+        drop = [c for c in (*(t.public.drop if public else ()), *redacted) if c in table.column_names]
+        out[t.name] = table.drop_columns(drop) if drop else table
+    return out
+
+
+def _combined(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _parent_kept(fk: pa.ChunkedArray, parent_local: pa.Array) -> np.ndarray:
+    """Rows whose reference is null or points at a parent row that was kept."""
+    found = pc.is_in(fk, value_set=parent_local)
+    return np.asarray(pc.or_(found, pc.is_null(fk)).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _remap(fk: pa.ChunkedArray, parent: _Kept) -> pa.Array:
+    idx = pc.index_in(fk, value_set=parent.local)
+    missing = pc.and_(pc.is_null(idx), pc.is_valid(fk))
+    if pc.any(missing).as_py():
+        raise GenerationError("a foreign key references a row its parent table does not hold in this shard")
+    return parent.final.take(idx)
+
+
+def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Days since 1970-01-01 of ISO date strings, dates or timestamps (nulls become a huge value)."""
+    arr = _combined(values)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        day = pc.cast(pc.strptime(pc.utf8_slice_codeunits(arr, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32())
+    elif pa.types.is_timestamp(arr.type):
+        day = pc.cast(pc.floor_temporal(arr, unit="day"), pa.date32())
+    elif pa.types.is_date(arr.type):
+        day = pc.cast(arr, pa.date32())
+    else:
+        raise GenerationError(f"time column of type {arr.type} cannot be compared with a cutoff")
+    days = pc.cast(day, pa.int32())
+    return np.asarray(pc.fill_null(days, np.iinfo(np.int32).max).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _within_cutoff(
+    contract: RelationalContract, t: TableContract, table: pa.Table, full: Mapping[str, pa.Table]
+) -> np.ndarray:
+    cut = t.public.cut
+    assert cut is not None and t.time_column is not None
+    when = day_numbers(table.column(t.time_column))
+    if cut.date is not None:
+        return np.asarray(when <= (cut.date - _EPOCH).days)
+    assert cut.via is not None and cut.anchor_column is not None
+    parent_name = t.foreign_key(cut.via).parent
+    parent = full.get(parent_name)
+    if parent is None:
+        raise GenerationError(f"table {t.name} is cut relative to {parent_name}, which this shard does not hold")
+    pk = _combined(parent.column(contract[parent_name].primary_key))
+    idx = pc.index_in(table.column(cut.via), value_set=pk)
+    if idx.null_count:
+        raise GenerationError(f"table {t.name}: {cut.via} references rows missing from {parent_name}")
+    anchor = day_numbers(parent.column(cut.anchor_column))
+    positions = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(when <= anchor[positions] + cut.offset_days)
+
