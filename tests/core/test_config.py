@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 import toyplugin
-from leadforge.config import load_override, resolve_config
+from leadforge.config import load_override
+from leadforge.resolution import resolve_config
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import InvalidConfigError, InvalidRecipeError, UsageError
 from leadforge.plugins import PluginHost

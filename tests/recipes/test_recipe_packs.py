@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("leadforge_recipes")
 
-from leadforge.config import resolve_config
+from leadforge.resolution import resolve_config
 from leadforge.errors import UnknownSchemeError
 from leadforge.narrative import Narrative
 from leadforge.plugins import PluginHost

@@ -13,16 +13,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from leadforge.bundle.staging import generation_timestamp as default_timestamp
-from leadforge.bundle.staging import staged
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.manifest import Manifest, PluginRef
+from leadforge.bundle.staging import generation_timestamp as default_timestamp
+from leadforge.bundle.staging import staged
 from leadforge.bundle.writer import BundleWriter
-from leadforge.config import GenerationConfig, load_override, resolve_config
+from leadforge.config import GenerationConfig, load_override
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError
 from leadforge.plugins import PluginHost, get_host
 from leadforge.progress import Progress
 from leadforge.recipes import NARRATIVE_FILE, Recipe
+from leadforge.resolution import resolve_config
 from leadforge.rng import RNG
 from leadforge.schemes import SchemeInfo, World
 from leadforge.validation import ValidationReport, validate_bundle
@@ -111,7 +112,11 @@ class Bundle:
         contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
         with staged(out) as stage:
             writer = BundleWriter(
-                stage, self.config, contract, split_salt=RNG(self.config.seed).key("task_split"), progress=progress
+                stage,
+                self.config,
+                contract,
+                split_salt=RNG(self.config.seed).key("task_split"),
+                progress=progress,
             )
             written = host.hook.write_bundle(world=self.world, writer=writer)
             if written is None:
@@ -123,13 +128,17 @@ class Bundle:
                 )
                 host.hook.write_metadata(world=self.world, writer=writer, written=written)
             providers = (host.scheme_providers[self.config.scheme], self.generator.recipe.provider)
-            plugins = [PluginRef(d["distribution"], d["version"], d["plugin"]) for d in host.distributions(*providers)]
-            self.manifest = writer.finalize(timestamp=timestamp, plugins=plugins, package_version=core_version())
+            plugins = [
+                PluginRef(d["distribution"], d["version"], d["plugin"])
+                for d in host.distributions(*providers)
+            ]
+            self.manifest = writer.finalize(
+                timestamp=timestamp, plugins=plugins, package_version=core_version()
+            )
         return out
 
     def validate(self, path: str | Path) -> ValidationReport:
         return validate_bundle(Path(path), self.generator.host)
-
 
 
 def list_recipes(host: PluginHost | None = None) -> list[Recipe]:

@@ -14,9 +14,8 @@ from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.bundle.relational import check_contract
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import BundleError
-from leadforge.findings import Finding, Severity
+from leadforge.findings import Finding, Severity, guarded
 from leadforge.hookspecs import hookimpl
-from leadforge.validation import guarded
 
 REQUIRED = ("dataset_card.md", "feature_dictionary.csv")
 
@@ -37,7 +36,9 @@ def _required(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
 
 def _manifest_values(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     if manifest.exposure_mode not in [m.value for m in ExposureMode]:
-        yield Finding("manifest", f"exposure_mode is unknown: {manifest.exposure_mode!r}", where="manifest.json")
+        yield Finding(
+            "manifest", f"exposure_mode is unknown: {manifest.exposure_mode!r}", where="manifest.json"
+        )
     if manifest.difficulty not in [d.value for d in Difficulty]:
         yield Finding("manifest", f"difficulty is unknown: {manifest.difficulty!r}", where="manifest.json")
     if manifest.files is None and "'files' is missing" not in " ".join(f.message for f in manifest.findings):
@@ -50,7 +51,9 @@ def _manifest_values(bundle: BundleView, manifest: Manifest) -> Iterator[Finding
     if manifest.is_public:
         for key in manifest.hidden_fields:
             if manifest.fields.get(key) is not None:
-                yield Finding("manifest", f"hidden field {key!r} must be null in a public bundle", where="manifest.json")
+                yield Finding(
+                    "manifest", f"hidden field {key!r} must be null in a public bundle", where="manifest.json"
+                )
 
 
 def _sha256(path: str, bundle: BundleView) -> tuple[str, int]:
@@ -89,7 +92,7 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
 
 
 def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
-    for name, entry in manifest.tables.items():
+    for entry in manifest.tables.values():
         rel = entry.file
         if not bundle.exists(rel):
             yield Finding("tables", "table file is missing", where=rel)
@@ -99,12 +102,18 @@ def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield Finding("tables", f"expected {entry.row_count} rows, got {rows}", where=rel)
         if manifest.files is None and _sha256(rel, bundle)[0] != entry.sha256:
             yield Finding("tables", "SHA-256 mismatch", where=rel)
-        elif manifest.files is not None and (f := manifest.files.get(rel)) is not None and f.sha256 != entry.sha256:
+        elif (
+            manifest.files is not None
+            and (f := manifest.files.get(rel)) is not None
+            and f.sha256 != entry.sha256
+        ):
             yield Finding("tables", "table hash disagrees with the files section", where=rel)
     listed = {e.file for e in manifest.tables.values()}
     for name in bundle.table_names():
         if f"tables/{name}.parquet" not in listed:
-            yield Finding("tables", "table file is not listed in manifest tables", where=f"tables/{name}.parquet")
+            yield Finding(
+                "tables", "table file is not listed in manifest tables", where=f"tables/{name}.parquet"
+            )
 
 
 def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
@@ -155,7 +164,8 @@ def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
                     key_name = tm.key_column if tm else "key"
                     yield Finding(
                         "tasks",
-                        f"{len(both)} {key_name} value(s) appear in both {a} and {b}, e.g. {sorted(both)[:3]}",
+                        f"{len(both)} {key_name} value(s) appear in both {a} and {b}, "
+                        f"e.g. {sorted(both)[:3]}",
                         where=f"tasks/{task_id}",
                     )
 
@@ -167,7 +177,9 @@ def _shared_assignment(
     assignments: dict[str, tuple[str, pa.Array, np.ndarray]],
 ) -> Iterator[Finding]:
     """Tasks that share a key column must put each key in the same split."""
-    keys = pa.chunked_array([c for s in SPLITS if s in split_keys for c in split_keys[s].chunks], type=pa.large_string())
+    keys = pa.chunked_array(
+        [c for s in SPLITS if s in split_keys for c in split_keys[s].chunks], type=pa.large_string()
+    )
     codes = np.concatenate(
         [np.full(len(split_keys[s]), i, dtype=np.int8) for i, s in enumerate(SPLITS) if s in split_keys]
     )
@@ -201,11 +213,15 @@ def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     if (bundle.root / "metadata").exists():
         yield Finding("exposure", "a student_public bundle must not contain metadata/", where="metadata/")
     if manifest.relational_snapshot_safe is not True:
-        yield Finding("exposure", "student_public bundle is not marked relational_snapshot_safe", where="manifest.json")
+        yield Finding(
+            "exposure", "student_public bundle is not marked relational_snapshot_safe", where="manifest.json"
+        )
     sr = manifest.structural_redactions
     for table in sr.omitted_tables:
         if bundle.exists(f"tables/{table}.parquet"):
-            yield Finding("exposure", "table must be omitted from a public bundle", where=f"tables/{table}.parquet")
+            yield Finding(
+                "exposure", "table must be omitted from a public bundle", where=f"tables/{table}.parquet"
+            )
     for table, cols in sr.columns.items():
         rel = f"tables/{table}.parquet"
         if bundle.exists(rel):
@@ -221,7 +237,9 @@ def _dictionary(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     for r in rows:
         if r.get("is_target") not in ("True", "False") or r.get("leakage_risk") not in ("True", "False"):
             yield Finding(
-                "dictionary", "is_target / leakage_risk must be True or False", where=f"feature_dictionary.csv:{r['name']}"
+                "dictionary",
+                "is_target / leakage_risk must be True or False",
+                where=f"feature_dictionary.csv:{r['name']}",
             )
     for col in manifest.redacted_columns:
         if col in names:
@@ -232,7 +250,9 @@ def _dictionary(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
         if bundle.exists(rel):
             uncovered = [c for c in bundle.schema(rel).names if c not in known]
             if uncovered:
-                yield Finding("dictionary", f"split columns missing from the dictionary: {uncovered}", where=rel)
+                yield Finding(
+                    "dictionary", f"split columns missing from the dictionary: {uncovered}", where=rel
+                )
 
 
 def _relational(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:

@@ -1,23 +1,19 @@
-"""The resolved configuration of one generation run, and how it is resolved.
+"""The resolved configuration of one generation run, and the world a scheme builds from it.
 
-Precedence, highest first: explicit CLI flags / API arguments > the ``--override`` file >
-recipe defaults > scheme defaults (the field defaults of the scheme's params dataclass).
+How a configuration is resolved from its layers is :mod:`leadforge.resolution`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from leadforge.enums import Difficulty, ExposureMode
-from leadforge.errors import InvalidConfigError, InvalidRecipeError, UsageError
-from leadforge.params import build_params, param_fields, to_json, unknown_key_error
-from leadforge.recipes import PROFILES_FILE, Recipe, parse_profile
-from leadforge.schemes import SchemeInfo
+from leadforge.errors import UsageError
+from leadforge.params import build_params, to_json
 from leadforge.yamlfile import load_mapping
 
 P = TypeVar("P")
@@ -85,64 +81,12 @@ def load_override(path: str | Path) -> dict[str, Any]:
     return load_mapping(p, error=UsageError)
 
 
-def resolve_config(
-    recipe: Recipe,
-    scheme: SchemeInfo,
-    *,
-    explicit: Mapping[str, Any] | None = None,
-    override: Mapping[str, Any] | None = None,
-) -> GenerationConfig:
-    """Merge the four layers and validate the result (errors name the key)."""
-    explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
-    override = dict(override or {})
-    names = {f.name for f in param_fields(scheme.params_type)}
-    clash = names & set(RESERVED)
-    if clash:
-        raise InvalidConfigError(f"scheme {scheme.name} declares reserved parameter(s) {sorted(clash)}")
-    valid = names | set(CORE_KEYS)
-    for key in override:
-        if key not in valid:
-            raise unknown_key_error(key, valid, "the override file")
-    for key in explicit:
-        if key not in valid:
-            raise unknown_key_error(key, valid, "the arguments")
+@runtime_checkable
+class World(Protocol):
+    """What core needs from a scheme's world: which scheme built it, from which config.
 
-    merged: dict[str, Any] = {**recipe.param_defaults(names), **override, **explicit}
-    seed = merged.pop("seed", DEFAULT_SEED)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidConfigError(f"seed must be an integer, got {seed!r}", key="seed")
-    if seed < 0:
-        raise InvalidConfigError(f"seed must be non-negative, got {seed}", key="seed")
-    mode = ExposureMode.parse(merged.pop("exposure_mode", DEFAULT_MODE), "exposure_mode")
-    difficulty = Difficulty.parse(merged.pop("difficulty", DEFAULT_DIFFICULTY), "difficulty")
-    if mode not in recipe.supported_modes or mode not in scheme.exposure_modes:
-        allowed = [m.value for m in recipe.supported_modes if m in scheme.exposure_modes]
-        raise InvalidRecipeError(
-            f"recipe {recipe.id!r} does not support mode {mode.value!r}; supported: {', '.join(allowed)}"
-        )
-    if difficulty not in recipe.supported_difficulty:
-        allowed = [d.value for d in recipe.supported_difficulty]
-        raise InvalidRecipeError(
-            f"recipe {recipe.id!r} does not support difficulty {difficulty.value!r}; "
-            f"supported: {', '.join(allowed)}"
-        )
-    params = build_params(scheme.params_type, merged)
-    profile = None
-    if scheme.profile_type is not None:
-        data = recipe.profile_mapping(difficulty)
-        if data is None:
-            raise InvalidRecipeError(
-                f"recipe {recipe.id!r} has no {PROFILES_FILE}, which scheme {scheme.name!r} needs"
-            )
-        profile = parse_profile(
-            scheme.profile_type, data, f"{recipe.path / PROFILES_FILE} [{difficulty.value}]"
-        )
-    return GenerationConfig(
-        recipe_id=recipe.id,
-        scheme=scheme.name,
-        seed=seed,
-        exposure_mode=mode,
-        difficulty=difficulty,
-        params=params,
-        profile=profile,
-    )
+    Everything else (graph, population plan, shards) is the scheme's own business.
+    """
+
+    scheme: str
+    config: GenerationConfig

@@ -1,10 +1,14 @@
-"""What a check reports: findings and their severity (no dependencies, so anything may import it)."""
+"""What a check reports: findings and their severity (depends on nothing but the errors, so any
+module may import it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
+
+from leadforge.errors import BundleError
 
 
 class Severity(StrEnum):
@@ -29,3 +33,11 @@ class Finding:
         d = asdict(self)
         d["severity"] = self.severity.value
         return d
+
+
+def guarded(check: str, fn: Callable[..., Iterable[Finding]], *args: Any) -> list[Finding]:
+    """Run one check function, turning an unreadable file into a finding instead of a crash."""
+    try:
+        return list(fn(*args))
+    except BundleError as exc:
+        return [Finding(check, str(exc))]

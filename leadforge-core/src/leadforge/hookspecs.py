@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from leadforge.bundle.reader import BundleView, Manifest
     from leadforge.bundle.writer import BundleWriter
     from leadforge.config import GenerationConfig
+    from leadforge.findings import Finding
     from leadforge.rng import RNG
     from leadforge.schemes import GenerateOption, SchemeInfo, World
-    from leadforge.findings import Finding
 
 PROJECT = "leadforge"
 #: The plugin-API version this core implements. Plugins declare the range they support as

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import reprlib
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -57,10 +58,6 @@ class ParamField:
             return type(get_args(ann)[0])
         return ann if isinstance(ann, type) else str
 
-    @property
-    def type_name(self) -> str:
-        return _describe(self.annotation)
-
 
 def param_fields(params_type: type) -> list[ParamField]:
     hints = typing.get_type_hints(params_type)
@@ -86,11 +83,24 @@ def nearest(key: str, valid: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
+_BRIEF = reprlib.Repr()
+_BRIEF.maxstring = _BRIEF.maxother = _BRIEF.maxlong = 60
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict = 3, 5, 5
+
+
+def brief(value: Any) -> str:
+    """A repr short enough for a one-line error, whatever the user passed (huge, nested, aliased)."""
+    try:
+        return _BRIEF.repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__} too large to show>"
+
+
 def unknown_key_error(key: str, valid: Iterable[str], where: str) -> InvalidConfigError:
     valid = sorted(valid)
     hint = nearest(key, valid)
     suggestion = f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(valid)}"
-    return InvalidConfigError(f"unknown key {key!r} in {where}{suggestion}", key=key)
+    return InvalidConfigError(f"unknown key {brief(key)} in {where}{suggestion}", key=key)
 
 
 def build_params(params_type: type, values: Mapping[str, Any], *, where: str = "config") -> Any:
@@ -118,11 +128,11 @@ def coerce(field: ParamField, value: Any) -> Any:
     if isinstance(typed, int | float) and not isinstance(typed, bool):
         if field.minimum is not None and typed < field.minimum:
             raise InvalidConfigError(
-                f"{field.name} must be >= {_num(field.minimum)}, got {value!r}", key=field.name
+                f"{field.name} must be >= {_num(field.minimum)}, got {brief(value)}", key=field.name
             )
         if field.maximum is not None and typed > field.maximum:
             raise InvalidConfigError(
-                f"{field.name} must be <= {_num(field.maximum)}, got {value!r}", key=field.name
+                f"{field.name} must be <= {_num(field.maximum)}, got {brief(value)}", key=field.name
             )
     return typed
 
@@ -214,5 +224,5 @@ def _coerce(ann: Any, value: Any, key: str) -> Any:
 
 def _type_error(key: str, ann: Any, value: Any) -> InvalidConfigError:
     return InvalidConfigError(
-        f"{key} must be {_describe(ann)}, got {value!r} ({type(value).__name__})", key=key
+        f"{key} must be {_describe(ann)}, got {brief(value)} ({type(value).__name__})", key=key
     )

@@ -35,7 +35,6 @@ from leadforge.recipes import Recipe, load_recipe
 from leadforge.schemes import GenerateOption, SchemeInfo
 
 Status = Literal["ok", "broken", "incompatible", "disabled"]
-REGISTRATION_HOOKS = ("register_schemes", "register_recipes")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import InvalidConfigError, InvalidRecipeError
-from leadforge.params import coerce_value, unknown_key_error
+from leadforge.params import ParamField, coerce, unknown_key_error
 from leadforge.yamlfile import Fields, load_mapping
 
 RECIPE_FILE = "recipe.yaml"
@@ -112,7 +112,7 @@ def load_recipe(folder: Path, provider: str) -> Recipe:
         id=f.string("id"),
         title=f.string("title"),
         vertical=f.string("vertical") if "vertical" in data else "",
-        scheme=f.string("scheme") if "scheme" in data else "lead_scoring",
+        scheme=f.string("scheme"),
         description=f.string("description"),
         primary_task=primary,
         tasks=tasks,
@@ -146,7 +146,11 @@ def parse_profile(profile_type: type, data: Mapping[str, Any], file: str) -> Any
         for key, value in data.items():
             if key not in fields:
                 raise unknown_key_error(key, fields, "the difficulty profile")
-            kwargs[key] = coerce_value(hints[key], value, key)
+            meta = fields[key].metadata
+            declared = ParamField(
+                key, hints[key], None, str(meta.get("help", "")), meta.get("minimum"), meta.get("maximum")
+            )
+            kwargs[key] = coerce(declared, value)
         profile = profile_type(**kwargs)
         check = getattr(profile, "check", None)
         if callable(check):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
+from leadforge.config import GenerationConfig, World
 from leadforge.enums import TASK_TYPES, ExposureMode
 from leadforge.narrative import Narrative
 from leadforge.params import ParamField, param_fields
 
 if TYPE_CHECKING:
     from leadforge.bundle.contract import RelationalContract
-    from leadforge.config import GenerationConfig
+
+__all__ = ["GenerateOption", "SchemeInfo", "World", "options_from_params"]
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,3 @@ def options_from_params(scheme: str, params_type: type, *keys: str) -> list[Gene
         )
         for key in keys
     ]
-
-
-@runtime_checkable
-class World(Protocol):
-    """What core needs from a scheme's world: which scheme built it, from which config.
-
-    Everything else (graph, population plan, shards) is the scheme's own business.
-    """
-
-    scheme: str
-    config: GenerationConfig

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.errors import BundleError
-from leadforge.findings import Finding, Severity
+from leadforge.findings import Finding, Severity, guarded
+
+if TYPE_CHECKING:
+    from leadforge.plugins import PluginHost
+
+__all__ = ["Finding", "Severity", "ValidationReport", "check_bundle_dir", "guarded", "validate_bundle"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,8 @@ def check_bundle_dir(root: Path) -> None:
         raise BundleError(f"no manifest.json in {root}")
 
 
-def validate_bundle(root: Path, host: Any = None) -> ValidationReport:
+def validate_bundle(root: Path, host: PluginHost) -> ValidationReport:
     """Run every installed plugin's ``validate`` hook on the bundle at ``root``."""
-    from leadforge.plugins import get_host
-
-    host = host or get_host()
     check_bundle_dir(root)
     manifest = Manifest.load(root)
     bundle = BundleView(root)
@@ -65,27 +67,29 @@ def validate_bundle(root: Path, host: Any = None) -> ValidationReport:
             for batch in host.pm.subset_hook_caller("validate", remove_plugins=others)(
                 bundle=bundle, manifest=manifest
             ):
-                findings.extend(batch or [])
+                if batch is None:
+                    continue
+                if not isinstance(batch, list | tuple) or not all(isinstance(f, Finding) for f in batch):
+                    findings.append(
+                        Finding(
+                            f"{impl.plugin_name}.validate", "validate hook did not return a list of Findings"
+                        )
+                    )
+                    continue
+                findings.extend(batch)
         except BundleError as exc:
             findings.append(Finding(f"{impl.plugin_name}.validate", str(exc)))
         except Exception as exc:
             findings.append(
                 Finding(f"{impl.plugin_name}.validate", f"validate hook raised {type(exc).__name__}: {exc}")
             )
-    if manifest.scheme not in host.schemes:
+    scheme = manifest.scheme or "?"
+    if scheme not in host.schemes:
         findings.append(
             Finding(
                 "scheme",
-                f"scheme {manifest.scheme!r} is not installed; only envelope checks ran",
+                f"scheme {scheme!r} is not installed; only envelope checks ran",
                 severity=Severity.WARNING,
             )
         )
-    return ValidationReport(root=root, scheme=manifest.scheme, findings=tuple(findings))
-
-
-def guarded(check: str, fn: Any, *args: Any) -> list[Finding]:
-    """Run one check function, turning an unreadable file into a finding instead of a crash."""
-    try:
-        return list(fn(*args))
-    except BundleError as exc:
-        return [Finding(check, str(exc))]
+    return ValidationReport(root=root, scheme=scheme, findings=tuple(findings))

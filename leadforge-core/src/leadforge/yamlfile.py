@@ -119,18 +119,6 @@ class Fields:
             raise self.fail(key, f"must be [min, max] integers with min <= max, got {v!r}")
         return (v[0], v[1])
 
-    def number_pair(self, key: str, *, lo: float = 0.0, hi: float = 1.0) -> tuple[float, float]:
-        v = self.raw(key)
-        ok = (
-            isinstance(v, list)
-            and len(v) == 2
-            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
-            and lo <= v[0] <= v[1] <= hi
-        )
-        if not ok:
-            raise self.fail(key, f"must be [low, high] numbers within [{lo}, {hi}], got {v!r}")
-        return (float(v[0]), float(v[1]))
-
     def section(self, key: str) -> Fields:
         v = self.raw(key)
         if not isinstance(v, dict):

@@ -1,7 +1,20 @@
 """The bundle envelope: contract, writing, reading and splitting, shared by every scheme."""
 
-from leadforge.bundle.contract import ID_BLOCK, Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
-from leadforge.bundle.manifest import SCHEMA_VERSION, Manifest, ManifestFields, StructuralRedactions, TaskManifest
+from leadforge.bundle.contract import (
+    ID_BLOCK,
+    Cutoff,
+    ForeignKey,
+    PublicView,
+    RelationalContract,
+    TableContract,
+)
+from leadforge.bundle.manifest import (
+    SCHEMA_VERSION,
+    Manifest,
+    ManifestFields,
+    StructuralRedactions,
+    TaskManifest,
+)
 from leadforge.bundle.splits import SplitFractions
 from leadforge.bundle.writer import BundleWriter, TaskSpec
 

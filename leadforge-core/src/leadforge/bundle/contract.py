@@ -170,14 +170,20 @@ class RelationalContract:
             for fk in t.foreign_keys:
                 parent = seen.get(fk.parent) if fk.parent != t.name else t
                 if parent is None:
-                    raise ValueError(f"table {t.name}: foreign key {fk.column} names {fk.parent!r}, declared later or not at all")
+                    raise ValueError(
+                        f"table {t.name}: foreign key {fk.column} names {fk.parent!r}, "
+                        "declared later or not at all"
+                    )
                 if parent.public.omit and not t.public.omit:
                     raise ValueError(f"table {t.name} references {fk.parent}, which public bundles omit")
             cut = t.public.cut
             if cut is not None and cut.via is not None:
                 parent = seen[t.foreign_key(cut.via).parent]
                 if cut.anchor_column not in parent.schema.names:
-                    raise ValueError(f"table {t.name}: cutoff anchor {cut.anchor_column!r} is not a column of {parent.name}")
+                    raise ValueError(
+                        f"table {t.name}: cutoff anchor {cut.anchor_column!r} is not a column "
+                        f"of {parent.name}"
+                    )
             seen[t.name] = t
 
     def __iter__(self) -> Iterator[TableContract]:

@@ -157,7 +157,10 @@ class TaskManifest:
     description: str
 
     def to_json(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in zip(TASK_MANIFEST_KEYS, self._values(), strict=True)}
+        return {
+            k: (dict(v) if isinstance(v, Mapping) else v)
+            for k, v in zip(TASK_MANIFEST_KEYS, self._values(), strict=True)
+        }
 
     def _values(self) -> tuple[Any, ...]:
         return (
@@ -312,8 +315,17 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         if not isinstance(entry, dict):
             r.bad(f"tables.{_short(name, 60)} is not an object")
             continue
-        rows, rel, sha = entry.get("row_count"), entry.get("file", f"tables/{name}.parquet"), entry.get("sha256")
-        if not (isinstance(rows, int) and not isinstance(rows, bool) and isinstance(rel, str) and isinstance(sha, str)):
+        rows, rel, sha = (
+            entry.get("row_count"),
+            entry.get("file", f"tables/{name}.parquet"),
+            entry.get("sha256"),
+        )
+        if not (
+            isinstance(rows, int)
+            and not isinstance(rows, bool)
+            and isinstance(rel, str)
+            and isinstance(sha, str)
+        ):
             r.bad(f"tables.{_short(name, 60)} needs row_count (integer), file and sha256 (strings)")
             continue
         tables[str(name)] = TableEntry(rows, rel, sha)
@@ -336,7 +348,11 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         files = {}
         bad_entries = 0
         for rel, entry in raw_files.items():
-            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and _is_size(entry.get("size")):
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("sha256"), str)
+                and _is_size(entry.get("size"))
+            ):
                 files[str(rel)] = FileEntry(entry["sha256"], entry["size"])
             else:
                 bad_entries += 1
@@ -370,7 +386,11 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         pass
     plugins: list[PluginRef] = []
     for p in raw.get("plugins") or []:
-        if isinstance(p, dict) and isinstance(p.get("distribution"), str) and isinstance(p.get("version"), str):
+        if (
+            isinstance(p, dict)
+            and isinstance(p.get("distribution"), str)
+            and isinstance(p.get("version"), str)
+        ):
             plugins.append(PluginRef(p["distribution"], p["version"], str(p.get("plugin", ""))))
     keys = list(raw)
     tasks_pos = keys.index("tasks") if "tasks" in keys else len(keys)
@@ -425,7 +445,9 @@ def _redactions(raw: Any, r: _Reader) -> StructuralRedactions:
     if not (isinstance(omitted, list) and all(isinstance(t, str) for t in omitted)):
         r.bad("structural_redactions.omitted_tables must be a list of table names")
         omitted = []
-    return StructuralRedactions(columns={str(k): tuple(v) for k, v in cols.items()}, omitted_tables=tuple(omitted))
+    return StructuralRedactions(
+        columns={str(k): tuple(v) for k, v in cols.items()}, omitted_tables=tuple(omitted)
+    )
 
 
 def parse_task_manifest(raw: Any, where: str) -> tuple[TaskManifest | None, list[Finding]]:

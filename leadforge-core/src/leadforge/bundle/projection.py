@@ -114,7 +114,9 @@ def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Days since 1970-01-01 of ISO date strings, dates or timestamps (nulls become a huge value)."""
     arr = _combined(values)
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        day = pc.cast(pc.strptime(pc.utf8_slice_codeunits(arr, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32())
+        day = pc.cast(
+            pc.strptime(pc.utf8_slice_codeunits(arr, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32()
+        )
     elif pa.types.is_timestamp(arr.type):
         day = pc.cast(pc.floor_temporal(arr, unit="day"), pa.date32())
     elif pa.types.is_date(arr.type):
@@ -122,7 +124,9 @@ def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     else:
         raise GenerationError(f"time column of type {arr.type} cannot be compared with a cutoff")
     days = pc.cast(day, pa.int32())
-    return np.asarray(pc.fill_null(days, np.iinfo(np.int32).max).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(
+        pc.fill_null(days, np.iinfo(np.int32).max).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
 
 
 def _within_cutoff(
@@ -137,7 +141,9 @@ def _within_cutoff(
     parent_name = t.foreign_key(cut.via).parent
     parent = full.get(parent_name)
     if parent is None:
-        raise GenerationError(f"table {t.name} is cut relative to {parent_name}, which this shard does not hold")
+        raise GenerationError(
+            f"table {t.name} is cut relative to {parent_name}, which this shard does not hold"
+        )
     pk = _combined(parent.column(contract[parent_name].primary_key))
     idx = pc.index_in(table.column(cut.via), value_set=pk)
     if idx.null_count:
@@ -145,4 +151,3 @@ def _within_cutoff(
     anchor = day_numbers(parent.column(cut.anchor_column))
     positions = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
     return np.asarray(when <= anchor[positions] + cut.offset_days)
-

@@ -17,6 +17,7 @@ from leadforge.bundle.manifest import Manifest
 from leadforge.errors import BundleError
 from leadforge.features import parse_dictionary
 
+
 @dataclass
 class BundleView:
     """A bundle folder with cached, error-wrapped readers (corrupt files become BundleError).

@@ -42,12 +42,13 @@ def check_contract(
         yield from findings
         if findings:
             continue
-        numbers = yield from _primary_key(bundle, t)
-        if numbers is not None:
-            keys[t.name] = numbers
+        problems, keys[t.name] = _primary_key(bundle, t)
+        yield from problems
         for fk in t.foreign_keys:
             if fk.parent in keys and (not public or fk.column not in t.public.drop):
-                yield from _foreign_key(bundle, t, fk.column, contract[fk.parent], keys[fk.parent], fk.nullable)
+                yield from _foreign_key(
+                    bundle, t, fk.column, contract[fk.parent], keys[fk.parent], fk.nullable
+                )
                 if fk.not_before_parent and t.time_column and contract[fk.parent].time_column:
                     yield from _not_before(bundle, t, fk.column, contract[fk.parent])
         if public and t.public.cut is not None:
@@ -58,17 +59,25 @@ def _rel(name: str) -> str:
     return f"tables/{name}.parquet"
 
 
-def _dtypes(bundle: BundleView, t: TableContract, public: bool, redacted: tuple[str, ...]) -> Iterator[Finding]:
+def _dtypes(
+    bundle: BundleView, t: TableContract, public: bool, redacted: tuple[str, ...]
+) -> Iterator[Finding]:
     schema = t.public_schema(redacted) if public else t.schema.without(redacted)
     want = schema.arrow
     got = bundle.schema(_rel(t.name))
     if got.names != want.names:
-        yield Finding(_CHECK, f"columns {got.names} differ from the contract's {want.names}", where=_rel(t.name))
+        yield Finding(
+            _CHECK, f"columns {got.names} differ from the contract's {want.names}", where=_rel(t.name)
+        )
         return
     for f in want:
         actual = got.field(f.name).type
         if actual != f.type:
-            yield Finding(_CHECK, f"dtype {actual} differs from the contract's {f.type}", where=f"{_rel(t.name)}:{f.name}")
+            yield Finding(
+                _CHECK,
+                f"dtype {actual} differs from the contract's {f.type}",
+                where=f"{_rel(t.name)}:{f.name}",
+            )
 
 
 def id_numbers(values: pa.ChunkedArray, prefix: str) -> tuple[np.ndarray, int]:
@@ -91,16 +100,25 @@ def _primary_key(bundle: BundleView, t: TableContract) -> Iterator[Finding]:
     col = bundle.table(t.name, [t.primary_key]).column(t.primary_key)
     numbers, bad = id_numbers(col, t.id_prefix)
     if bad:
-        yield Finding(_CHECK, f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>", where=where)
+        yield Finding(
+            _CHECK, f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>", where=where
+        )
     ordered = np.sort(numbers)
     dup = ordered[1:][ordered[1:] == ordered[:-1]]
     if dup.size:
-        yield Finding(_CHECK, f"{dup.size} duplicate id(s), e.g. {t.id_prefix}_{int(dup[0]):06d}", where=where)
+        yield Finding(
+            _CHECK, f"{dup.size} duplicate id(s), e.g. {t.id_prefix}_{int(dup[0]):06d}", where=where
+        )
     return ordered
 
 
 def _foreign_key(
-    bundle: BundleView, t: TableContract, column: str, parent: TableContract, parent_keys: np.ndarray, nullable: bool
+    bundle: BundleView,
+    t: TableContract,
+    column: str,
+    parent: TableContract,
+    parent_keys: np.ndarray,
+    nullable: bool,
 ) -> Iterator[Finding]:
     where = f"{_rel(t.name)}:{column}"
     col = bundle.table(t.name, [column]).column(column)
@@ -120,7 +138,9 @@ def _foreign_key(
         )
 
 
-def _parent_positions(bundle: BundleView, t: TableContract, column: str, parent: TableContract) -> tuple[np.ndarray, np.ndarray]:
+def _parent_positions(
+    bundle: BundleView, t: TableContract, column: str, parent: TableContract
+) -> tuple[np.ndarray, np.ndarray]:
     """For each child row with a resolvable reference: its row and its parent's row."""
     child = bundle.table(t.name, [column]).column(column)
     parent_ids = bundle.table(parent.name, [parent.primary_key]).column(parent.primary_key)
@@ -130,7 +150,9 @@ def _parent_positions(bundle: BundleView, t: TableContract, column: str, parent:
     return rows, pos
 
 
-def _not_before(bundle: BundleView, t: TableContract, column: str, parent: TableContract) -> Iterator[Finding]:
+def _not_before(
+    bundle: BundleView, t: TableContract, column: str, parent: TableContract
+) -> Iterator[Finding]:
     assert t.time_column and parent.time_column
     rows, pos = _parent_positions(bundle, t, column, parent)
     mine = day_numbers(bundle.table(t.name, [t.time_column]).column(t.time_column))[rows]

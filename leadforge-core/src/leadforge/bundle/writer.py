@@ -143,7 +143,6 @@ class _ParquetFile:
         return self.rows, self.raw.sha.hexdigest(), self.raw.size
 
 
-
 class _Task:
     """One task's three split files, and who decides its split assignment."""
 
@@ -347,7 +346,9 @@ class BundleWriter:
             fields=fields,
             redacted_columns=tuple(self.redacted_columns),
             relational_snapshot_safe=self.public,
-            structural_redactions=StructuralRedactions.of(self.contract) if self.public else StructuralRedactions(),
+            structural_redactions=StructuralRedactions.of(self.contract)
+            if self.public
+            else StructuralRedactions(),
             tables=self._table_entries,
             tasks=self._task_entries,
             hidden_fields=tuple(mf.hidden),
@@ -379,7 +380,11 @@ class BundleWriter:
     def _table_file(self, name: str) -> _ParquetFile:
         if name not in self._tables:
             t = self.contract[name]
-            schema = t.public_schema(self.redacted_columns) if self.public else t.schema.without(self.redacted_columns)
+            schema = (
+                t.public_schema(self.redacted_columns)
+                if self.public
+                else t.schema.without(self.redacted_columns)
+            )
             self._tables[name] = _ParquetFile(self.root / "tables" / f"{name}.parquet", schema.arrow)
         return self._tables[name]
 
@@ -414,7 +419,9 @@ class BundleWriter:
             labels = np.asarray(col.to_numpy(zero_copy_only=False))
         return assign_splits(keys, self.split_salt, task.spec.split, labels)
 
-    def _follow(self, spec: TaskSpec, keys: pa.Array, decided: tuple[pa.Array, np.ndarray] | None) -> np.ndarray:
+    def _follow(
+        self, spec: TaskSpec, keys: pa.Array, decided: tuple[pa.Array, np.ndarray] | None
+    ) -> np.ndarray:
         """The leader's split for keys it holds in this shard; the plain hash cut for the others."""
         split = assign_splits(keys, self.split_salt, spec.split, None, ranked=False)
         if decided is not None:
