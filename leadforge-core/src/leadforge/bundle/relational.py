@@ -95,21 +95,21 @@ def id_numbers(values: pa.ChunkedArray, prefix: str) -> tuple[np.ndarray, int]:
     return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64), bad
 
 
-def _primary_key(bundle: BundleView, t: TableContract) -> Iterator[Finding]:
+def _primary_key(bundle: BundleView, t: TableContract) -> tuple[list[Finding], np.ndarray]:
+    """Findings on the key column, and its id numbers sorted (for resolving references)."""
     where = f"{_rel(t.name)}:{t.primary_key}"
     col = bundle.table(t.name, [t.primary_key]).column(t.primary_key)
     numbers, bad = id_numbers(col, t.id_prefix)
+    found = []
     if bad:
-        yield Finding(
-            _CHECK, f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>", where=where
-        )
+        message = f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>"
+        found.append(Finding(_CHECK, message, where=where))
     ordered = np.sort(numbers)
     dup = ordered[1:][ordered[1:] == ordered[:-1]]
     if dup.size:
-        yield Finding(
-            _CHECK, f"{dup.size} duplicate id(s), e.g. {t.id_prefix}_{int(dup[0]):06d}", where=where
-        )
-    return ordered
+        message = f"{dup.size} duplicate id(s), e.g. {t.id_prefix}_{int(dup[0]):06d}"
+        found.append(Finding(_CHECK, message, where=where))
+    return found, ordered
 
 
 def _foreign_key(
