@@ -26,6 +26,16 @@ class DistortionKnobs:
     missing_rate: float = 0.0
     outlier_rate: float = 0.0
 
+    @classmethod
+    def of(cls, profile: object) -> DistortionKnobs:
+        """The knobs of a difficulty profile that declares ``noise_scale``, ``missing_rate`` and
+        ``outlier_rate`` (built once per world, not once per shard)."""
+        return cls(
+            float(getattr(profile, "noise_scale", 0.0)),
+            float(getattr(profile, "missing_rate", 0.0)),
+            float(getattr(profile, "outlier_rate", 0.0)),
+        )
+
 
 def distort(
     table: pa.Table,
