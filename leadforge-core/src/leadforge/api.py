@@ -8,6 +8,8 @@ bundle.save("out/leads")
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,7 +21,8 @@ from leadforge.bundle.staging import generation_timestamp as default_timestamp
 from leadforge.bundle.staging import staged
 from leadforge.bundle.writer import BundleWriter
 from leadforge.config import GenerationConfig, load_override
-from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError
+from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError, UsageError
+from leadforge.params import brief
 from leadforge.plugins import PluginHost, get_host
 from leadforge.progress import Progress
 from leadforge.recipes import NARRATIVE_FILE, Recipe
@@ -65,11 +68,21 @@ class Generator:
         ``override`` is a mapping or the path of a YAML/JSON file; ``params`` are scheme
         parameters (``n_leads=…``). ``None`` means "not given".
         """
+        if host is not None and not isinstance(host, PluginHost):
+            raise UsageError(f"host must be a PluginHost, got {type(host).__name__}")
+        if not isinstance(recipe_id, str):
+            raise UsageError(f"recipe_id must be a string, got {brief(recipe_id)}")
         host = host or get_host()
         recipe = host.recipe(recipe_id)
         scheme = host.scheme_for(recipe)
         if isinstance(override, str | Path):
             override = load_override(override)
+        elif override is not None and not (
+            isinstance(override, Mapping) and all(isinstance(k, str) for k in override)
+        ):
+            raise UsageError(
+                f"override must be a mapping of config keys or a file path, got {brief(override)}"
+            )
         explicit = {"seed": seed, "exposure_mode": exposure_mode, "difficulty": difficulty, **params}
         config = resolve_config(recipe, scheme, explicit=explicit, override=override)
         return cls(recipe, scheme, config, _load_narrative(recipe, scheme), host)
@@ -105,9 +118,14 @@ class Bundle:
         progress: Progress | None = None,
     ) -> Path:
         """Write the bundle atomically to ``path`` (replacing an older bundle there)."""
-        host = self.generator.host
+        if not isinstance(path, str | Path):
+            raise UsageError(f"save() needs a path, got {type(path).__name__}")
+        if progress is not None and not callable(getattr(progress, "update", None)):
+            raise UsageError(
+                f"progress must have an update(stage, done, total) method, got {brief(progress)}"
+            )
         out = Path(path)
-        timestamp = generation_timestamp or default_timestamp()
+        timestamp = _timestamp(generation_timestamp)
         scheme = self.generator.scheme
         contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
         with staged(out) as stage:
@@ -118,24 +136,32 @@ class Bundle:
                 split_salt=RNG(self.config.seed).key("task_split"),
                 progress=progress,
             )
-            written = host.hook.write_bundle(world=self.world, writer=writer)
-            if written is None:
-                raise GenerationError(f"no installed plugin writes bundles for scheme {self.config.scheme!r}")
-            if self.config.exposure_mode.writes_metadata:
-                narrative = getattr(self.generator.narrative, "raw", None)
-                writer.write_metadata_json(
-                    "world_spec.json", {"config": self.config.to_json(), "narrative": narrative}
-                )
-                host.hook.write_metadata(world=self.world, writer=writer, written=written)
-            providers = (host.scheme_providers[self.config.scheme], self.generator.recipe.provider)
-            plugins = [
-                PluginRef(d["distribution"], d["version"], d["plugin"])
-                for d in host.distributions(*providers)
-            ]
-            self.manifest = writer.finalize(
-                timestamp=timestamp, plugins=plugins, package_version=core_version()
-            )
+            try:
+                self.manifest = self._write(writer, timestamp)
+            except OSError as exc:
+                writer.abort()
+                raise GenerationError(f"could not write the bundle at {out}: {exc.strerror or exc}") from None
+            except BaseException:
+                writer.abort()
+                raise
         return out
+
+    def _write(self, writer: BundleWriter, timestamp: str) -> Manifest:
+        host = self.generator.host
+        written = host.hook.write_bundle(world=self.world, writer=writer)
+        if written is None:
+            raise GenerationError(f"no installed plugin writes bundles for scheme {self.config.scheme!r}")
+        if self.config.exposure_mode.writes_metadata:
+            narrative = getattr(self.generator.narrative, "raw", None)
+            writer.write_metadata_json(
+                "world_spec.json", {"config": self.config.to_json(), "narrative": narrative}
+            )
+            host.hook.write_metadata(world=self.world, writer=writer, written=written)
+        providers = (host.scheme_providers[self.config.scheme], self.generator.recipe.provider)
+        plugins = [
+            PluginRef(d["distribution"], d["version"], d["plugin"]) for d in host.distributions(*providers)
+        ]
+        return writer.finalize(timestamp=timestamp, plugins=plugins, package_version=core_version())
 
     def validate(self, path: str | Path) -> ValidationReport:
         return validate_bundle(Path(path), self.generator.host)
@@ -167,3 +193,17 @@ def _load_narrative(recipe: Recipe, scheme: SchemeInfo) -> Any:
         raise
     except (TypeError, ValueError, KeyError) as exc:
         raise InvalidRecipeError(f"{recipe.path / NARRATIVE_FILE}: {exc}") from None
+
+
+def _timestamp(value: object) -> str:
+    """``generation_timestamp`` as given (an ISO 8601 string with a time zone) or now."""
+    if value is None:
+        return default_timestamp()
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return value
+    raise UsageError(f"generation_timestamp must be an ISO 8601 string with a time zone, got {brief(value)}")

@@ -18,6 +18,7 @@ from leadforge.findings import Finding, Severity, guarded
 from leadforge.hookspecs import hookimpl
 
 REQUIRED = ("dataset_card.md", "feature_dictionary.csv")
+MAX_FILE_FINDINGS = 20
 
 
 @hookimpl
@@ -73,22 +74,31 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     files = manifest.files
     if files is None:
         return
+    regular, odd = bundle.files()
+    found: list[Finding] = [
+        Finding("files", "a link or special file; bundles hold regular files only", where=rel) for rel in odd
+    ]
+    on_disk = set(regular)
     for rel, entry in files.items():
-        if ".." in rel.split("/") or rel.startswith("/"):
-            yield Finding("files", "path escapes the bundle", where=rel)
-            continue
-        if not bundle.exists(rel):
-            yield Finding("files", "listed in the manifest but missing", where=rel)
+        if rel not in on_disk:
+            try:
+                bundle.path(rel)
+                message = "listed in the manifest but missing"
+            except BundleError as exc:
+                message = "listed in the manifest but missing" if "missing file" in str(exc) else str(exc)
+            found.append(Finding("files", message, where=rel[:200]))
             continue
         sha, size = _sha256(rel, bundle)
         if sha != entry.sha256 or size != entry.size:
             sizes = "" if size == entry.size else f"; {size} bytes, manifest says {entry.size}"
-            yield Finding("files", f"SHA-256 mismatch (edited after generation?){sizes}", where=rel)
-    on_disk = {p.relative_to(bundle.root).as_posix() for p in bundle.root.rglob("*") if p.is_file()} - {
-        "manifest.json"
-    }
-    for rel in sorted(on_disk - set(files)):
-        yield Finding("files", "file is not listed in the manifest", where=rel)
+            found.append(Finding("files", f"SHA-256 mismatch (edited after generation?){sizes}", where=rel))
+    found += [
+        Finding("files", "file is not listed in the manifest", where=rel)
+        for rel in sorted(on_disk - set(files) - {"manifest.json"})
+    ]
+    yield from found[:MAX_FILE_FINDINGS]
+    if len(found) > MAX_FILE_FINDINGS:
+        yield Finding("files", f"… and {len(found) - MAX_FILE_FINDINGS} more problems with the files")
 
 
 def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,6 +47,14 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=True))
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process stands so that every ``finally`` cleans up."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 class LeadforgeGroup(click.Group):
     """Builds ``generate`` from the installed plugins, and keeps every error to one line."""
 
@@ -58,6 +68,8 @@ class LeadforgeGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        with suppress(ValueError):  # not the main thread: leave signals alone
+            signal.signal(signal.SIGTERM, _terminated)
         try:
             rv = super().main(*args, **kwargs)
         except click.UsageError as exc:
@@ -74,6 +86,9 @@ class LeadforgeGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing was written.", err=True)
             sys.exit(130)
+        except Terminated:
+            click.echo("Terminated; nothing was written.", err=True)
+            sys.exit(143)
         except LeadforgeError as exc:
             if os.environ.get("LEADFORGE_DEBUG"):
                 raise
@@ -248,9 +263,7 @@ def make_generate(host: PluginHost) -> click.Command:
                 ["--seed"], type=int, default=None, help="Master seed (default: override file, else 42)."
             ),
             click.Option(["--mode"], default=None, help="student_public or research_instructor."),
-            click.Option(
-                ["--out"], required=True, type=click.Path(path_type=Path), help="Bundle directory to write."
-            ),
+            click.Option(["--out"], required=True, type=str, help="Bundle directory to write."),
             click.Option(["--difficulty"], default=None, help="intro, intermediate or advanced."),
             click.Option(
                 ["--override"],
@@ -272,7 +285,7 @@ def make_generate(host: PluginHost) -> click.Command:
 
 def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, Any]) -> None:
     from leadforge.api import Generator
-    from leadforge.bundle.staging import check_out
+    from leadforge.bundle.staging import check_out, generation_timestamp
     from leadforge.validation import validate_bundle
 
     recipe = host.recipe(kw["recipe"])
@@ -298,8 +311,9 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
         **scheme_params,
     )
     cfg = gen.config
-    out: Path = kw["out"]
-    check_out(out)  # before the simulation: a bad --out should not cost a whole run
+    shown: str = kw["out"]
+    out = check_out(shown)  # before the simulation: a bad --out should not cost a whole run
+    timestamp = generation_timestamp()
     click.echo(
         f"Generating bundle with recipe '{recipe.id}', seed={cfg.seed}, mode={cfg.exposure_mode.value}, "
         f"difficulty={cfg.difficulty.value} ..."
@@ -307,7 +321,7 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
     started = time.monotonic()
     bundle = gen.generate()
     click.echo(f"Writing bundle to {out} ...")
-    bundle.save(out, progress=None if kw["quiet"] else StderrProgress())
+    bundle.save(out, generation_timestamp=timestamp, progress=None if kw["quiet"] else StderrProgress())
     click.echo(f"Done. Bundle written to {out} ({time.monotonic() - started:.1f}s)")
     if kw["validate"]:
         report = validate_bundle(out, host)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,13 @@ class _ParquetFile:
         self.writer.close()
         self.raw.close()
         return self.rows, self.raw.sha.hexdigest(), self.raw.size
+
+    def abort(self) -> None:
+        """Release the file after a failure, quietly (its folder is about to be removed)."""
+        with suppress(Exception):
+            self.writer.close()
+        with suppress(Exception):
+            self.raw.close()
 
 
 class _Task:
@@ -361,6 +369,12 @@ class BundleWriter:
         (self.root / MANIFEST).write_bytes(dump_json(manifest.to_json()))
         return manifest
 
+    def abort(self) -> None:
+        """Close every open file after a failure, so nothing complains when they are collected."""
+        self._closed = True
+        for f in (*self._tables.values(), *(f for t in self._tasks.values() for f in t.files.values())):
+            f.abort()
+
     # -- internals ------------------------------------------------------------------------
 
     def _full_table(self, name: str, data: TableData) -> pa.Table:
@@ -392,7 +406,8 @@ class BundleWriter:
         unknown = [t for t in tasks if t not in self._tasks]
         if unknown:
             raise GenerationError(f"tasks {unknown} were not declared")
-        tables = {tid: self._tasks[tid].schema.table(data) for tid, data in tasks.items()}
+        redacted = self.redacted_columns
+        tables = {tid: self._tasks[tid].schema.table(_without(data, redacted)) for tid, data in tasks.items()}
         decided: dict[str, tuple[pa.Array, np.ndarray]] = {}
         for tid in sorted(tables, key=lambda t: t != self._tasks[t].leader.task_id):
             task, table = self._tasks[tid], tables[tid]
@@ -458,6 +473,17 @@ class BundleWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self._record_file(rel, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _without(data: TableData, names: Sequence[str]) -> TableData:
+    """Task rows arrive full, like table rows; the columns this mode redacts are dropped here."""
+    if not names:
+        return data
+    if isinstance(data, pa.Table):
+        return data.drop_columns([n for n in names if n in data.column_names])
+    if isinstance(data, Mapping):
+        return {k: v for k, v in data.items() if k not in names}
+    return data.drop(columns=[n for n in names if n in data.columns])
 
 
 def _check_manifest_keys(fields: ManifestFields) -> None:
