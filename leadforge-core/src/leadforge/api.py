@@ -90,8 +90,13 @@ class Generator:
     def generate(self, **params: Any) -> Bundle:
         """Build the world; ``params`` override scheme parameters for this call only."""
         config = self.config.with_params(**params) if params else self.config
-        world = self.host.hook.build_world(
-            scheme=config.scheme, config=config, narrative=self.narrative, rng=RNG(config.seed)
+        world = self.host.call_scheme(
+            config.scheme,
+            "build_world",
+            scheme=config.scheme,
+            config=config,
+            narrative=self.narrative,
+            rng=RNG(config.seed),
         )
         if world is None:
             raise GenerationError(f"no installed plugin builds worlds for scheme {config.scheme!r}")
@@ -148,7 +153,8 @@ class Bundle:
 
     def _write(self, writer: BundleWriter, timestamp: str) -> Manifest:
         host = self.generator.host
-        written = host.hook.write_bundle(world=self.world, writer=writer)
+        scheme = self.config.scheme
+        written = host.call_scheme(scheme, "write_bundle", world=self.world, writer=writer)
         if written is None:
             raise GenerationError(f"no installed plugin writes bundles for scheme {self.config.scheme!r}")
         if self.config.exposure_mode.writes_metadata:
@@ -156,7 +162,7 @@ class Bundle:
             writer.write_metadata_json(
                 "world_spec.json", {"config": self.config.to_json(), "narrative": narrative}
             )
-            host.hook.write_metadata(world=self.world, writer=writer, written=written)
+            host.call_scheme(scheme, "write_metadata", world=self.world, writer=writer, written=written)
         providers = (host.scheme_providers[self.config.scheme], self.generator.recipe.provider)
         plugins = [
             PluginRef(d["distribution"], d["version"], d["plugin"]) for d in host.distributions(*providers)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
@@ -104,7 +104,19 @@ class PluginHost:
         only = env.get("LEADFORGE_LOAD_PLUGINS")
         allowed = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
         blocked = {n.strip() for n in env.get("LEADFORGE_DISABLE_PLUGINS", "").split(",") if n.strip()}
-        for ep in sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
+        eps = sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name)
+        names = {ep.name for ep in eps}
+        for label, wanted in (
+            ("LEADFORGE_LOAD_PLUGINS", allowed or set()),
+            ("LEADFORGE_DISABLE_PLUGINS", blocked),
+        ):
+            unknown = sorted(wanted - names)
+            if unknown:
+                host.warnings.append(
+                    f"{label} names plugin(s) that are not installed: {', '.join(unknown)}; "
+                    f"installed: {', '.join(sorted(names)) or 'none'}"
+                )
+        for ep in eps:
             dist = ep.dist
             cand = _Candidate(
                 name=ep.name,
@@ -171,8 +183,10 @@ class PluginHost:
 
         try:
             module = cand.load()
-        except Exception as exc:
-            return fail("broken", f"import failed: {type(exc).__name__}: {exc}", exc)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a plugin must never end the process
+            return fail("broken", f"import failed: {type(exc).__name__}: {_said(exc)}", exc)
         api = getattr(module, "LEADFORGE_PLUGIN_API", None)
         if not _api_ok(api):
             want = "no LEADFORGE_PLUGIN_API declared" if api is None else f"supports plugin API {api!r}"
@@ -188,9 +202,11 @@ class PluginHost:
         try:
             schemes = self._collect(module, "register_schemes", SchemeInfo)
             folders = self._collect(module, "register_recipes", (str, os.PathLike))
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             self.pm.unregister(module)
-            return fail("broken", f"registration hook raised {type(exc).__name__}: {exc}", exc)
+            return fail("broken", f"registration hook raised {type(exc).__name__}: {_said(exc)}", exc)
 
         dist = cand.distribution or cand.name
         for info in schemes:
@@ -319,10 +335,66 @@ class PluginHost:
         return self.scheme(recipe.scheme)
 
     def options(self) -> list[GenerateOption]:
+        """Every plugin's ``generate`` options; a plugin whose hook fails is reported and skipped."""
         out: list[GenerateOption] = []
-        for batch in self.pm.hook.generate_options():
+        for impl in self.pm.hook.generate_options.get_hookimpls():
+            try:
+                batch = impl.function()
+                if batch is None:
+                    continue
+                if not isinstance(batch, list | tuple) or not all(
+                    isinstance(o, GenerateOption) for o in batch
+                ):
+                    raise TypeError("generate_options() must return a list of GenerateOption")
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                self._broken(impl.plugin_name, f"generate_options raised {type(exc).__name__}: {_said(exc)}")
+                continue
             out.extend(o for o in batch if o.scheme in self.schemes)
         return out
+
+    def call_scheme(self, owner_of: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on the plugin that registered scheme ``owner_of`` only; its failure names it.
+
+        Other plugins' implementations are not called, so a broken plugin cannot take down a
+        scheme it does not own.
+        """
+        owner = self._owner(owner_of)
+        others = [p for name, p in self.pm.list_name_plugin() if name != owner and name != "core"]
+        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            return caller(**kwargs)
+        except LeadforgeError:
+            raise
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            dist = self.scheme_providers.get(owner_of, "?")
+            raise PluginError(
+                f"plugin {owner!r} ({dist}) failed in {hook}: {type(exc).__name__}: {_said(exc)}"
+            ) from exc
+
+    def _owner(self, scheme: str) -> str:
+        dist = self.scheme_providers.get(scheme)
+        if dist is None or dist not in self._distributions:
+            raise UnknownSchemeError(f"unknown generation scheme {scheme!r}")
+        return self._distributions[dist][0]
+
+    def _broken(self, plugin: str, reason: str) -> None:
+        """Mark a loaded plugin broken after one of its hooks failed, and unregister it."""
+        module = self.pm.get_plugin(plugin)
+        if module is not None:
+            self.pm.unregister(module)
+        self.warnings.append(f"plugin {plugin!r} failed: {reason}")
+        print(f"leadforge: warning: plugin {plugin!r} failed: {reason}", file=sys.stderr)
+        self.records = [
+            replace(r, status="broken", reason=reason) if r.name == plugin else r for r in self.records
+        ]
+        for name in [
+            s for s, d in self.scheme_providers.items() if self._distributions.get(d, ("",))[0] == plugin
+        ]:
+            self.schemes.pop(name, None)
 
     def distributions(self, *names: str) -> list[dict[str, str]]:
         """``{"distribution", "version", "plugin"}`` for the named distributions, sorted."""
@@ -352,6 +424,12 @@ def _with_recipes(record: PluginRecord, recipes: list[str]) -> PluginRecord:
     return PluginRecord(
         **{**asdict(record), "recipes": tuple(recipes), "schemes": record.schemes, "hooks": record.hooks}
     )
+
+
+def _said(exc: BaseException) -> str:
+    """What an exception says, kept to one short line."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _short(value: Any) -> str:
