@@ -83,6 +83,8 @@ def nearest(key: str, valid: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
+#: Longest string a parameter takes (names, dates, ids: nothing legitimate comes close).
+MAX_STRING = 1000
 _BRIEF = reprlib.Repr()
 _BRIEF.maxstring = _BRIEF.maxother = _BRIEF.maxlong = 60
 _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict = 3, 5, 5
@@ -217,6 +219,8 @@ def _coerce(ann: Any, value: Any, key: str) -> Any:
         raise _type_error(key, ann, value)
     if ann is str:
         if isinstance(value, str):
+            if len(value) > MAX_STRING:
+                raise InvalidConfigError(f"{key} must be at most {MAX_STRING} characters", key=key)
             return value
         raise _type_error(key, ann, value)
     raise TypeError(f"unsupported parameter annotation {ann!r} for {key}")

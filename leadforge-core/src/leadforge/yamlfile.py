@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,22 +12,63 @@ import yaml
 
 from leadforge.errors import InvalidRecipeError, LeadforgeError
 
+#: Larger recipe or override files are refused before they are read.
+MAX_FILE_BYTES = 1 << 20
+MAX_ALIASES = 100
 
-def load_mapping(path: Path, *, error: type[LeadforgeError] = InvalidRecipeError) -> dict[str, Any]:
-    """Parse a YAML (or JSON) file whose top level must be a mapping; empty file → ``{}``."""
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses alias bombs (a billion laughs grows without bound)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.events.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+        return super().compose_node(parent, index)
+
+
+def read_text(path: Path, *, error: type[LeadforgeError], limit: int = MAX_FILE_BYTES) -> str:
+    """A small regular text file, UTF-8; anything else is one clear error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: not a regular file")
+        if info.st_size > limit:
+            raise error(f"{path}: larger than {limit} bytes")
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise error(f"{path}: larger than {limit} bytes")
     try:
-        data = yaml.safe_load(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def load_mapping(path: Path, *, error: type[LeadforgeError] = InvalidRecipeError) -> dict[str, Any]:
+    """Parse a YAML (or JSON) file whose top level must be a mapping; empty file → ``{}``."""
+    text = read_text(path, error=error)
+    try:
+        json_file = path.suffix.lower() == ".json"
+        data = json.loads(text) if json_file else yaml.load(text, Loader=_BoundedLoader)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: line {exc.lineno} invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{path}:{where} invalid YAML: {problem}") from None
+    except (ValueError, RecursionError) as exc:
+        raise error(f"{path}: unreadable value ({type(exc).__name__}: {str(exc)[:120]})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
