@@ -54,12 +54,24 @@ def read_text(path: Path, *, error: type[LeadforgeError], limit: int = MAX_FILE_
         raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
+def _parse(text: str, *, json_file: bool) -> Any:
+    """JSON for ``.json`` files and for JSON objects in any file (not every JSON text is valid
+    YAML, e.g. one with tabs); YAML otherwise."""
+    if json_file:
+        return json.loads(text)
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+    return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_mapping(path: Path, *, error: type[LeadforgeError] = InvalidRecipeError) -> dict[str, Any]:
     """Parse a YAML (or JSON) file whose top level must be a mapping; empty file → ``{}``."""
     text = read_text(path, error=error)
     try:
-        json_file = path.suffix.lower() == ".json"
-        data = json.loads(text) if json_file else yaml.load(text, Loader=_BoundedLoader)
+        data = _parse(text, json_file=path.suffix.lower() == ".json")
     except json.JSONDecodeError as exc:
         raise error(f"{path}: line {exc.lineno} invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
