@@ -64,7 +64,7 @@ def _parse(text: str, *, json_file: bool) -> Any:
             return json.loads(text)
         except json.JSONDecodeError:
             pass
-    return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_BoundedLoader)
 
 
 def load_mapping(path: Path, *, error: type[LeadforgeError] = InvalidRecipeError) -> dict[str, Any]:
