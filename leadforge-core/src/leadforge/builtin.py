@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadforge.bundle.manifest import SPLITS, TASK_MANIFEST, parse_task_manifest
+from leadforge.bundle.manifest import SCHEMA_VERSION, SPLITS, TASK_MANIFEST, parse_task_manifest
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.bundle.relational import check_contract
 from leadforge.enums import Difficulty, ExposureMode
@@ -42,19 +42,58 @@ def _manifest_values(bundle: BundleView, manifest: Manifest) -> Iterator[Finding
         )
     if manifest.difficulty not in [d.value for d in Difficulty]:
         yield Finding("manifest", f"difficulty is unknown: {manifest.difficulty!r}", where="manifest.json")
-    if manifest.files is None and "'files' is missing" not in " ".join(f.message for f in manifest.findings):
+    if manifest.schema_version not in ("6", SCHEMA_VERSION):
         yield Finding(
-            "manifest",
-            f"schema {manifest.schema_version!r} bundle: only Parquet files are hashed",
-            where="manifest.json",
-            severity=Severity.WARNING,
+            "manifest", f"unknown bundle_schema_version {manifest.schema_version!r}", where="manifest.json"
         )
+    if manifest.schema_version == "6":
+        yield from _schema6(bundle, manifest)
     if manifest.is_public:
         for key in manifest.hidden_fields:
             if manifest.fields.get(key) is not None:
                 yield Finding(
                     "manifest", f"hidden field {key!r} must be null in a public bundle", where="manifest.json"
                 )
+
+
+def _schema6(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
+    """A schema-6 bundle hashes only its Parquet files: fail anything else it cannot vouch for."""
+    newer = [
+        k
+        for k, v in (
+            ("files", manifest.files),
+            ("config_digest", manifest.config_digest),
+            ("relational_contract", manifest.contract),
+            ("plugins", manifest.plugins or None),
+        )
+        if v is not None
+    ]
+    if newer:
+        yield Finding(
+            "manifest",
+            f"claims schema 6 but carries schema-7 key(s) {newer}: "
+            "a schema-7 manifest with its checks removed?",
+            where="manifest.json",
+        )
+        return
+    known = set(REQUIRED) | {e.file for e in manifest.tables.values()}
+    for task_id in manifest.tasks:
+        known |= {f"tasks/{task_id}/{s}.parquet" for s in SPLITS} | {f"tasks/{task_id}/{TASK_MANIFEST}"}
+    regular, odd = bundle.files()
+    for rel in odd:
+        yield Finding("files", "a link or special file; bundles hold regular files only", where=rel)
+    extra = [r for r in regular if r != "manifest.json" and r not in known]
+    if not manifest.is_public:
+        extra = [r for r in extra if not r.startswith("metadata/")]
+    for rel in extra[:MAX_FILE_FINDINGS]:
+        yield Finding("files", "a schema-6 bundle does not hold this file", where=rel)
+    yield Finding(
+        "manifest",
+        "schema-6 bundle: only its Parquet files are hashed, so dataset_card.md, feature_dictionary.csv "
+        "and task manifests cannot be verified",
+        where="manifest.json",
+        severity=Severity.WARNING,
+    )
 
 
 def _sha256(path: str, bundle: BundleView) -> tuple[str, int]:

@@ -37,7 +37,13 @@ class Finding:
 
 def guarded(check: str, fn: Callable[..., Iterable[Finding]], *args: Any) -> list[Finding]:
     """Run one check function, turning an unreadable file into a finding instead of a crash."""
+    found: list[Finding] = []
     try:
-        return list(fn(*args))
+        for f in fn(*args):
+            found.append(f)
     except BundleError as exc:
-        return [Finding(check, str(exc))]
+        found.append(Finding(check, str(exc)))
+    except Exception as exc:  # a malformed bundle must not stop the other checks
+        text = " ".join(str(exc).split())[:200]
+        found.append(Finding(check, f"check could not finish: {type(exc).__name__}: {text}"))
+    return found
