@@ -85,6 +85,22 @@ def check_out(out: Path | str) -> Path:
     filesystem cannot hold, and a parent that cannot be created or written.
     """
     path = target(out)
+    _check_name(path, out)
+    try:
+        _check_folder(path, out)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f"{_tag(path)}.probe-{secrets.token_hex(4)}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write in {path.parent}: {exc.strerror or exc}") from None
+    return path
+
+
+def _check_folder(path: Path, out: Path | str) -> None:
     if path.is_symlink() and not path.is_dir():
         raise UsageError(f"--out {out} is a link that does not point at a folder")
     if path.exists() and not path.is_dir():
@@ -98,15 +114,6 @@ def check_out(out: Path | str) -> Path:
             if not ancestor.is_dir():
                 raise UsageError(f"--out {out}: {ancestor} is not a directory")
             break
-    _check_name(path, out)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f"{_tag(path)}.probe-{secrets.token_hex(4)}"
-        probe.mkdir()
-        probe.rmdir()
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write in {path.parent}: {exc.strerror or exc}") from None
-    return path
 
 
 def _check_name(path: Path, shown: Path | str) -> None:
