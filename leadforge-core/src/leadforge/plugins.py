@@ -183,9 +183,7 @@ class PluginHost:
 
         try:
             module = cand.load()
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # SystemExit too: a plugin must never end the process
+        except (Exception, SystemExit) as exc:  # a plugin must never end the process
             return fail("broken", f"import failed: {type(exc).__name__}: {_said(exc)}", exc)
         api = getattr(module, "LEADFORGE_PLUGIN_API", None)
         if not _api_ok(api):
@@ -202,9 +200,7 @@ class PluginHost:
         try:
             schemes = self._collect(module, "register_schemes", SchemeInfo)
             folders = self._collect(module, "register_recipes", (str, os.PathLike))
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
+        except (Exception, SystemExit) as exc:
             self.pm.unregister(module)
             return fail("broken", f"registration hook raised {type(exc).__name__}: {_said(exc)}", exc)
 
@@ -346,9 +342,7 @@ class PluginHost:
                     isinstance(o, GenerateOption) for o in batch
                 ):
                     raise TypeError("generate_options() must return a list of GenerateOption")
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
+            except (Exception, SystemExit) as exc:
                 self._broken(impl.plugin_name, f"generate_options raised {type(exc).__name__}: {_said(exc)}")
                 continue
             out.extend(o for o in batch if o.scheme in self.schemes)
@@ -367,9 +361,7 @@ class PluginHost:
             return caller(**kwargs)
         except LeadforgeError:
             raise
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
+        except (Exception, SystemExit) as exc:
             dist = self.scheme_providers.get(owner_of, "?")
             raise PluginError(
                 f"plugin {owner!r} ({dist}) failed in {hook}: {type(exc).__name__}: {_said(exc)}"

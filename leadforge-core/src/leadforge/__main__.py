@@ -1,0 +1,5 @@
+"""``python -m leadforge``: the same command as ``leadforge``."""
+
+from leadforge.cli import main
+
+main()
