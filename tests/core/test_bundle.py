@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from core_support import PINNED, tree_hashes
 from leadforge.api import Generator
-from leadforge.errors import GenerationError, UsageError
+from leadforge.errors import GenerationError, PluginError, UsageError
 from leadforge.plugins import PluginHost
 
 
@@ -41,7 +41,8 @@ def test_layout_manifest_and_every_file_hashed(toy_host: PluginHost, tmp_path: P
     ]
     assert m["bundle_schema_version"] == "7" and m["generation_scheme"] == "toy"
     assert m["threshold"] is not None and m["toy_extra"] is True
-    assert list(m)[-3:] == ["config_digest", "plugins", "files"]
+    assert list(m)[-5:] == ["hidden_fields", "relational_contract", "config_digest", "plugins", "files"]
+    assert m["hidden_fields"] == ["threshold"] and list(m["relational_contract"]) == ["rows", "events"]
     assert m["plugins"] == [{"distribution": "leadforge-scheme-toy", "version": "", "plugin": "toy"}]
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(m["files"]) == on_disk
@@ -59,8 +60,54 @@ def test_tables_stream_as_row_groups_with_pandas_dtypes(toy_host: PluginHost, tm
     meta = pq.ParquetFile(root / "tables/rows.parquet").metadata
     assert meta.num_row_groups == 3 and meta.num_rows == 250
     df = pd.read_parquet(root / "tables/rows.parquet")
-    assert [str(t) for t in df.dtypes] == ["string", "Float64", "Int64", "string", "Float64"]
+    assert [str(t) for t in df.dtypes] == ["string", "string", "Float64", "Int64", "string", "Float64"]
     assert df.row_id.iloc[0] == "row_000001" and df.row_id.is_unique
+    events = pd.read_parquet(root / "tables/events.parquet")
+    assert [str(t) for t in events.dtypes] == ["string", "string", "string", "Float64"]
+
+
+def test_shard_tables_are_numbered_per_shard_and_reference_their_rows(
+    toy_host: PluginHost, tmp_path: Path
+) -> None:
+    from leadforge.bundle import ID_BLOCK
+    from leadforge.columns import parse_id_numbers
+
+    for mode in ("research_instructor", "student_public"):
+        root = save(toy_host, tmp_path / mode, n_rows=250, exposure_mode=mode)
+        events = pq.ParquetFile(root / "tables/events.parquet")
+        rows = pq.read_table(root / "tables/rows.parquet")
+        seen = set(rows.column("row_id").to_pylist())
+        for k in range(events.metadata.num_row_groups):
+            group = events.read_row_group(k)
+            numbers = parse_id_numbers(group.column("event_id"), "evt")
+            assert numbers.tolist() == list(range(k * ID_BLOCK + 1, k * ID_BLOCK + group.num_rows + 1))
+            assert set(group.column("row_id").to_pylist()) <= seen
+
+
+def test_public_events_stop_at_the_cutoff_and_rows_lose_the_secret(
+    toy_host: PluginHost, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import toyplugin
+
+    full = save(toy_host, tmp_path / "i")
+    public = save(toy_host, tmp_path / "p", exposure_mode="student_public")
+    day = {
+        r["row_id"]: dt.date.fromisoformat(r["day"])
+        for r in pq.read_table(full / "tables/rows.parquet", columns=["row_id", "day"]).to_pylist()
+    }
+    window = dt.timedelta(days=toyplugin.PUBLIC_EVENT_DAYS)
+
+    def kept(root: Path) -> list[tuple[str, str, float]]:
+        rows = pq.read_table(root / "tables/events.parquet").to_pylist()
+        return [(e["row_id"], e["at"], e["amount"]) for e in rows]
+
+    expected = [e for e in kept(full) if dt.date.fromisoformat(e[1]) <= day[e[0]] + window]
+    assert 0 < len(expected) < len(kept(full))
+    assert kept(public) == expected
+    assert "secret" in pq.read_schema(full / "tables/rows.parquet").names
+    assert "secret" not in pq.read_schema(public / "tables/rows.parquet").names
 
 
 def test_byte_identical_with_pinned_timestamp_and_seed_sensitive(
@@ -81,7 +128,7 @@ def test_source_date_epoch_pins_timestamp(
     root = gen.generate().save(tmp_path / "b")
     assert manifest(root)["generation_timestamp"] == "1970-01-02T00:00:00+00:00"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
-    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH must be an integer"):
+    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH must be a non-negative integer"):
         gen.generate().save(tmp_path / "c")
 
 
@@ -127,11 +174,13 @@ def test_failed_run_leaves_nothing_and_keeps_old_bundle(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(toyplugin, "catalog", explode)
-    with pytest.raises(RuntimeError, match="disk on fire"):
+    with pytest.raises(
+        PluginError, match="plugin 'toy' .* failed in write_bundle: RuntimeError: disk on fire"
+    ):
         save(toy_host, out)
     assert tree_hashes(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(PluginError):
         save(toy_host, tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()
 
@@ -168,9 +217,9 @@ def test_writer_refuses_hidden_truth_in_public_mode(
     original = toyplugin.write_bundle
 
     def sneaky(world, writer):  # type: ignore[no-untyped-def]
-        original(world, writer)
+        written = original(world, writer)
         writer.write_metadata_json("truth.json", {"threshold": 1})
-        return True
+        return written
 
     host = PluginHost.from_plugins([("toy", _patched(toyplugin, write_bundle=sneaky))])
     with pytest.raises(
@@ -185,7 +234,7 @@ def test_scheme_that_forgets_the_card_fails_cleanly(tmp_path: Path) -> None:
 
     def no_card(world, writer):  # type: ignore[no-untyped-def]
         writer.declare_features(toyplugin.catalog("positive"))
-        return True
+        return toyplugin.ToyStats(0, 0)
 
     host = PluginHost.from_plugins([("toy", _patched(toyplugin, write_bundle=no_card))])
     with pytest.raises(GenerationError, match="did not write a dataset card"):

@@ -47,14 +47,36 @@ def test_generate_validate_inspect_round_trip(cli: Run, tmp_path: Path) -> None:
     assert f"OK: bundle at {out} passed all checks." in r.stdout
     r = cli("inspect", str(out))
     assert r.exit_code == 0
+    m = json.loads((out / "manifest.json").read_text())
     assert "  Recipe:        toy_v1" in r.stdout and "  Scheme:        toy" in r.stdout
-    assert "  rows                          150 rows" in r.stdout
-    assert "    train=105  valid=22  test=23" in r.stdout or "train=" in r.stdout
+    for name, entry in m["tables"].items():
+        assert f"  {name:<25}{entry['row_count']:>8} rows" in r.stdout.splitlines()
+    task = m["tasks"]["toy_task"]
+    assert f"    train={task['train_rows']}  valid={task['valid_rows']}  test={task['test_rows']}" in r.stdout
     assert "Metadata dir:    present" in r.stdout
     r = cli("inspect", str(out), "--json")
     assert json.loads(r.stdout) == json.loads((out / "manifest.json").read_text())
     r = cli("validate", str(out), "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["ok"] is True
+
+
+def test_inspect_shows_every_scheme_field_whatever_the_scheme(cli: Run, tmp_path: Path) -> None:
+    from leadforge.bundle.manifest import CORE_KEYS
+
+    out = tmp_path / "b"
+    cli("generate", "-r", "toy_v1", "--mode", "student_public", "--out", str(out), "-q", "--no-validate")
+    m = json.loads((out / "manifest.json").read_text())
+    m["queue_model"] = "priority_then_age"
+    m["shard_plan"] = {"shards": 3, "sizes": [100] * 40}
+    (out / "manifest.json").write_text(json.dumps(m))
+    lines = cli("inspect", str(out)).stdout.splitlines()
+    scheme_keys = [k for k in m if k not in CORE_KEYS]
+    assert scheme_keys == ["n_rows", "threshold", "toy_extra", "queue_model", "shard_plan"]
+    assert "  N rows:        150" in lines and "  Toy extra:     True" in lines
+    assert "  Threshold:     ?" in lines, "a hidden field is null in a public bundle"
+    assert "  Queue model:   priority_then_age" in lines
+    shown = next(line for line in lines if line.startswith("  Shard plan:"))
+    assert shown.startswith("  Shard plan:    {") and shown.endswith("...") and len(shown) == 2 + 15 + 80
 
 
 def test_scheme_options_and_override_file(cli: Run, tmp_path: Path) -> None:

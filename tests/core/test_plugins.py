@@ -82,15 +82,69 @@ def test_load_and_disable_filters(fake_eps) -> None:  # type: ignore[no-untyped-
 def test_incompatible_api_is_refused_readably(fake_eps) -> None:  # type: ignore[no-untyped-def]
     fake_eps("future", "future_plugin", GOOD.format(scheme="beta").replace("(2, 2)", "(3, 4)"))
     fake_eps("undeclared", "undeclared_plugin", "x = 1\n")
+    fake_eps("garbled", "garbled_plugin", GOOD.format(scheme="eps").replace("(2, 2)", '"2"'))
     host = PluginHost.discover(env={}, report=False)
     rec = {r.name: r for r in host.records}
-    assert rec["future"].status == "incompatible" and "supports plugin API (2, 3)" in (
+    assert rec["future"].status == "incompatible" and "supports plugin API (3, 4)" in (
         rec["future"].reason or ""
     )
     assert rec["undeclared"].status == "incompatible" and "no LEADFORGE_PLUGIN_API" in (
         rec["undeclared"].reason or ""
     )
+    assert rec["garbled"].status == "incompatible" and "supports plugin API '2'" in (
+        rec["garbled"].reason or ""
+    )
     assert host.schemes == {}
+
+
+# A plugin written for plugin API 1: its write_metadata hook has no ``written`` argument.
+API_1 = """
+from leadforge import hookimpl
+from leadforge.schemes import SchemeInfo
+from toyplugin import ToyParams
+LEADFORGE_PLUGIN_API = (1, 1)
+
+@hookimpl
+def register_schemes():
+    return [SchemeInfo(name="old", title="t", version="1", params_type=ToyParams, narrative_type=None)]
+
+@hookimpl
+def write_metadata(world, writer):
+    return True
+"""
+
+
+def test_a_plugin_for_api_1_is_incompatible_and_the_others_keep_working(fake_eps, capsys) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("old", "old_api_plugin", API_1)
+    fake_eps("toy", "toyplugin")
+    host = PluginHost.discover(env={})
+    rec = {r.name: r for r in host.records}
+    assert rec["old"].status == "incompatible" and rec["old"].schemes == ()
+    assert rec["old"].reason == "supports plugin API (1, 1); this leadforge-core implements API 2"
+    assert rec["toy"].status == "ok" and set(host.schemes) == {"toy"}
+    assert "plugin 'old' is incompatible: supports plugin API (1, 1)" in capsys.readouterr().err
+    from click.testing import CliRunner
+    from leadforge.cli import main
+
+    plugins.set_host(host)
+    try:
+        listed = CliRunner().invoke(main, ["plugins"])
+    finally:
+        plugins.set_host(None)
+    assert listed.exit_code == 0
+    assert (
+        "old: incompatible: supports plugin API (1, 1); this leadforge-core implements API 2" in listed.stdout
+    )
+    with pytest.raises(
+        PluginError, match=r"supports plugin API \(1, 1\); this leadforge-core implements API 2"
+    ):
+        PluginHost.discover(env={"LEADFORGE_STRICT_PLUGINS": "1"}, report=False)
+
+
+def test_a_range_that_spans_api_2_is_accepted(fake_eps) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("wide", "wide_plugin", GOOD.format(scheme="zeta").replace("(2, 2)", "(1, 3)"))
+    host = PluginHost.discover(env={}, report=False)
+    assert [(r.name, r.status) for r in host.records] == [("wide", "ok")] and "zeta" in host.schemes
 
 
 def test_unknown_hook_implementation_is_rejected(fake_eps) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,9 @@ from leadforge.rng import RNG, hash_uniform
 
 def test_shard_namespace_is_the_child_streams_and_rejects_bad_indices() -> None:
     rng = RNG(9)
-    assert np.array_equal(rng.shard(3).generator("x").random(4), rng.child("shard").child("3").generator("x").random(4))
+    assert np.array_equal(
+        rng.shard(3).generator("x").random(4), rng.child("shard").child("3").generator("x").random(4)
+    )
     assert not np.array_equal(rng.shard(3).generator("x").random(4), rng.shard(4).generator("x").random(4))
     for bad in (-1, True, 1.5):
         with pytest.raises(ValueError):

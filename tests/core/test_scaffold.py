@@ -19,7 +19,6 @@ from leadforge.cli import main
 from leadforge.errors import UsageError
 from leadforge.plugins import PluginHost
 from leadforge.scaffold.render import SchemeNames, check_name, render, write_project
-from leadforge.testing import CHECKS, check_scheme
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,6 +45,8 @@ def rendered_plugin(tmp_path: Path) -> Iterator[tuple[Path, object]]:
 def test_the_rendered_scheme_passes_the_conformance_kit(
     rendered_plugin: tuple[Path, object], tmp_path: Path
 ) -> None:
+    from leadforge.testing import CHECKS, check_scheme
+
     _, plugin = rendered_plugin
     host = PluginHost.from_plugins([("probe_members", plugin)], distribution="leadforge-scheme-probe-members")
     assert host.schemes["probe_members"].sample_params == {"n_members": 300}
@@ -67,6 +68,29 @@ def test_the_rendered_pyproject_declares_the_plugin(rendered_plugin: tuple[Path,
     tests = sorted(p.name for p in (root / "tests").iterdir())
     assert tests == ["test_probe_members_conformance.py", "test_probe_members_scheme.py"]
     assert "class TestProbeMembersConformance(SchemeConformance):" in (root / "tests" / tests[0]).read_text()
+
+
+def test_the_rendered_scheme_declares_a_complete_contract(rendered_plugin: tuple[Path, object]) -> None:
+    from leadforge.api import Generator
+    from leadforge.hookspecs import PLUGIN_API
+
+    _, plugin = rendered_plugin
+    assert plugin.LEADFORGE_PLUGIN_API == (PLUGIN_API, PLUGIN_API)  # type: ignore[attr-defined]
+    host = PluginHost.from_plugins([("probe_members", plugin)])
+    info = host.schemes["probe_members"]
+    assert info.contract is not None
+    contract = info.contract(Generator.from_recipe("probe_members_v1", host=host).config)
+    assert len(contract.tables) >= 2
+    assert any(fk.parent in contract for t in contract for fk in t.foreign_keys)
+    assert any(t.public.drop for t in contract) and any(t.public.cut for t in contract)
+
+
+def test_the_template_and_the_example_share_module_names() -> None:
+    example = REPO / "examples/leadforge-scheme-support/src/leadforge_support"
+    template = REPO / "leadforge-core/src/leadforge/scaffold/template/src/__PACKAGE__"
+    assert {p.name for p in example.glob("*.py")} == {
+        p.name.removesuffix(".tmpl") for p in template.glob("*.py.tmpl")
+    }
 
 
 @pytest.mark.parametrize("name", ["demo", "abcdefghij_klmnopqrst_uvwxyzabcd_efghijk"])
@@ -102,7 +126,9 @@ def test_new_scheme_writes_the_project_and_says_what_next(
     root = tmp_path / "leadforge-scheme-ticket-triage"
     assert code == 0, err
     assert (root / "src/leadforge_ticket_triage/plugin.py").is_file()
-    assert f"Created leadforge-scheme-ticket-triage in {root.relative_to(tmp_path)} (14 files):" in out
+    count = len(render(SchemeNames.of("ticket_triage", core_version())))
+    assert f"Created leadforge-scheme-ticket-triage in {root.relative_to(tmp_path)} ({count} files):" in out
+    assert count == len([p for p in root.rglob("*") if p.is_file()])
     assert "pip install -e '.[test]'" in out and "--recipe ticket_triage_v1" in out
 
     code, out, err = new_scheme("other", "--dir", str(tmp_path / "elsewhere"))
@@ -155,6 +181,8 @@ def _uv() -> str | None:
 @pytest.mark.slow
 def test_rendered_project_installs_and_its_tests_pass(tmp_path: Path) -> None:
     """Install core (from this repo) into a fresh venv, scaffold with *that* CLI, install, run pytest."""
+    from leadforge.testing import CHECKS
+
     uv = _uv()
     if uv is None:
         pytest.skip("uv is not available")
@@ -181,7 +209,8 @@ def test_rendered_project_installs_and_its_tests_pass(tmp_path: Path) -> None:
 
     tests = run(str(bindir / "pytest"), "-q", "-p", "no:cacheprovider", cwd=tmp_path / "demo")
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
-    assert f"{len(CHECKS) + 3} passed" in tests.stdout.splitlines()[-1], tests.stdout[-500:]
+    own = (tmp_path / "demo/tests/test_demo_scheme.py").read_text().count("\ndef test_")
+    assert f"{len(CHECKS) + own} passed" in tests.stdout.splitlines()[-1], tests.stdout[-500:]
 
     out = tmp_path / "bundle"
     gen = run(

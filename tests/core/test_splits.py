@@ -20,17 +20,26 @@ def test_hash_strings_is_stable_and_distinguishes_keys() -> None:
 def test_assignment_depends_only_on_key_and_salt() -> None:
     ids = id_range("x", 1, 1000)
     labels = np.arange(1000) % 5 == 0
-    split, order = assign_splits(ids, 7, SplitFractions(), labels)
+    split = assign_splits(ids, 7, SplitFractions(), labels)
     reordered = pa.array(ids.to_pylist()[::-1])
-    split_rev, _ = assign_splits(reordered, 7, SplitFractions(), labels[::-1])
-    assert np.array_equal(split, split_rev[::-1])
-    assert sorted(order.tolist()) == list(range(1000))
+    assert np.array_equal(split, assign_splits(reordered, 7, SplitFractions(), labels[::-1])[::-1])
     for cls in (True, False):
         members = split[labels == cls]
         assert (members == 0).sum() == int(members.size * 0.7)
         assert (members == 1).sum() == int(members.size * 0.15)
-    other, _ = assign_splits(ids, 8, SplitFractions(), labels)
-    assert not np.array_equal(split, other)
+    assert not np.array_equal(split, assign_splits(ids, 8, SplitFractions(), labels))
+
+
+def test_unranked_assignment_places_each_key_by_its_hash_alone() -> None:
+    ids = id_range("x", 1, 20_000)
+    split = assign_splits(ids, 7, SplitFractions(), ranked=False)
+    assert np.array_equal(
+        split[5000:6000], assign_splits(ids.slice(5000, 1000), 7, SplitFractions(), ranked=False)
+    )
+    shares = np.bincount(split, minlength=3) / split.size
+    assert np.allclose(shares, [0.7, 0.15, 0.15], atol=0.01)
+    ranked = assign_splits(ids.slice(0, 1000), 7, SplitFractions())
+    assert (ranked == 0).sum() == 700
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,7 @@ def test_malformed_manifests_are_findings_not_crashes(copy, toy_host: PluginHost
     del m["files"]
     (root / "manifest.json").write_text(json.dumps(m))
     found = errors(root, toy_host)
-    assert any("rows: manifest entry is not an object" in e for e in found)
+    assert any("tables.rows is not an object" in e for e in found)
     assert any("exposure_mode is unknown: 'everyone'" in e for e in found)
     assert any("'files' is missing" in e for e in found)
     (root / "manifest.json").write_text("[1, 2]")

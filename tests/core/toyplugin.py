@@ -1,16 +1,32 @@
-"""A tiny but complete scheme used to exercise core on its own (no other distribution needed)."""
+"""A tiny but complete scheme used to exercise core on its own (no other distribution needed).
+
+Two tables: ``rows`` (plan-numbered, with a ``secret`` column public bundles drop) and
+``events`` (shard-numbered children of rows; a public bundle keeps only the events of the first
+``PUBLIC_EVENT_DAYS`` days after their row's day), so every piece of the relational contract —
+drop, cut, cascade, numbering, foreign-key remapping — runs in every toy bundle.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from leadforge import hookimpl
-from leadforge.bundle import BundleWriter, ManifestFields, StructuralRedactions, TaskSpec
+from leadforge.bundle import (
+    BundleWriter,
+    Cutoff,
+    ForeignKey,
+    ManifestFields,
+    PublicView,
+    RelationalContract,
+    TableContract,
+    TaskSpec,
+)
 from leadforge.bundle.reader import BundleView, Manifest
-from leadforge.columns import id_range
+from leadforge.columns import date_array, id_range
 from leadforge.config import GenerationConfig
 from leadforge.enums import ExposureMode
 from leadforge.errors import InvalidConfigError
@@ -23,6 +39,8 @@ from leadforge.validation import Finding
 
 LEADFORGE_PLUGIN_API = (2, 2)
 RECIPES = Path(__file__).parent / "toy_recipes"
+BASE = dt.date(2025, 1, 1)
+PUBLIC_EVENT_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,7 @@ class ToyParams:
     snapshot_day: int | None = param(None, help="unused; exercises optional ints", minimum=1)
 
     def check(self) -> None:
-        if self.label_name in ("row_id", "x1", "x2", "cat"):
+        if self.label_name in ("row_id", "x1", "x2", "cat", "hint"):
             raise InvalidConfigError(
                 f"label_name {self.label_name!r} collides with a feature", key="label_name"
             )
@@ -45,10 +63,11 @@ class ToyProfile:
     description: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToyWorld:
     scheme: str
     config: GenerationConfig
+    rng: RNG
     threshold: float
 
     def shards(self) -> list[tuple[int, int]]:
@@ -56,9 +75,49 @@ class ToyWorld:
         return [(s, min(p.chunk_rows, p.n_rows - s)) for s in range(0, p.n_rows, p.chunk_rows)]
 
 
+@dataclass(frozen=True)
+class ToyStats:
+    """What ``write_bundle`` hands ``write_metadata``."""
+
+    rows: int
+    events: int
+
+
 ROWS = TableSchema.of(
-    [("row_id", "string"), ("x1", "Float64"), ("x2", "Int64"), ("cat", "string"), ("secret", "Float64")]
+    [
+        ("row_id", "string"),
+        ("day", "string"),
+        ("x1", "Float64"),
+        ("x2", "Int64"),
+        ("cat", "string"),
+        ("secret", "Float64"),
+    ]
 )
+EVENTS = TableSchema.of(
+    [("event_id", "string"), ("row_id", "string"), ("at", "string"), ("amount", "Float64")]
+)
+
+
+def contract(config: GenerationConfig) -> RelationalContract:
+    return RelationalContract(
+        (
+            TableContract(
+                "rows", ROWS, "row_id", "row", time_column="day", public=PublicView(drop=("secret",))
+            ),
+            TableContract(
+                "events",
+                EVENTS,
+                "event_id",
+                "evt",
+                foreign_keys=(ForeignKey("row_id", "rows"),),
+                time_column="at",
+                numbering="shard",
+                public=PublicView(
+                    cut=Cutoff(via="row_id", anchor_column="day", offset_days=PUBLIC_EVENT_DAYS)
+                ),
+            ),
+        )
+    )
 
 
 def catalog(label: str) -> list[FeatureSpec]:
@@ -89,6 +148,7 @@ def register_schemes() -> list[SchemeInfo]:
             profile_type=ToyProfile,
             narrative_type=None,
             sample_params={"n_rows": 120},
+            contract=contract,
         )
     ]
 
@@ -107,57 +167,60 @@ def generate_options() -> list[GenerateOption]:
 def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> ToyWorld | None:
     if scheme != "toy":
         return None
-    return ToyWorld("toy", config, float(rng.generator("world").normal()))
+    return ToyWorld("toy", config, rng, float(rng.generator("world").normal()))
 
 
 @hookimpl
-def write_bundle(world: Any, writer: BundleWriter) -> bool | None:
+def write_bundle(world: Any, writer: BundleWriter) -> ToyStats | None:
     if not isinstance(world, ToyWorld):
         return None
     p = world.config.params_as(ToyParams)
-    public = writer.mode is ExposureMode.STUDENT_PUBLIC
-    writer.declare_features(catalog(p.label_name))
+    features = catalog(p.label_name)
+    writer.declare_features(features)
+    writer.declare_task(
+        TaskSpec("toy_task", "binary_classification", p.label_name, 30, "rows", "row_id", "Is x1 high?"),
+        catalog_schema(features),
+    )
     writer.set_manifest_fields(
         ManifestFields(
-            config={"n_rows": p.n_rows},
-            hidden={"threshold": world.threshold},
-            relational_snapshot_safe=public,
-            structural_redactions=StructuralRedactions(columns={"rows": ["secret"]} if public else {}),
-            extra={"toy_extra": True},
+            config={"n_rows": p.n_rows}, hidden={"threshold": world.threshold}, extra={"toy_extra": True}
         )
     )
-    rows_schema = ROWS.without(["secret"]) if public else ROWS
-    spec = TaskSpec("toy_task", "binary_classification", p.label_name, 30, "rows", "row_id", "Is x1 high?")
-    rng = RNG(world.config.seed).child("shard")
-    with (
-        writer.open_table("rows", rows_schema) as table,
-        writer.open_task(spec, catalog_schema(catalog(p.label_name))) as task,
-    ):
-        for i, (start, n) in enumerate(world.shards()):
-            g = rng.generator(str(i))
-            x1 = g.normal(size=n)
-            x2 = g.poisson(3, size=n)
-            cat = np.where(g.random(n) < 0.5, "a", "b").astype(object)
-            secret = g.normal(size=n)
-            ids = id_range("row", start + 1, n)
-            data = {"row_id": ids, "x1": x1, "x2": x2, "cat": cat}
-            if not public:
-                data["secret"] = secret
-            table.append(data)
-            label = x1 + secret * 0.5 > world.threshold
-            task.append({"row_id": ids, "x1": x1, "x2": x2, "cat": cat, "hint": secret, p.label_name: label})
-            writer.progress("toy shards", i + 1, len(world.shards()))
+    shards = world.shards()
+    events = 0
+    for i, (start, n) in enumerate(shards):
+        g = world.rng.shard(i).generator("rows")
+        day = g.integers(0, 60, size=n)
+        x1 = g.normal(size=n)
+        x2 = g.poisson(3, size=n)
+        cat = np.where(g.random(n) < 0.5, "a", "b").astype(object)
+        secret = g.normal(size=n)
+        per_row = g.poisson(2, size=n)
+        owner = np.repeat(np.arange(n), per_row)
+        ids = id_range("row", start + 1, n)
+        rows = {"row_id": ids, "day": date_array(BASE, day), "x1": x1, "x2": x2, "cat": cat, "secret": secret}
+        event_rows = {
+            "event_id": np.arange(owner.size),
+            "row_id": ids.take(owner),
+            "at": date_array(BASE, day[owner] + g.integers(0, 20, size=owner.size)),
+            "amount": g.gamma(2.0, 5.0, size=owner.size),
+        }
+        label = x1 + secret * 0.5 > world.threshold
+        task = {"row_id": ids, "x1": x1, "x2": x2, "cat": cat, "hint": secret, p.label_name: label}
+        writer.write_shard(i, tables={"rows": rows, "events": event_rows}, tasks={"toy_task": task})
+        events += owner.size
+        writer.progress("toy shards", i + 1, len(shards))
     writer.write_dataset_card(
         f"# Toy Dataset — {world.config.difficulty.value.capitalize()} Tier\n\nToy rows.\n"
     )
-    return True
+    return ToyStats(p.n_rows, events)
 
 
 @hookimpl
-def write_metadata(world: Any, writer: BundleWriter) -> bool | None:
+def write_metadata(world: Any, writer: BundleWriter, written: ToyStats) -> bool | None:
     if not isinstance(world, ToyWorld):
         return None
-    writer.write_metadata_json("truth.json", {"threshold": world.threshold})
+    writer.write_metadata_json("truth.json", {"threshold": world.threshold, "events": written.events})
     return True
 
 
@@ -165,7 +228,9 @@ def write_metadata(world: Any, writer: BundleWriter) -> bool | None:
 def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     if manifest.scheme != "toy":
         return None
-    rows = bundle.table("rows")
-    if manifest.exposure_mode == "student_public" and "secret" in rows.column_names:
-        return [Finding("toy.secret", "secret column in a public bundle", where="tables/rows.parquet:secret")]
+    if "amount" not in bundle.schema("tables/events.parquet").names:
+        return []
+    amounts = bundle.table("events", ["amount"]).column("amount")
+    if amounts.null_count or (len(amounts) and min(amounts.to_pylist()) <= 0):
+        return [Finding("toy.amount", "event amounts must be positive", where="tables/events.parquet:amount")]
     return []

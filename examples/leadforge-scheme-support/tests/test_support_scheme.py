@@ -1,17 +1,21 @@
 """What the conformance kit cannot know about the support scheme: its own invariants.
 
 The label must be what the simulated queue did (not sampled), difficulty must change the
-world, and the scheme's validator must explain why tickets never ship publicly.
+world, public bundles must withhold what reveals the queue's outcome, and the scheme's own
+validator must catch a label the queue did not produce.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from leadforge.api import Generator
@@ -69,12 +73,42 @@ def test_a_stretched_team_breaches_more(host: PluginHost, tmp_path: Path) -> Non
     assert advanced > intro + 0.05, (intro, advanced)
 
 
-def test_the_validator_says_why_tickets_are_never_public(host: PluginHost, tmp_path: Path) -> None:
+def test_public_bundles_ship_neither_tickets_nor_lifetime_counts(host: PluginHost, tmp_path: Path) -> None:
     public = generate(host, tmp_path / "public", mode="student_public")
     instructor = generate(host, tmp_path / "instructor", mode="research_instructor")
     assert not (public / "tables/tickets.parquet").exists()
+    assert "tickets_opened" not in pq.read_schema(public / "tables/customers.parquet").names
+    opened = pq.read_table(instructor / "tables/customers.parquet").column("tickets_opened").to_pylist()
+    assert sum(opened) == pq.read_metadata(instructor / "tables/tickets.parquet").num_rows
     shutil.copyfile(instructor / "tables/tickets.parquet", public / "tables/tickets.parquet")
     report = validate_bundle(public, host)
     assert any(
-        f.check == "support.exposure" and "tickets must not be public" in f.message for f in report.errors
+        f.where == "tables/tickets.parquet" and "must be omitted from a public bundle" in f.message
+        for f in report.errors
+    ), report.errors
+
+
+def test_the_validator_catches_labels_the_queue_did_not_produce(host: PluginHost, tmp_path: Path) -> None:
+    bundle = generate(host, tmp_path / "b", mode="research_instructor")
+    assert validate_bundle(bundle, host).ok
+    rel = "tasks/sla_breached/train.parquet"
+    table = pq.read_table(bundle / rel)
+    flipped = pc.invert(table.column("sla_breached").slice(0, 5))
+    labels = pa.concat_arrays([*flipped.chunks, *table.column("sla_breached").slice(5).chunks])
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("sla_breached"), "sla_breached", labels), bundle / rel
     )
+    rehash(bundle, rel)
+    errors = validate_bundle(bundle, host).errors
+    assert [f.check for f in errors] == ["support.label"], errors
+    assert "5 label(s) disagree" in errors[0].message
+
+
+def rehash(root: Path, rel: str) -> None:
+    """Make the manifest agree with an edited file, as a careful cheater would."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    data = (root / rel).read_bytes()
+    manifest["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    task = manifest["tasks"]["sla_breached"]
+    task[f"{Path(rel).stem}_sha256"] = manifest["files"][rel]["sha256"]
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -13,7 +13,8 @@ from leadforge.rng import RNG
 from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
 from leadforge.validation import Finding
 
-from leadforge_support import checks, render, world
+from leadforge_support import checks, metadata, render, world
+from leadforge_support.contract import contract
 from leadforge_support.params import SupportNarrative, SupportParams, SupportProfile
 from leadforge_support.world import SupportWorld
 
@@ -33,6 +34,7 @@ def register_schemes() -> list[SchemeInfo]:
             narrative_type=SupportNarrative,
             description="Tickets arrive daily; a team works the queue by priority; SLA breaches emerge.",
             sample_params={"n_customers": 120, "n_agents": 3, "horizon_days": 60},
+            contract=contract,
         )
     ]
 
@@ -55,18 +57,17 @@ def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG)
 
 
 @hookimpl
-def write_bundle(world: Any, writer: BundleWriter) -> bool | None:
+def write_bundle(world: Any, writer: BundleWriter) -> render.BundleStats | None:
     if not isinstance(world, SupportWorld):
         return None
-    render.write(world, writer)
-    return True
+    return render.write(world, writer)
 
 
 @hookimpl
-def write_metadata(world: Any, writer: BundleWriter) -> bool | None:
+def write_metadata(world: Any, writer: BundleWriter, written: render.BundleStats) -> bool | None:
     if not isinstance(world, SupportWorld):
         return None
-    render.write_metadata(world, writer)
+    metadata.write(world, writer, written)
     return True
 
 

@@ -31,6 +31,9 @@ WEEKDAY_ARRIVALS = np.array([1.25, 1.15, 1.05, 1.0, 0.9, 0.35, 0.3])
 #: Priority mix by plan position (cheapest first); enterprise customers escalate more.
 PRIORITY_MIX = np.array([[0.04, 0.16, 0.55, 0.25], [0.07, 0.22, 0.52, 0.19], [0.12, 0.30, 0.45, 0.13]])
 CHANNELS = ("email", "chat", "phone")
+#: The simulated queue starts empty, which no real helpdesk does: tickets of the first week fill
+#: it but are not task rows, so no label reflects the empty start.
+WARMUP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,18 @@ class Tickets:
         return late | (self.resolved_day < 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SupportWorld:
-    """World-level truth (customers, agents, ticket arrivals) and the simulated queue."""
+    """World-level truth (customers, agents, ticket arrivals) and the simulated queue.
+
+    ``rng`` is the root stream core passed to ``build_world``; rendering draws its snapshot
+    noise from it too, so every draw of a bundle derives from the seed alone.
+    """
 
     scheme: str
     config: GenerationConfig
     narrative: SupportNarrative
+    rng: RNG
     customers: Customers
     agent_skill: np.ndarray
     agent_weekend: np.ndarray
@@ -95,7 +103,7 @@ def build(config: GenerationConfig, narrative: SupportNarrative, rng: RNG) -> Su
     customers = _customers(params, narrative, rng.generator("customers"))
     skill, weekend = _agents(params, rng.generator("agents"))
     tickets = _simulate(params, profile, narrative, customers, skill, weekend, rng)
-    return SupportWorld(SCHEME, config, narrative, customers, skill, weekend, tickets)
+    return SupportWorld(SCHEME, config, narrative, rng, customers, skill, weekend, tickets)
 
 
 def _customers(params: SupportParams, narrative: SupportNarrative, g: np.random.Generator) -> Customers:

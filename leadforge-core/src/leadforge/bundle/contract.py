@@ -178,7 +178,8 @@ class RelationalContract:
                     raise ValueError(f"table {t.name} references {fk.parent}, which public bundles omit")
             cut = t.public.cut
             if cut is not None and cut.via is not None:
-                parent = seen[t.foreign_key(cut.via).parent]
+                anchor = t.foreign_key(cut.via).parent
+                parent = t if anchor == t.name else seen[anchor]
                 if cut.anchor_column not in parent.schema.names:
                     raise ValueError(
                         f"table {t.name}: cutoff anchor {cut.anchor_column!r} is not a column "

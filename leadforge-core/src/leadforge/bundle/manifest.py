@@ -385,7 +385,11 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
     elif version is not None and version >= 7 and "relational_contract" in raw:
         pass
     plugins: list[PluginRef] = []
-    for p in raw.get("plugins") or []:
+    raw_plugins = raw.get("plugins") or []
+    if not isinstance(raw_plugins, list):
+        r.bad("plugins must be a list")
+        raw_plugins = []
+    for p in raw_plugins:
         if (
             isinstance(p, dict)
             and isinstance(p.get("distribution"), str)

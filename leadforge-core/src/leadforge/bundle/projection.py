@@ -47,6 +47,7 @@ def project_shard(
     if shard < 0:
         raise GenerationError(f"shard index must be >= 0, got {shard}")
     kept: dict[str, _Kept] = {}
+    removed: dict[str, pa.Array] = {}
     full: dict[str, pa.Table] = {}
     out: dict[str, pa.Table] = {}
     for t in contract:
@@ -58,14 +59,15 @@ def project_shard(
         if public and t.public.cut is not None:
             keep &= _within_cutoff(contract, t, table, full)
         for fk in t.foreign_keys:
-            if fk.parent in kept and fk.parent != t.name:
-                keep &= _parent_kept(table.column(fk.column), kept[fk.parent].local)
+            if fk.parent in removed and fk.parent != t.name:
+                keep &= _not_removed(table.column(fk.column), removed[fk.parent])
         if not keep.all():
             if t.numbering != "shard":
                 raise GenerationError(
                     f"table {t.name} lost rows with a removed parent row; its ids would show the gap, "
                     "so it must use numbering='shard'"
                 )
+            removed[t.name] = _combined(table.column(t.primary_key)).filter(pa.array(~keep))
             table = table.filter(pa.array(keep))
         pk = table.column(t.primary_key)
         if t.numbering == "shard":
@@ -96,10 +98,14 @@ def _combined(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def _parent_kept(fk: pa.ChunkedArray, parent_local: pa.Array) -> np.ndarray:
-    """Rows whose reference is null or points at a parent row that was kept."""
-    found = pc.is_in(fk, value_set=parent_local)
-    return np.asarray(pc.or_(found, pc.is_null(fk)).to_numpy(zero_copy_only=False), dtype=bool)
+def _not_removed(fk: pa.ChunkedArray, parent_removed: pa.Array) -> np.ndarray:
+    """Rows whose reference is null or not one of the parent rows the projection removed.
+
+    A reference to a row the scheme never wrote is kept, so that remapping reports it instead
+    of the row silently vanishing.
+    """
+    gone = pc.fill_null(pc.is_in(fk, value_set=parent_removed), False)
+    return ~np.asarray(gone.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _remap(fk: pa.ChunkedArray, parent: _Kept) -> pa.Array:

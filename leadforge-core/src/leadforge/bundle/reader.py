@@ -96,7 +96,8 @@ class BundleView:
 
         Links are never followed, so a link to a folder elsewhere contributes nothing but itself.
         """
-        regular, odd = [], []
+        regular: list[str] = []
+        odd: list[str] = []
         for folder, dirs, names in os.walk(self.root, followlinks=False):
             base = Path(folder)
             for name in [*names, *(d for d in dirs if (base / d).is_symlink())]:
