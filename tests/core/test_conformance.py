@@ -1,39 +1,39 @@
 """The conformance kit: it passes every installed recipe, and each check catches its defect.
 
-``Mutant`` is a small but complete scheme with switchable defects. The clean mutant must pass
-every check; each defect must fail exactly the checks that exist to catch it, which proves
-the kit can fail (and does not fail for the wrong reason).
+``Mutant`` (in ``conformance_mutant``) is a small but complete scheme with switchable defects.
+The clean mutant must pass every check; each defect must fail exactly the checks that exist to
+catch it, which proves the kit can fail (and does not fail for the wrong reason). Honest
+variants carry real signal that a careless leak probe would flag; they must pass.
 """
 
 from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from leadforge import hookimpl
-from leadforge.bundle import BundleWriter, ManifestFields, SplitFractions, StructuralRedactions, TaskSpec
-from leadforge.bundle.reader import BundleView, Manifest
-from leadforge.columns import id_range
-from leadforge.config import GenerationConfig
-from leadforge.enums import ExposureMode
-from leadforge.features import FeatureSpec, catalog_schema
-from leadforge.params import param
+from conformance_mutant import INSTRUCTOR, PUBLIC, Mutant, mutant_host, write_recipe
+from leadforge.bundle.manifest import Manifest
 from leadforge.plugins import PluginHost
-from leadforge.rng import RNG
-from leadforge.schema import TableSchema
-from leadforge.schemes import SchemeInfo
 from leadforge.testing import CHECKS, Conformance, SchemeConformance, check_scheme, expected_failure
-from leadforge.validation import Finding
+from leadforge.testing.checks.leaks import _primary_time, judge
+from leadforge.testing.stats import (
+    RUN_SURPRISE,
+    auc,
+    auc_tolerance,
+    binarise,
+    class_shares,
+    edge_runs,
+    run_surprise,
+    time_groups,
+)
+from leadforge.testing.structure import id_numbers, links, task_labels
 
 pytest_plugins = ["pytester"]
 
-PUBLIC = ExposureMode.STUDENT_PUBLIC
-INSTRUCTOR = ExposureMode.RESEARCH_INSTRUCTOR
 ALL_CHECKS = {c.name for c in CHECKS}
 
 
@@ -65,192 +65,15 @@ def test_installed_recipe_is_deterministic_across_interpreters(recipe_id: str, t
     ).is_dir()
 
 
-# -- a scheme with switchable defects ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MutParams:
-    n_rows: int = param(150, help="rows to simulate", minimum=1, maximum=100_000)
-
-
-@dataclass(frozen=True)
-class UncheckedParams:
-    n_rows: int = param(150, help="rows to simulate, with no bounds declared")
-
-
-@dataclass
-class MutWorld:
-    scheme: str
-    config: GenerationConfig
-    motif: str
-    x: np.ndarray
-    z: np.ndarray
-    k: np.ndarray
-
-
-ITEMS = TableSchema.of([("row_id", "string"), ("x", "Float64"), ("k", "Int64"), ("z", "Float64")])
-GROUPS = TableSchema.of([("group_id", "string"), ("size", "Int64")])
-
-
-class Mutant:
-    """A plugin object (pluggy registers its bound methods) for the ``mut`` scheme."""
-
-    LEADFORGE_PLUGIN_API = (2, 2)
-
-    def __init__(
-        self, recipes: Path, defect: str | None = None, modes: tuple[ExposureMode, ...] = (PUBLIC, INSTRUCTOR)
-    ):
-        self.recipes = recipes
-        self.defect = defect
-        self.modes = modes
-        self.builds: list[tuple[str, int]] = []
-
-    @hookimpl
-    def register_schemes(self) -> list[SchemeInfo]:
-        params = UncheckedParams if self.defect == "no_count_check" else MutParams
-        return [
-            SchemeInfo(
-                name="mut",
-                title="Mutant",
-                version="1",
-                params_type=params,
-                exposure_modes=self.modes,
-                narrative_type=None,
-                sample_params={"n_rows": 150},
-            )
-        ]
-
-    @hookimpl
-    def register_recipes(self) -> list[Path]:
-        return [self.recipes]
-
-    @hookimpl
-    def build_world(self, scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> MutWorld | None:
-        if scheme != "mut":
-            return None
-        self.builds.append((config.exposure_mode.value, config.seed))
-        if self.defect == "ignores_seed":
-            rng = RNG(0)
-        n = config.params.n_rows
-        g = rng.generator("rows")
-        x, z = g.normal(size=n), g.normal(size=n)
-        k = g.poisson(2.0, size=n)
-        motif = ("ridge_motif", "valley_motif")[int(rng.generator("motif").integers(2))]
-        return MutWorld("mut", config, motif, x, z, k)
-
-    def catalog(self) -> list[FeatureSpec]:
-        return [
-            FeatureSpec("row_id", "string", "id", "ids", distort=False),
-            FeatureSpec("x", "Float64", "signal", "features"),
-            FeatureSpec("k", "Int64", "a count", "features", non_negative=True),
-            FeatureSpec("hot", "boolean", "target", "target", is_target=self.defect != "label_not_target"),
-        ]
-
-    @hookimpl
-    def write_bundle(self, world: Any, writer: BundleWriter) -> bool | None:
-        if not isinstance(world, MutWorld):
-            return None
-        d, public = self.defect, writer.mode is PUBLIC
-        n = world.x.size
-        hidden = {"motif_family": world.motif}
-        config: dict[str, Any] = {"n_rows": n}
-        if d == "hidden_in_config" and public:
-            config, hidden = {**config, **hidden}, {}
-        writer.declare_features(self.catalog())
-        writer.set_manifest_fields(
-            ManifestFields(
-                config=config,
-                hidden=hidden,
-                relational_snapshot_safe=public,
-                structural_redactions=StructuralRedactions(columns={"items": ["z"]} if public else {}),
-            )
-        )
-        ids = id_range("row", 1, n)
-        items: dict[str, Any] = {"row_id": ids, "x": world.x, "k": world.k, "z": world.z}
-        schema = ITEMS
-        if public:
-            items.pop("z")
-            schema = ITEMS.without(["z"])
-            if d == "public_extra_column":
-                schema = TableSchema.of([*schema.columns, ("extra", "Float64")])
-                items["extra"] = world.z
-        writer.write_table("items", schema, items)
-        if not (public and d == "undeclared_omission"):
-            writer.write_table(
-                "groups", GROUPS, {"group_id": id_range("grp", 1, 3), "size": np.array([5, 6, 7])}
-            )
-        label = world.x + world.z > 0
-        if d == "constant_label":
-            label = np.zeros(n, dtype=bool)
-        x = np.round(world.x, 1) if d == "public_features_differ" and public else world.x
-        task = {"row_id": ids, "x": x, "k": world.k, "hot": label}
-        task_schema = catalog_schema(self.catalog())
-        if d == "undocumented_column":
-            task_schema = TableSchema.of([*task_schema.columns, ("extra_feature", "Float64")])
-            task["extra_feature"] = world.z
-        split = SplitFractions(1.0, 0.0, 0.0) if d == "single_split" else SplitFractions()
-        spec = TaskSpec(
-            "hot", "binary_classification", "hot", 30, "items", "row_id", "Is the row hot?", split=split
-        )
-        with writer.open_task(spec, task_schema) as sink:
-            sink.append(task)
-            if d == "duplicate_keys":
-                sink.append(task)
-        card = f"# Mutant — {writer.mode.value}\n\n{n} rows.\n"
-        if d == "wallclock":
-            card += f"Generated at {time.time_ns()}.\n"
-        if d == "card_leaks_hidden":
-            card += f"The hidden motif is {world.motif}.\n"
-        writer.write_dataset_card(card)
-        if d == "stray_file":
-            (writer.root / "scratch.log").write_text("written behind the writer's back\n")
-        return True
-
-    @hookimpl
-    def write_metadata(self, world: Any, writer: BundleWriter) -> bool | None:
-        if not isinstance(world, MutWorld):
-            return None
-        writer.write_metadata_json("truth.json", {"motif": world.motif, "z_mean": float(world.z.mean())})
-        return True
-
-    @hookimpl
-    def validate(self, bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
-        if manifest.scheme != "mut":
-            return None
-        if self.defect == "false_positive":
-            return [Finding("mut.sanity", "rows look suspicious", where="tables/items.parquet")]
-        if self.defect == "fragile_validate":
-            import pyarrow.parquet as pq
-
-            for name in manifest.tables:
-                pq.read_table(bundle.root / "tables" / f"{name}.parquet")
-        return []
-
-
-RECIPE = """id: mut_v1
-title: Mutant recipe
-scheme: mut
-description: A recipe for the conformance kit's own tests.
-primary_task: hot
-supported_modes: [{modes}]
-supported_difficulty: [intro, intermediate]
-"""
+# -- the mutant scheme -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def recipe_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = {}
-    for name, modes in (("both", "student_public, research_instructor"), ("public", "student_public")):
-        folder = tmp_path_factory.mktemp(f"recipe-{name}") / "mut_v1"
-        folder.mkdir()
-        (folder / "recipe.yaml").write_text(RECIPE.format(modes=modes))
-        out[name] = folder
-    return out
-
-
-def mutant_host(recipe: Path, defect: str | None = None, **kw: Any) -> tuple[PluginHost, Mutant]:
-    plugin = Mutant(recipe, defect, **kw)
-    return PluginHost.from_plugins([("mut", plugin)], distribution="leadforge-scheme-mut"), plugin
+    return {
+        name: write_recipe(tmp_path_factory.mktemp(f"recipe-{name}") / "mut_v1", modes)
+        for name, modes in (("both", "student_public, research_instructor"), ("public", "student_public"))
+    }
 
 
 def failing_checks(host: PluginHost, workdir: Path) -> tuple[set[str], str]:
@@ -267,6 +90,12 @@ def test_clean_mutant_passes_every_check(recipe_dirs: dict[str, Path], tmp_path:
     assert plugin.builds.count(("student_public", 7)) == 2
     assert plugin.builds.count(("research_instructor", 7)) == 2
     assert plugin.builds.count(("student_public", 8)) == 1
+    # the public cut removes events in a label-dependent way, and the probes still find nothing
+    kept = {
+        m: Manifest.load(tmp_path / f"{m.value}-seed7-first").tables["events"].row_count
+        for m in (PUBLIC, INSTRUCTOR)
+    }
+    assert 0 < kept[PUBLIC] < kept[INSTRUCTOR]
 
 
 DEFECTS = {
@@ -285,14 +114,44 @@ DEFECTS = {
     "false_positive": ({"validate_fresh"}, "rows look suspicious"),
     "fragile_validate": (
         {"validate_tampered"},
-        "a validate hook crashed on a bundle with tables/groups.parquet",
+        "a validate hook crashed on a bundle with tables/events.parquet",
     ),
-    "no_count_check": ({"bad_config"}, "the negative count n_rows=-1: crashed with ValueError"),
+    "no_count_check": (
+        {"bad_config"},
+        "the negative count n_rows=-1: the plugin crashed (plugin 'mut' (leadforge-scheme-mut) failed in build_world: ValueError",
+    ),
     "single_split": ({"splits"}, "valid.parquet is empty"),
     "duplicate_keys": ({"splits", "validate_fresh"}, "key column 'row_id' has duplicates"),
     "constant_label": ({"splits"}, "the label 'hot' has a single value"),
     "undocumented_column": ({"dictionary", "validate_fresh"}, "columns missing from feature_dictionary.csv"),
     "label_not_target": ({"dictionary"}, "the label 'hot' of task hot is not marked is_target"),
+    # structural leaks: each planted on the mutant, each caught by its own check
+    "rows_sorted_by_label": (
+        {"row_order"},
+        "student_public tasks/hot/train.parquet: row position predicts hot (AUC 1.000",
+    ),
+    "ids_by_label": ({"id_numbers"}, "task hot: the number in row_id predicts hot (AUC 1.000"),
+    "events_by_label": (
+        {"id_numbers"},
+        "the lowest event_id of each row_id's rows in tables/events.parquet predicts hot",
+    ),
+    "hand_cut": (
+        {"cut_gaps"},
+        "tables/events.parquet: the event_id gaps after each items row's public rows predict how many",
+    ),
+    # core validate enforces one split per key too, so validate_fresh fails with the kit's check
+    "split_per_task": (
+        {"shared_splits", "validate_fresh"},
+        "tasks hot and warm share the key 'row_id' but put",
+    ),
+    "positives_only_table": (
+        {"presence"},
+        "whether a row_id has any row in tables/alerts.parquet separates hot almost perfectly (AUC 1.000",
+    ),
+    "public_drops_negatives": (
+        {"presence"},
+        "but 0.500 in core's public projection of the instructor rows",
+    ),
 }
 
 
@@ -305,6 +164,126 @@ def test_each_defect_fails_exactly_its_checks(
     failed, summary = failing_checks(host, tmp_path)
     assert failed == expected, summary
     assert text in summary, summary
+
+
+HONEST = {
+    # variant: params; each carries real signal a careless probe would call a leak
+    "honest_time_signal": {"n_rows": 1200, "chunk_rows": 400},
+    "honest_alerts": {"n_rows": 600},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(HONEST))
+def test_honest_signal_is_not_a_leak(variant: str, recipe_dirs: dict[str, Path], tmp_path: Path) -> None:
+    host, _ = mutant_host(recipe_dirs["both"], variant)
+    c = Conformance("mut_v1", host=host, workdir=tmp_path, params=HONEST[variant])
+    report = c.run_all()
+    assert report.ok, report.summary()
+    b = c.bundle(PUBLIC)
+    manifest = b.manifest()
+    assert manifest.contract is not None
+    labels = task_labels(b, "hot")
+    assert labels is not None
+    if variant == "honest_time_signal":
+        # ids follow creation time inside each shard and time predicts the label: the bare id
+        # probe fires, and only the comparison among rows of about the same time clears it
+        time_rank = _primary_time(b, manifest.contract, labels)
+        assert time_rank is not None and auc(time_rank, labels.y) > 0.8
+        ids = id_numbers(labels.keys)
+        assert judge(ids, labels.y) is not None
+        assert judge(ids, labels.y, time_rank) is None
+    else:
+        (alerts,) = [
+            link for link in links(b.view(), manifest.contract, labels) if link.table.name == "alerts"
+        ]
+        has = np.bincount(alerts.entity[alerts.entity >= 0], minlength=labels.y.size) > 0
+        assert 0.6 < auc(has.astype(float), labels.y) < 0.9
+
+
+# -- the statistics behind the leak probes ------------------------------------------------------
+
+
+def test_auc_counts_pairs_and_ties_like_the_definition() -> None:
+    g = np.random.default_rng(0)
+    score = g.integers(0, 6, size=300).astype(float)
+    y = g.random(300) < 0.3
+    pos, neg = score[y], score[~y]
+    pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    assert auc(score, y) == pytest.approx(pairs / (pos.size * neg.size))
+    assert np.isnan(auc(score, np.zeros(300, dtype=bool)))
+    assert auc(np.full(300, 2.0), y) == 0.5
+
+
+def test_the_tolerance_follows_the_null_spread_of_the_auc() -> None:
+    balanced = np.arange(2000) % 2 == 0
+    assert auc_tolerance(balanced) == pytest.approx(4 * np.sqrt(2001 / (12 * 1000 * 1000)))
+    assert auc_tolerance(np.arange(200_000) % 2 == 0) == 0.03
+    rare = np.arange(2000) % 20 == 0
+    assert auc_tolerance(rare) > 1.5 * auc_tolerance(balanced)
+    # uninformative scores almost never exceed it: 4 standard deviations
+    g = np.random.default_rng(1)
+    y = np.arange(120) % 3 == 0
+    flagged = sum(judge(g.random(120), y) is not None for _ in range(2000))
+    assert flagged <= 2
+
+
+def test_runs_and_binary_labels() -> None:
+    assert edge_runs(np.array([1, 1, 1, 0, 1, 0, 0], dtype=bool)) == (3, 2)
+    y = np.arange(100) % 2 == 0
+    shares = class_shares(y, np.zeros(100))
+    assert np.all(shares == 0.5)
+    assert run_surprise(shares[:20]) > RUN_SURPRISE > run_surprise(shares[:19])  # 0.5**20 < 1e-6 < 0.5**19
+    # a day on which every row has one class explains any run inside it
+    days = np.repeat(np.arange(5), 40)
+    late = np.where(days == 4, False, np.arange(200) % 2 == 0)
+    assert time_groups(days.astype(float)).tolist() == days.tolist()
+    assert run_surprise(class_shares(late, time_groups(days.astype(float)))[-40:]) == 0
+    assert time_groups(np.arange(100.0), min_rows=30).max() == 2  # 30, 30, 40 rows
+    assert binarise(np.array([0.0, 1.0, 1.0])).tolist() == [False, True, True]
+    assert binarise(np.array([3.0, 1.0, 2.0, 10.0])).tolist() == [True, False, False, True]
+    assert binarise(np.array([0.0, 0.0, 0.0, 5.0])).tolist() == [False, False, False, True]
+    assert binarise(np.full(4, 2.0)) is None
+
+
+def test_the_stratified_auc_asks_what_a_score_adds_beyond_time() -> None:
+    g = np.random.default_rng(2)
+    t = g.random(3000)
+    y = g.random(3000) < t  # the label depends on time only
+    follows_time = t + 1e-3 * g.random(3000)
+    assert judge(follows_time, y) is not None
+    assert judge(follows_time, y, t) is None
+    leaks = np.where(y, 1.0, 0.0) + g.random(3000)  # the score knows the label itself
+    assert judge(leaks, y, t) is not None
+
+
+def test_the_kit_reports_what_validate_reports_about_a_manifest(
+    recipe_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    from leadforge.bundle.manifest import parse
+    from leadforge.yamlfile import dump_json
+
+    host, _ = mutant_host(recipe_dirs["both"])
+    c = Conformance("mut_v1", host=host, workdir=tmp_path)
+    assert c.run("manifest").ok
+    b = c.bundle(PUBLIC)
+    raw = b.raw_manifest()
+    raw["seed"] = "seven"
+    raw["tasks"]["hot"]["train_rows"] = None
+    (b.path / "manifest.json").write_bytes(dump_json(raw))
+    findings = [f.message for f in parse(raw).findings]
+    assert len(findings) == 2
+    failures = c.run("manifest").failures
+    for message in findings:
+        assert f"student_public manifest: {message}" in failures, failures
+
+
+def test_checks_do_not_import_the_runner() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, leadforge.testing.checks; print('leadforge.testing.runner' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_check_scheme_raises_listing_every_failure(recipe_dirs: dict[str, Path], tmp_path: Path) -> None:
@@ -325,7 +304,7 @@ def test_tampering_goes_unnoticed_without_core_validation(
     assert failed == {"validate_tampered"}, summary
     for what in (
         "dataset_card.md edited",
-        "tables/groups.parquet deleted",
+        "tables/events.parquet deleted",
         "labels flipped in tasks/hot/train",
     ):
         assert f"validate did not report {what}" in summary

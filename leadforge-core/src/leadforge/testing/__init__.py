@@ -12,7 +12,8 @@ or one pytest test per check::
     class TestHelpdesk(SchemeConformance):
         recipe_id = "helpdesk_sla_v1"
 
-The checks are listed in :data:`CHECKS`; ``docs/plugins.md`` explains each. Importing this
+The checks are listed in :data:`CHECKS` (one module per concept in
+:mod:`leadforge.testing.checks`); ``docs/plugins.md`` explains each. Importing this
 package is cheap (its pytest plugin loads in every pytest run); the kit itself is imported on
 first use of one of the names below.
 """

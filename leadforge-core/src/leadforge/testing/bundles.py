@@ -20,6 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from leadforge.api import Generator
+from leadforge.bundle.manifest import (
+    MANIFEST,
+    TASK_MANIFEST,
+    Manifest,
+    TaskManifest,
+    parse,
+    parse_task_manifest,
+)
 from leadforge.bundle.reader import BundleView
 from leadforge.config import GenerationConfig
 from leadforge.enums import Difficulty, ExposureMode
@@ -39,7 +47,8 @@ class GeneratedBundle:
     """One bundle on disk and what produced it.
 
     ``hidden_fields`` are the manifest keys the scheme declared as hidden truth
-    (``ManifestFields.hidden``); ``None`` when the bundle came from the CLI subprocess.
+    (``ManifestFields.hidden``), as the writer recorded them in memory, so a manifest edited on
+    disk cannot hide them; ``None`` when the bundle came from the CLI subprocess.
     """
 
     path: Path
@@ -53,11 +62,31 @@ class GeneratedBundle:
     def label(self) -> str:
         return f"{self.mode.value} bundle (seed {self.seed}, {self.origin})"
 
-    def manifest(self) -> dict[str, Any]:
-        data = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+    def raw_manifest(self) -> dict[str, Any]:
+        """``manifest.json`` as parsed JSON, key order kept (for layout checks)."""
+        try:
+            data = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GenerationFailed(f"{self.label}: manifest.json is not readable JSON: {exc}") from None
         if not isinstance(data, dict):
             raise GenerationFailed(f"{self.label}: manifest.json is not a JSON object")
         return data
+
+    def manifest(self) -> Manifest:
+        """The typed manifest, read exactly as ``validate`` reads it."""
+        return parse(self.raw_manifest())
+
+    def raw_task_manifest(self, task: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads((self.path / "tasks" / task / TASK_MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def task_manifest(self, task: str) -> TaskManifest | None:
+        """The task's typed manifest; ``None`` if ``validate`` could not read it either."""
+        tm, _ = parse_task_manifest(self.raw_task_manifest(task), f"tasks/{task}/{TASK_MANIFEST}")
+        return tm
 
     def view(self) -> BundleView:
         return BundleView(self.path)
@@ -118,8 +147,7 @@ class BundleFactory:
             bundle.save(path, generation_timestamp=PINNED_TIMESTAMP)
         except Exception as exc:
             raise GenerationFailed(f"{what} raised {type(exc).__name__}: {exc}") from exc
-        fields = bundle.manifest_fields
-        hidden = tuple(fields.hidden) if fields is not None else None
+        hidden = bundle.manifest.hidden_fields if bundle.manifest is not None else None
         return GeneratedBundle(path, mode, seed, bundle.config, hidden, "in-process")
 
     def _generate_cli(self, mode: ExposureMode, seed: int) -> GeneratedBundle:

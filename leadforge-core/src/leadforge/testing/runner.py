@@ -8,74 +8,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from leadforge.config import DEFAULT_DIFFICULTY
-from leadforge.enums import Difficulty, ExposureMode
-from leadforge.errors import UsageError
 from leadforge.plugins import PluginHost
-from leadforge.testing.bundles import BundleFactory, GeneratedBundle, GenerationFailed
-from leadforge.testing.checks import CHECKS, Check, Skip
+from leadforge.testing.bundles import GenerationFailed
+from leadforge.testing.checks import CHECKS, Skip, check_named
 from leadforge.testing.report import CheckResult, ConformanceReport
+from leadforge.testing.subject import DEFAULT_SEED, Subject
 
-DEFAULT_SEED = 7
+__all__ = ["DEFAULT_SEED", "MAX_FAILURES_PER_CHECK", "Conformance", "check_scheme"]
+
 #: More failures than this from one check are summarised, so a report stays readable.
 MAX_FAILURES_PER_CHECK = 25
 
 
-class Conformance:
-    """One recipe under test: its host, scheme, supported modes, and its bundles (made once).
-
-    ``params`` are merged over the scheme's ``SchemeInfo.sample_params`` and passed as explicit
-    arguments, so they override the recipe's defaults. Only the exposure modes both the recipe
-    and the scheme support are generated. ``cross_process`` (default: when plugins come from
-    installed entry points, i.e. ``host`` is ``None``) adds a determinism run through the CLI in
-    a fresh interpreter.
-    """
-
-    def __init__(
-        self,
-        recipe_id: str,
-        *,
-        workdir: Path,
-        params: Mapping[str, Any] | None = None,
-        host: PluginHost | None = None,
-        seed: int = DEFAULT_SEED,
-        difficulty: str | None = None,
-        cross_process: bool | None = None,
-    ) -> None:
-        self.host = host if host is not None else PluginHost.discover(report=False)
-        self.recipe = self.host.recipe(recipe_id)
-        self.scheme = self.host.scheme_for(self.recipe)
-        self.params: dict[str, Any] = {**self.scheme.sample_params, **(params or {})}
-        self.modes = tuple(
-            m for m in ExposureMode if m in self.recipe.supported_modes and m in self.scheme.exposure_modes
-        )
-        if not self.modes:
-            raise UsageError(f"recipe {recipe_id!r} and scheme {self.scheme.name!r} share no exposure mode")
-        tiers = self.recipe.supported_difficulty
-        if difficulty is not None:
-            self.difficulty = Difficulty.parse(difficulty, "difficulty")
-        else:
-            self.difficulty = DEFAULT_DIFFICULTY if DEFAULT_DIFFICULTY in tiers else tiers[0]
-        self.seed = seed
-        self.other_seed = seed + 1
-        self.cross_process = host is None if cross_process is None else cross_process
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.factory = BundleFactory(self.host, recipe_id, self.difficulty, self.params, self.workdir)
-
-    @property
-    def primary_mode(self) -> ExposureMode:
-        """The mode single-bundle checks use: ``student_public`` when supported (it ships to students)."""
-        return ExposureMode.STUDENT_PUBLIC if ExposureMode.STUDENT_PUBLIC in self.modes else self.modes[0]
-
-    def bundle(
-        self, mode: ExposureMode | None = None, *, seed: int | None = None, run: str = "first"
-    ) -> GeneratedBundle:
-        return self.factory.get(mode or self.primary_mode, self.seed if seed is None else seed, run)
+class Conformance(Subject):
+    """A :class:`~leadforge.testing.subject.Subject` that runs the checks against itself."""
 
     def run(self, name: str) -> CheckResult:
         """Run one check by name; a crash inside it is a failure, never an exception."""
-        check = _check(name)
+        check = check_named(name)
         started = time.perf_counter()
         failures: list[str] = []
         skipped: str | None = None
@@ -129,10 +79,3 @@ def check_scheme(
         report = conformance.run_all()
     report.raise_for_failures()
     return report
-
-
-def _check(name: str) -> Check:
-    for check in CHECKS:
-        if check.name == name:
-            return check
-    raise KeyError(f"unknown conformance check {name!r}; known: {', '.join(c.name for c in CHECKS)}")

@@ -22,9 +22,10 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 
 from leadforge.plugins import PluginHost
-from leadforge.testing.checks import CHECKS, Check
+from leadforge.testing.checks import CHECKS, Check, check_named
 from leadforge.testing.report import CheckResult
-from leadforge.testing.runner import DEFAULT_SEED, Conformance
+from leadforge.testing.runner import Conformance
+from leadforge.testing.subject import DEFAULT_SEED
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REASON = "__leadforge_expected_failure__"
@@ -88,7 +89,7 @@ class SchemeConformance:
                     f"without a reason. If the scheme cannot pass the {check_name!r} check, decorate the "
                     "override with @leadforge.testing.expected_failure('why'); otherwise remove the override."
                 )
-            setattr(cls, test_name, _expected_failure_test(_check(check_name), reason))
+            setattr(cls, test_name, _expected_failure_test(check_named(check_name), reason))
 
     @classmethod
     def leadforge_host(cls) -> PluginHost | None:
@@ -114,10 +115,6 @@ class SchemeConformance:
             seed=cls.seed,
             difficulty=cls.difficulty,
         )
-
-
-def _check(name: str) -> Check:
-    return next(c for c in CHECKS if c.name == name)
 
 
 def _report(result: CheckResult) -> str:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from leadforge.bundle.manifest import TASK_MANIFEST, Manifest, parse_task_manifest
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Tamper:
     apply: Callable[[Path], None]
 
 
-def tampers(manifest: Mapping[str, Any], public: bool) -> list[Tamper]:
+def tampers(manifest: Manifest) -> list[Tamper]:
     """The tamperings that apply to a bundle with this manifest."""
     out: list[Tamper] = [
         Tamper("dataset_card.md edited", "dataset_card.md", lambda root: _append(root / "dataset_card.md")),
@@ -39,7 +40,7 @@ def tampers(manifest: Mapping[str, Any], public: bool) -> list[Tamper]:
         ),
         Tamper("an unlisted file added", "NOTES.txt", lambda root: _write(root / "NOTES.txt", b"added\n")),
     ]
-    tables = sorted(_str_keys(manifest.get("tables")))
+    tables = sorted(manifest.tables)
     if tables:
         rel = f"tables/{tables[0]}.parquet"
         copy = f"tables/{tables[0]}_copy.parquet"
@@ -48,7 +49,7 @@ def tampers(manifest: Mapping[str, Any], public: bool) -> list[Tamper]:
             Tamper(f"{rel} deleted", rel, lambda root: _delete(root / rel)),
             Tamper(f"an unlisted table {copy} added", copy, lambda root: _copy(root / rel, root / copy)),
         ]
-    tasks = sorted(_str_keys(manifest.get("tasks")))
+    tasks = sorted(manifest.tasks)
     if tasks:
         task = tasks[0]
         train, test = f"tasks/{task}/train.parquet", f"tasks/{task}/test.parquet"
@@ -60,7 +61,7 @@ def tampers(manifest: Mapping[str, Any], public: bool) -> list[Tamper]:
             ),
             Tamper(f"{test} deleted", test, lambda root: _delete(root / test)),
         ]
-    if public:
+    if manifest.is_public:
         out.append(
             Tamper(
                 "a metadata/ folder added to a public bundle",
@@ -69,10 +70,6 @@ def tampers(manifest: Mapping[str, Any], public: bool) -> list[Tamper]:
             )
         )
     return out
-
-
-def _str_keys(section: Any) -> list[str]:
-    return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -115,11 +112,13 @@ def _flip_label(table: pa.Table, task_dir: Path) -> pa.Table:
     import json
 
     try:
-        label = json.loads((task_dir / "task_manifest.json").read_text(encoding="utf-8"))["label_column"]
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = json.loads((task_dir / TASK_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return _reverse(table)
-    if label not in table.column_names:
+    tm, _ = parse_task_manifest(raw, TASK_MANIFEST)
+    if tm is None or tm.label_column not in table.column_names:
         return _reverse(table)
+    label = tm.label_column
     col = table.column(label)
     if pa.types.is_boolean(col.type):
         flipped = pc.invert(col)
