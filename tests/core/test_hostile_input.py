@@ -348,3 +348,27 @@ def test_progress_must_report(toy_host: PluginHost, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="progress"):
         bundle.save(tmp_path / "b", progress="x")  # type: ignore[arg-type]
     shutil.rmtree(tmp_path / "b", ignore_errors=True)
+
+
+# -- sizes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("memory", "disk", "text"),
+    [(10**15, 0, "of memory"), (0, 10**18, "of disk")],
+    ids=["memory", "disk"],
+)
+def test_a_run_that_cannot_fit_is_refused_before_simulating(
+    cli: Run, toy_host: PluginHost, tmp_path: Path, memory: int, disk: int, text: str
+) -> None:
+    from dataclasses import replace
+
+    from leadforge.footprint import Footprint
+
+    toy_host.schemes["toy"] = replace(
+        toy_host.schemes["toy"], footprint=lambda config: Footprint(memory, disk, "rows", 1_000)
+    )
+    r = generate(cli, tmp_path / "b")
+    one_line(r, 2, text)
+    assert "would fit" in r.stderr and "LEADFORGE_SKIP_SIZE_CHECK" in r.stderr
+    assert not (tmp_path / "b").exists()

@@ -9,6 +9,7 @@ bundle.save("out/leads")
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +23,7 @@ from leadforge.bundle.staging import staged
 from leadforge.bundle.writer import BundleWriter
 from leadforge.config import GenerationConfig, load_override
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError, UsageError
+from leadforge.footprint import check_disk, check_memory
 from leadforge.params import brief
 from leadforge.plugins import PluginHost, get_host
 from leadforge.progress import Progress
@@ -90,6 +92,8 @@ class Generator:
     def generate(self, **params: Any) -> Bundle:
         """Build the world; ``params`` override scheme parameters for this call only."""
         config = self.config.with_params(**params) if params else self.config
+        if self.scheme.footprint is not None:
+            check_memory(self.scheme.footprint(config))
         world = self.host.call_scheme(
             config.scheme,
             "build_world",
@@ -132,6 +136,8 @@ class Bundle:
         out = Path(path)
         timestamp = _timestamp(generation_timestamp)
         scheme = self.generator.scheme
+        if scheme.footprint is not None:
+            check_disk(scheme.footprint(self.config), Path(os.path.abspath(out)))
         contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
         with staged(out) as stage:
             writer = BundleWriter(

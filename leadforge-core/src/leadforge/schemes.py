@@ -13,6 +13,7 @@ from leadforge.params import ParamField, param_fields
 
 if TYPE_CHECKING:
     from leadforge.bundle.contract import RelationalContract
+    from leadforge.footprint import Footprint
 
 __all__ = ["GenerateOption", "SchemeInfo", "World", "options_from_params"]
 
@@ -30,7 +31,8 @@ class SchemeInfo:
     give a small but complete bundle in a second or two; the conformance kit and smoke tests
     generate with them. ``contract`` returns the scheme's relational contract for a config
     (table schemas may depend on it, e.g. a label column named by a parameter); core writes
-    and validates every bundle of the scheme against it.
+    and validates every bundle of the scheme against it. ``footprint`` estimates a run's peak
+    memory and bundle size, so core refuses a run that cannot fit before it starts.
     """
 
     name: str
@@ -47,6 +49,7 @@ class SchemeInfo:
     description: str = ""
     sample_params: Mapping[str, Any] = field(default_factory=dict)
     contract: Callable[[GenerationConfig], RelationalContract] | None = None
+    footprint: Callable[[GenerationConfig], Footprint] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
