@@ -4,11 +4,17 @@ For every (seed, tier) a research_instructor bundle of the default size (1500 cu
 generated; a default ``HistGradientBoostingClassifier`` is trained on the calendar
 ``churned_within_180d`` train split and scored on its test split (ROC-AUC), and a default
 ``HistGradientBoostingRegressor`` likewise on ``pltv_revenue_365d`` (Spearman correlation of the
-test predictions with the target). Features: every column but the ids and the target, strings
-one-hot encoded. World rates (first-year churn, first-year expansion, still-active share; defined
-in ``leadforge_lifecycle.rates``) come from the bundle's ``metadata/mechanism_summary.json``.
-Per revenue window: the share of exact zeros and the share of the cohort churned by the
-window's end.
+test predictions with the target): the scores a student gets from the bundle as shipped.
+Features: every column but the ids and the target, strings one-hot encoded.
+
+The tier ordering is judged on the same models scored by 5-fold cross-validation over every row
+of the task (``*_cv``): a test split holds about 200 customers, too few to resolve the few
+hundredths that can separate two tiers of one seed, so a single split can invert an ordering
+that cross-validation shows clearly.
+
+World rates (first-year churn, first-year expansion, still-active share; defined in
+``leadforge_lifecycle.rates``) come from the bundle's ``metadata/mechanism_summary.json``. Per
+revenue window: the share of exact zeros and the share of the cohort churned by the window's end.
 
 ``--families`` adds the world rates of every family × tier (seed 42); ``--leak-probe`` adds the
 cheating-student probe: a model on per-customer aggregates of the public tables against one on
@@ -43,6 +49,8 @@ TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
 WINDOWS = (90, 365, 730)
 OBSERVATION = pd.Timestamp("2025-01-27")
 PINNED = "2026-01-01T00:00:00+00:00"
+#: The metrics whose strict decrease intro > intermediate > advanced makes the tiers ordered.
+ORDERED_METRICS = ("churn_auc_cv", "pltv365_spearman_cv")
 
 
 def _split(bundle: Path, task: str, split: str) -> pd.DataFrame:
@@ -88,6 +96,33 @@ def pltv_spearman(bundle: Path, task: str = "pltv_revenue_365d") -> float:
     return float(spearmanr(predicted, y_test.astype(float)).statistic)
 
 
+def _cv_predictions(model: Any, x: pd.DataFrame, y: np.ndarray, folds: Any, proba: bool) -> np.ndarray:
+    with threadpool_limits(1):
+        if proba:
+            return np.asarray(cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1])
+        return np.asarray(cross_val_predict(model, x, y, cv=folds))
+
+
+def churn_auc_cv(bundle: Path, task: str = "churned_within_180d") -> float:
+    """ROC-AUC of 5-fold cross-validated predictions over every row of the task."""
+    rows = _rows(bundle, task)
+    y = rows.churned_within_180d.astype(int).to_numpy()
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    model = HistGradientBoostingClassifier(random_state=0)
+    p = _cv_predictions(model, design(rows, "churned_within_180d"), y, folds, proba=True)
+    return float(roc_auc_score(y, p))
+
+
+def pltv_spearman_cv(bundle: Path, task: str = "pltv_revenue_365d") -> float:
+    """Spearman correlation of 5-fold cross-validated predictions over every row of the task."""
+    rows = _rows(bundle, task)
+    y = rows.ltv_revenue_365d.astype(float).to_numpy()
+    folds = KFold(5, shuffle=True, random_state=0)
+    model = HistGradientBoostingRegressor(random_state=0)
+    p = _cv_predictions(model, design(rows, "ltv_revenue_365d"), y, folds, proba=False)
+    return float(spearmanr(p, y).statistic)
+
+
 def window_shares(bundle: Path) -> dict[str, float]:
     """Per window: exact-zero revenue share, and share of the cohort churned by the window's end."""
     out = {}
@@ -111,6 +146,8 @@ def measure(bundle: Path) -> dict[str, Any]:
         "still_active_share": rates["still_active_share"],
         "churn_auc": churn_auc(bundle),
         "pltv365_spearman": pltv_spearman(bundle),
+        "churn_auc_cv": churn_auc_cv(bundle),
+        "pltv365_spearman_cv": pltv_spearman_cv(bundle),
         **window_shares(bundle),
     }
 
@@ -203,23 +240,20 @@ def leak_probe(public_bundle: Path) -> dict[str, float]:
     y = churn.churned_within_180d.astype(int).to_numpy()
     r = revenue.ltv_revenue_365d.astype(float).to_numpy()
     out = {}
-    with threadpool_limits(1):
-        for name, x in (
-            ("snapshot", design(churn, "churned_within_180d", TRAPS)),
-            ("tables", agg.loc[churn.customer_id]),
-        ):
-            folds = StratifiedKFold(5, shuffle=True, random_state=0)
-            p = cross_val_predict(
-                HistGradientBoostingClassifier(random_state=0), x, y, cv=folds, method="predict_proba"
-            )
-            out[f"auc_{name}"] = float(roc_auc_score(y, p[:, 1]))
-        for name, x in (
-            ("snapshot", design(revenue, "ltv_revenue_365d", TRAPS)),
-            ("tables", agg.loc[revenue.customer_id]),
-        ):
-            folds = KFold(5, shuffle=True, random_state=0)
-            pred = cross_val_predict(HistGradientBoostingRegressor(random_state=0), x, r, cv=folds)
-            out[f"rho_{name}"] = float(spearmanr(pred, r).statistic)
+    for name, x in (
+        ("snapshot", design(churn, "churned_within_180d", TRAPS)),
+        ("tables", agg.loc[churn.customer_id]),
+    ):
+        folds = StratifiedKFold(5, shuffle=True, random_state=0)
+        p = _cv_predictions(HistGradientBoostingClassifier(random_state=0), x, y, folds, proba=True)
+        out[f"auc_{name}"] = float(roc_auc_score(y, p))
+    for name, x in (
+        ("snapshot", design(revenue, "ltv_revenue_365d", TRAPS)),
+        ("tables", agg.loc[revenue.customer_id]),
+    ):
+        folds = KFold(5, shuffle=True, random_state=0)
+        pred = _cv_predictions(HistGradientBoostingRegressor(random_state=0), x, r, folds, proba=False)
+        out[f"rho_{name}"] = float(spearmanr(pred, r).statistic)
     return out
 
 
@@ -269,7 +303,7 @@ def main() -> None:
     params = {"motif_family": args.family} if args.family else {}
     table = rows(args.seeds, args.tiers, **params)
     print(format_rows(table), flush=True)
-    for metric in ("churn_auc", "pltv365_spearman"):
+    for metric in ("churn_auc", "pltv365_spearman", *ORDERED_METRICS):
         flags = ordered(table, metric)
         if flags:
             print(f"{metric} strictly decreasing intro > intermediate > advanced per seed: {flags}")

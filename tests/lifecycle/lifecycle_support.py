@@ -17,30 +17,43 @@ from leadforge.plugins import PluginHost
 RECIPE = "b2b_saas_ltv_v1"
 PINNED = "2026-01-01T00:00:00+00:00"
 SPLITS = ("train", "valid", "test")
-CALENDAR_TASKS = ("pltv_revenue_90d", "pltv_revenue_365d", "pltv_revenue_730d", "churned_within_180d")
+#: In declaration order: the calendar churn task comes first, it decides every task's split.
+CALENDAR_TASKS = ("churned_within_180d", "pltv_revenue_90d", "pltv_revenue_365d", "pltv_revenue_730d")
 EARLY_TASKS = tuple(f"early_{t}" for t in CALENDAR_TASKS)
-TARGETS = ("ltv_revenue_90d", "ltv_revenue_365d", "ltv_revenue_730d", "churned_within_180d")
+TARGETS = ("churned_within_180d", "ltv_revenue_90d", "ltv_revenue_365d", "ltv_revenue_730d")
 TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
 IDS = ("customer_id", "account_id")
 #: The small world shared by the contract tests: three shards of up to 150 customers.
 SMALL = {"seed": 7, "n_customers": 400, "shard_size": 150}
 
 
-class ProbeRecipes:
-    """A plugin that registers the test-only recipes next to this file."""
+def probe_plugin() -> object:
+    """The lifecycle plugin plus the test-only recipes next to this file, as one plugin object.
 
-    LEADFORGE_PLUGIN_API = (2, 2)
+    One object, not two: a host built by ``PluginHost.from_plugins`` files every plugin under
+    one distribution and calls a scheme's hooks on that distribution's plugin only.
+    """
+    import leadforge_lifecycle.plugin as lifecycle
 
-    @hookimpl
-    def register_recipes(self) -> list[Path]:
-        return [Path(__file__).parent / "probe_recipes" / "b2b_saas_ltv_probe_v1"]
+    class ProbeLifecycle:
+        LEADFORGE_PLUGIN_API = lifecycle.LEADFORGE_PLUGIN_API
+        register_schemes = staticmethod(lifecycle.register_schemes)
+        generate_options = staticmethod(lifecycle.generate_options)
+        build_world = staticmethod(lifecycle.build_world)
+        write_bundle = staticmethod(lifecycle.write_bundle)
+        write_metadata = staticmethod(lifecycle.write_metadata)
+        validate = staticmethod(lifecycle.validate)
+
+        @hookimpl
+        def register_recipes(self) -> list[Path]:
+            return [Path(__file__).parent / "probe_recipes" / "b2b_saas_ltv_probe_v1"]
+
+    return ProbeLifecycle()
 
 
 @cache
 def probe_host() -> PluginHost:
-    import leadforge_lifecycle.plugin as lifecycle
-
-    return PluginHost.from_plugins([("lifecycle", lifecycle), ("probe", ProbeRecipes())])
+    return PluginHost.from_plugins([("lifecycle", probe_plugin())])
 
 
 def table(root: Path, name: str) -> pd.DataFrame:

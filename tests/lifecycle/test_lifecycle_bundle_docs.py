@@ -32,14 +32,34 @@ def test_dataset_card_matches_the_mode(small_instructor: Path, small_public: Pat
     root = small_instructor if mode == "instructor" else small_public
     card = (root / "dataset_card.md").read_text()
     assert card.startswith("# B2B SaaS pLTV Dataset — Intermediate Tier\n") and card.endswith("\n")
-    for section in ("## What this is", "## Observation regimes", "## Tasks", "## Relational tables",
-                    "## Leakage traps", "## Reproducibility"):  # fmt: skip
+    for section in ("## What this is", "## Observation regimes", "## Tasks", "## Splits",
+                    "## Relational tables", "## Leakage traps", "## Reproducibility"):  # fmt: skip
         assert section in card
     assert all(f"`{t}`" in card for t in EARLY_TASKS) == (mode == "instructor")
     assert ("early_" in card) == (mode == "instructor")
     for name, entry in manifest(root)["tables"].items():
         assert f"| `{name}` | {entry['row_count']} |" in card
     assert "mrr_change_full_period" in card and "last_health_signal_post_obs" in card
+
+
+@pytest.mark.parametrize("mode", ["instructor", "public"])
+def test_card_describes_the_split_assignment_that_ran(
+    small_instructor: Path, small_public: Path, mode: str
+) -> None:
+    """One assignment per customer, decided by the stratified calendar churn task and shared by
+    every task: what the card says is what the task manifests record."""
+    root = small_instructor if mode == "instructor" else small_public
+    card = (root / "dataset_card.md").read_text()
+    section = card[card.index("## Splits") : card.index("## Relational tables")]
+    assert "Each customer has one split, and every task it appears in puts it there" in section
+    assert "by the calendar `churned_within_180d` task" in section and "stratified on that label" in section
+    deciders = set()
+    for task in manifest(root)["tasks"]:
+        tm = json.loads((root / "tasks" / task / "task_manifest.json").read_text())
+        deciders.add(tm["stratified_by"])
+        assert "one assignment per customer, shared by every task" in tm["description"], task
+    assert deciders == {"churned_within_180d.churned_within_180d"}
+    assert ("placed by its hash alone" in section) == (mode == "instructor")
 
 
 def test_card_title_follows_the_tier(tier_bundles: dict[str, Path]) -> None:

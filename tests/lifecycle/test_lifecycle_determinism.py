@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from leadforge.api import Generator
-from leadforge_lifecycle.tables import Counters, shard_tables
+from leadforge.bundle import ID_BLOCK, BundleWriter
+from leadforge.rng import RNG
+from leadforge_lifecycle.catalog import CATALOG
+from leadforge_lifecycle.contract import contract
+from leadforge_lifecycle.tables import shard_tables
 from leadforge_lifecycle.world import LifecycleWorld, Shard
 from lifecycle_support import PINNED, RECIPE, SMALL, tree_hashes
 
 
-def world() -> LifecycleWorld:
-    w = Generator.from_recipe(RECIPE, exposure_mode="research_instructor", **SMALL).generate().world
+def world(mode: str = "research_instructor") -> LifecycleWorld:
+    w = Generator.from_recipe(RECIPE, exposure_mode=mode, **SMALL).generate().world
     assert isinstance(w, LifecycleWorld)
     return w
 
@@ -38,20 +44,28 @@ def test_shards_do_not_depend_on_order_or_process() -> None:
     assert not same_shard(forward[0], forward[1])
 
 
-def test_ids_continue_across_shards_with_running_offsets(small_instructor: Path) -> None:
-    """Rendering shards one by one with running counters gives exactly the bundle's id ranges."""
-    w = world()
-    counters = Counters()
-    last_ids = []
-    for shard in w.shards():
-        chunk, counters = shard_tables(shard, w.calendar.observation_date, counters, public=False)
-        last_ids.append(chunk["invoices"].column("invoice_id")[-1].as_py())
-    import pyarrow.parquet as pq
+def lone_shard(w: LifecycleWorld, k: int, root: Path) -> pa.Table:
+    """Public invoices of shard ``k`` written by a writer that sees no other shard."""
+    config = w.config
+    writer = BundleWriter(root, config, contract(config), split_salt=RNG(config.seed).key("task_split"))
+    writer.declare_features(CATALOG)
+    writer.write_shard(k, tables=shard_tables(w.simulate(k), w.calendar, as_of_observation=writer.public))
+    writer.write_dataset_card("lone shard")
+    writer.finalize(timestamp=PINNED, plugins=(), package_version="0")
+    return pq.read_table(root / "tables" / "invoices.parquet")
 
-    invoices = pq.read_table(small_instructor / "tables" / "invoices.parquet")
-    assert invoices.num_rows == counters.invoices
-    assert invoices.column("invoice_id")[-1].as_py() == last_ids[-1]
-    assert pq.ParquetFile(small_instructor / "tables" / "invoices.parquet").metadata.num_row_groups == 3
+
+def test_a_shard_needs_no_other_shard(small_public: Path, tmp_path: Path) -> None:
+    """A shard's public rows and ids are the same whether or not earlier shards were written:
+    no running offset passes from shard to shard."""
+    w = world("student_public")
+    bundle = pq.ParquetFile(small_public / "tables" / "invoices.parquet")
+    assert bundle.metadata.num_row_groups == w.n_shards == 3
+    for k in (2, 1):
+        alone = lone_shard(w, k, tmp_path / str(k))
+        assert alone.equals(bundle.read_row_group(k)), k
+        numbers = alone.column("invoice_id").to_pandas().str[4:].astype(int).to_numpy()
+        assert (numbers == k * ID_BLOCK + np.arange(1, alone.num_rows + 1)).all()
 
 
 def test_api_rerun_is_byte_identical(small_instructor: Path, tmp_path: Path) -> None:

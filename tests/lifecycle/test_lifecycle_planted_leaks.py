@@ -1,7 +1,9 @@
-"""Planted leaks are caught by the scheme's own checks, with the table and column named.
+"""Planted leaks are caught, with the table (and where it can, the column) named.
 
 Each test tampers with a copy of a valid public bundle and then re-hashes the manifest, so
-core's hash check cannot be what catches the leak.
+core's hash check cannot be what catches the leak. Rows after the cutoff and columns outside
+the contract are core's to catch (its relational contract check); payment outcomes decided
+after the cutoff, post-cutoff features and a weakened contract are the scheme's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from leadforge.plugins import get_host
 from leadforge.validation import validate_bundle
 
 
@@ -45,7 +48,7 @@ def tamper(public: Path, tmp_path: Path, name: str, edit: Callable[[pd.DataFrame
 
 
 def findings(root: Path) -> list[str]:
-    report = validate_bundle(root)
+    report = validate_bundle(root, get_host())
     return [str(f) for f in report.errors]
 
 
@@ -61,7 +64,10 @@ def test_post_cutoff_invoice_row(small_public: Path, tmp_path: Path) -> None:
         return pd.concat([f, extra], ignore_index=True).astype(f.dtypes.to_dict())
 
     found = findings(tamper(small_public, tmp_path, "invoices", add_future_invoice))
-    assert any("lifecycle.leak" in f and "tables/invoices.parquet:invoice_date" in f for f in found), found
+    assert any(
+        f.startswith("[relational] tables/invoices.parquet:") and "after the public cutoff" in f
+        for f in found
+    ), found
 
 
 def test_terminal_status_on_a_public_invoice(small_public: Path, tmp_path: Path) -> None:
@@ -84,7 +90,7 @@ def test_label_column_in_a_table(small_public: Path, tmp_path: Path, name: str, 
         return f
 
     found = findings(tamper(small_public, tmp_path, name, add_column))
-    assert any("lifecycle.leak" in f and f"tables/{name}.parquet:{column}" in f for f in found), found
+    assert any(f.startswith(f"[relational] tables/{name}.parquet:") and column in f for f in found), found
 
 
 def test_post_cutoff_feature_in_a_split(small_public: Path, tmp_path: Path) -> None:
@@ -103,3 +109,15 @@ def test_post_cutoff_feature_in_a_split(small_public: Path, tmp_path: Path) -> N
     rehash(copy)
     found = findings(copy)
     assert any("tasks/pltv_revenue_365d/train.parquet:current_mrr" in f for f in found), found
+
+
+def test_weakened_contract_in_the_manifest(small_public: Path, tmp_path: Path) -> None:
+    """A manifest whose contract no longer cuts invoices cannot switch core's cutoff check off."""
+    copy = tmp_path / "tampered"
+    shutil.copytree(small_public, copy)
+    path = copy / "manifest.json"
+    m = json.loads(path.read_text())
+    m["relational_contract"]["invoices"]["public"]["cut"] = None
+    path.write_text(json.dumps(m, indent=2))
+    found = findings(copy)
+    assert any("[lifecycle.tables] manifest.json:relational_contract" in f for f in found), found

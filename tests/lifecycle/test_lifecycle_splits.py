@@ -1,13 +1,23 @@
-"""Task files: one target per split, stratified churn splits, deterministic regression splits."""
+"""Task files: one target per split, and one split per customer, shared by every task.
+
+The calendar churn task decides the assignment (stratified on its label); every other task
+reuses it, and a customer only the early cohorts hold is placed by its hash alone.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
+from leadforge.bundle import SplitFractions
+from leadforge.bundle.splits import assign_splits
+from leadforge.rng import RNG
 from leadforge_lifecycle.catalog import CATALOG
-from lifecycle_support import CALENDAR_TASKS, EARLY_TASKS, SPLITS, TARGETS, split
+from lifecycle_support import CALENDAR_TASKS, EARLY_TASKS, SMALL, SPLITS, TARGETS, split
 
 LABELS = dict(zip(CALENDAR_TASKS, TARGETS, strict=True)) | dict(zip(EARLY_TASKS, TARGETS, strict=True))
 FEATURES = [f.name for f in CATALOG if not f.is_target]
@@ -36,8 +46,34 @@ def test_churn_splits_are_stratified(default_instructor: Path) -> None:
         assert abs(int(f.churned_within_180d.sum()) - fraction * positives) <= 1.5
 
 
-def test_regression_splits_share_membership(small_instructor: Path) -> None:
-    for family in (CALENDAR_TASKS, EARLY_TASKS):
-        for name in SPLITS:
-            ids = [list(split(small_instructor, t, name).customer_id) for t in family[:3]]
-            assert ids[0] == ids[1] == ids[2]
+def assignment(root: Path, task: str) -> pd.Series:
+    """Each customer's split in one task."""
+    return (
+        pd.concat([split(root, task, name)[["customer_id"]].assign(split=name) for name in SPLITS])
+        .set_index("customer_id")
+        .split
+    )
+
+
+@pytest.mark.parametrize("bundle", ["small_instructor", "default_instructor"])
+def test_every_customer_has_one_split_in_all_tasks(request: pytest.FixtureRequest, bundle: str) -> None:
+    root = request.getfixturevalue(bundle)
+    tasks = [*CALENDAR_TASKS, *EARLY_TASKS]
+    splits = pd.DataFrame({t: assignment(root, t) for t in tasks})
+    per_customer = splits.nunique(axis=1)
+    assert (per_customer == 1).all(), splits[per_customer > 1].head()
+    assert splits.notna().all(axis=1).mean() > 0.5  # most customers are in every task
+    assert splits[CALENDAR_TASKS[0]].isna().any()  # early cohorts reach beyond the calendar one
+    for task in tasks:
+        manifest = json.loads((root / "tasks" / task / "task_manifest.json").read_text())
+        assert manifest["stratified_by"] == "churned_within_180d.churned_within_180d", task
+        assert manifest["stratified"] == (task == "churned_within_180d"), task
+
+
+def test_customers_outside_the_calendar_cohort_are_placed_by_their_hash(small_instructor: Path) -> None:
+    early = assignment(small_instructor, "early_churned_within_180d")
+    outside = early[~early.index.isin(assignment(small_instructor, "churned_within_180d").index)]
+    assert len(outside) > 10
+    keys = pa.array(outside.index.to_numpy(), type=pa.large_string())
+    codes = assign_splits(keys, RNG(SMALL["seed"]).key("task_split"), SplitFractions(), ranked=False)
+    assert (np.asarray(SPLITS)[codes] == outside.to_numpy()).all()

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+from leadforge.bundle import ID_BLOCK
 from lifecycle_support import days_from, manifest, table, task_rows
 
 OBS = "2025-01-27"
@@ -103,18 +105,23 @@ def test_foreign_keys(small_instructor: Path, small_public: Path) -> None:
             assert table(root, name).customer_id.isin(customers.customer_id).all()
 
 
-def test_ids_run_densely_across_shards(small_instructor: Path) -> None:
-    """Ids are numbered in shard order with running offsets: dense, and chronological per customer."""
+@pytest.mark.parametrize("mode", ["instructor", "public"])
+def test_event_ids_are_numbered_per_shard(small_instructor: Path, small_public: Path, mode: str) -> None:
+    """Shard k's rows are numbered k·10⁹ + 1, 2, … in row order (after the cut in a public
+    bundle): dense within a shard, independent of every other shard, chronological per customer."""
+    root = small_instructor if mode == "instructor" else small_public
     for name, key in (
         ("subscription_events", "event_id"),
         ("health_signals", "signal_id"),
         ("invoices", "invoice_id"),
     ):
-        frame = table(small_instructor, name)
-        numbers = frame[key].str.split("_").str[1].astype(int).to_numpy()
-        assert (numbers == np.arange(1, len(frame) + 1)).all(), name
-        customer = frame.customer_id.str[5:].astype(int).to_numpy()
-        assert (np.diff(customer) >= 0).all(), name
+        file = pq.ParquetFile(root / "tables" / f"{name}.parquet")
+        assert file.metadata.num_row_groups == 3, name
+        for k in range(3):
+            group = file.read_row_group(k, columns=[key, "customer_id"]).to_pandas()
+            numbers = group[key].str.split("_").str[1].astype(int).to_numpy()
+            assert (numbers == k * ID_BLOCK + np.arange(1, len(group) + 1)).all(), (name, k)
+            assert (np.diff(group.customer_id.str[5:].astype(int).to_numpy()) >= 0).all(), (name, k)
 
 
 def test_event_chain_reproduces_terminal_mrr(small_instructor: Path) -> None:
@@ -182,7 +189,7 @@ def test_payment_statuses_have_their_events(small_instructor: Path) -> None:
 
 
 def test_contractions_and_plan_changes_exist(default_instructor: Path) -> None:
-    """Decision 16: downgrades exist beside expansions and move plans both ways."""
+    """Downgrades exist beside expansions and move plans both ways."""
     events = table(default_instructor, "subscription_events")
     subs = table(default_instructor, "subscriptions")
     assert {"expansion", "contraction", "renewal", "churn", "payment_failure", "payment_recovered"} <= set(

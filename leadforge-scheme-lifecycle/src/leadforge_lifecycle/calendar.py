@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from leadforge_lifecycle.params import LifecycleParams
 
 BASE_DATE = dt.date(2024, 1, 1)
 #: The default observation date sits 52 + 4 weeks after the base date (2025-01-27).
 DEFAULT_OBSERVATION = BASE_DATE + dt.timedelta(weeks=56)
 ACQUISITION_DAYS = 364
+#: Accounts exist before their first customer signs: they are created relative to a day this
+#: long before the acquisition window opens (for the default observation date, ``BASE_DATE``).
+ACCOUNTS_LEAD_DAYS = 28
 FORWARD_WINDOWS_DAYS = (90, 365, 730)
 CHURN_WINDOW_DAYS = 180
 
@@ -28,9 +35,20 @@ class Calendar:
     early_tenure_weeks: int
     horizon_days: int = max(FORWARD_WINDOWS_DAYS)
 
+    @classmethod
+    def of(cls, params: LifecycleParams) -> Calendar:
+        """The calendar a configuration asks for (the one place its observation date is derived)."""
+        return cls(params.observation or DEFAULT_OBSERVATION, params.early_tenure_weeks)
+
     @property
     def acquisition_start(self) -> dt.date:
         return self.observation_date - dt.timedelta(days=ACQUISITION_DAYS)
+
+    @property
+    def accounts_anchor(self) -> dt.date:
+        """Accounts are created 30…730 days before this day, so every account predates its customers
+        whatever the observation date."""
+        return self.acquisition_start - dt.timedelta(days=ACCOUNTS_LEAD_DAYS)
 
     @property
     def early_anchor_days(self) -> int:

@@ -1,4 +1,4 @@
-"""The dataset card, written for the bundle's exposure mode.
+"""The dataset card, written for the bundle's exposure mode, one function per section.
 
 A public card never describes ``early_`` tasks: public bundles do not carry them.
 """
@@ -8,61 +8,77 @@ from __future__ import annotations
 from leadforge.enums import ExposureMode
 
 from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS
-from leadforge_lifecycle.catalog import CALENDAR, REGIMES, tasks
+from leadforge_lifecycle.catalog import CALENDAR, CHURN_TARGET, REGIMES, tasks
+from leadforge_lifecycle.contract import PUBLIC_SUBSCRIPTION_COLUMNS
 from leadforge_lifecycle.stats import BundleStats
-from leadforge_lifecycle.tables import PUBLIC_SUBSCRIPTION_COLUMNS, TABLE_ORDER
 from leadforge_lifecycle.world import LifecycleWorld
 
 TITLE = "B2B SaaS pLTV Dataset"
 
 
 def render(world: LifecycleWorld, mode: ExposureMode, stats: BundleStats) -> str:
-    cfg = world.config
     public = mode is ExposureMode.STUDENT_PUBLIC
-    regimes = (CALENDAR,) if public else REGIMES
-    obs = world.calendar.observation_date.isoformat()
-    e = world.calendar.early_tenure_weeks
-    profile = world.profile
-    vendor = "a B2B SaaS vendor"
-    if world.narrative is not None:
-        vendor = f"{world.narrative.company.name} ({world.narrative.product.name})"
-    lines = [
-        f"# {TITLE} — {cfg.difficulty.value.capitalize()} Tier",
-        "",
+    sections = [
+        [f"# {TITLE} — {world.config.difficulty.value.capitalize()} Tier"],
+        _what_this_is(world),
+        _regimes(world, public),
+        _tasks(stats, public),
+        _splits(public),
+        _tables(world, stats, public),
+        _tier(world),
+        _traps(),
+        _reproducibility(world, mode),
+    ]
+    return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+
+
+def _what_this_is(world: LifecycleWorld) -> list[str]:
+    n = world.narrative
+    return [
         "## What this is",
         "",
-        f"The post-sale life of {world.n_customers} B2B SaaS customers of {vendor}, simulated week by "
-        "week: product usage and support health, monthly invoices, payment failures and dunning, "
-        "contract renewals, expansions and contractions, and churn. The headline task is pLTV "
-        "regression — the revenue a customer will actually pay over the next 90, 365 or 730 days — a "
-        "continuous, zero-inflated, right-skewed target suited to two-part models and ranking metrics. "
+        f"The post-sale life of {world.n_customers} B2B SaaS customers of {n.company.name} "
+        f"({n.product.name}), simulated week by week: product usage and support health, monthly "
+        "invoices, payment failures and dunning, contract renewals, expansions and contractions, and "
+        "churn. The headline task is pLTV regression — the revenue a customer will actually pay over "
+        "the next 90, 365 or 730 days — a continuous, zero-inflated, right-skewed target suited to "
+        "two-part models and ranking metrics. "
         f"Churn within {CHURN_WINDOW_DAYS} days is the secondary task.",
-        "",
+    ]
+
+
+def _regimes(world: LifecycleWorld, public: bool) -> list[str]:
+    obs = world.calendar.observation_date.isoformat()
+    lines = [
         "## Observation regimes",
         "",
         f"- **Calendar-anchored** — every customer is scored on the observation date **{obs}** (tenure "
         "0–52 weeks). Tasks `pltv_revenue_{90,365,730}d` and `churned_within_180d`.",
     ]
     if public:
-        lines += [
+        return [
+            *lines,
             "",
             "This public bundle carries the calendar-anchored regime only: its relational tables end on "
             "the observation date, so any other cutoff would put target revenue inside the published "
             "history.",
         ]
-    else:
-        lines += [
-            f"- **Tenure-anchored (early pLTV)** — each customer is scored at customer_start + {e} weeks, "
-            "from its first weeks of signal. Same tasks with the prefix `early_`. Instructor bundles only.",
-        ]
-    lines += [
-        "",
+    return [
+        *lines,
+        f"- **Tenure-anchored (early pLTV)** — each customer is scored at customer_start + "
+        f"{world.calendar.early_tenure_weeks} weeks, from its first weeks of signal. Same tasks with the "
+        "prefix `early_`. Instructor bundles only.",
+    ]
+
+
+def _tasks(stats: BundleStats, public: bool) -> list[str]:
+    lines = [
         "## Tasks",
         "",
         "| task_id | type | target | window (days) | rows | label summary |",
         "|---|---|---|---|---|---|",
     ]
-    for regime in regimes:
+    for regime in (CALENDAR,) if public else REGIMES:
         summary = stats.labels[regime.name]
         for spec in tasks(regime):
             if spec.task_type == "regression":
@@ -83,42 +99,77 @@ def render(world: LifecycleWorld, mode: ExposureMode, stats: BundleStats) -> str
         "(inclusive) that were paid or later recovered. The windows are nested from the same cutoff, "
         "so a customer with no revenue in 730 days has none in 90 days either: the exact-zero share "
         "cannot grow with the window. What grows is the share of customers who have churned by the "
-        "window's end and contribute nothing to the rest of it. Splits are 70/15/15, "
-        "assigned from a hash of the customer id and the seed; churn splits are stratified by the label. "
-        "Each split file carries only its own target.",
+        "window's end and contribute nothing to the rest of it. Each split file carries only its own "
+        "target.",
+    ]
+    return lines
+
+
+def _splits(public: bool) -> list[str]:
+    lines = [
+        "## Splits",
         "",
+        "Each customer has one split, and every task it appears in puts it there: the assignment is "
+        f"decided once, by the calendar `{CHURN_TARGET}` task, from a hash of the customer id and the "
+        "seed, stratified on that label (70/15/15 of each class within each block of customers "
+        "simulated together). The regression tasks reuse it, so a model trained for one task is never "
+        "scored on another task's training customers. Split files are sorted by `customer_id`.",
+    ]
+    if not public:
+        lines += [
+            "",
+            "The `early_` cohorts also hold customers who churned before the observation date and so are "
+            "not in the calendar cohort; each of those is placed by its hash alone (below 0.70 train, "
+            "below 0.85 valid, else test).",
+        ]
+    return lines
+
+
+def _tables(world: LifecycleWorld, stats: BundleStats, public: bool) -> list[str]:
+    obs = world.calendar.observation_date.isoformat()
+    lines = [
         "## Relational tables",
         "",
         "| table | rows |",
         "|---|---|",
-        *(f"| `{name}` | {stats.table_rows[name]} |" for name in TABLE_ORDER),
+        *(f"| `{name}` | {count} |" for name, count in stats.table_rows.items()),
         "",
     ]
     if public:
+        kept = ", ".join(f"`{c}`" for c in PUBLIC_SUBSCRIPTION_COLUMNS)
         lines.append(
             f"Snapshot-safe: events, health signals and invoices stop at {obs}; invoices show their payment "
-            "status as of that date (a failure still in dunning reads `failed`); `subscriptions` keeps only "
-            f"{', '.join(f'`{c}`' for c in PUBLIC_SUBSCRIPTION_COLUMNS)}."
+            f"status as of that date (a failure still in dunning reads `failed`); `subscriptions` keeps only "
+            f"{kept}. Event, signal and invoice ids are numbered after the cut, so they reveal nothing "
+            "about rows after it."
         )
     else:
         lines.append(
             "Full horizon: every customer is simulated until 730 days past its later cutoff (or churn), so "
             "no target is censored; `subscriptions` holds end-of-simulation values."
         )
-    lines += [
-        "",
+    return lines
+
+
+def _tier(world: LifecycleWorld) -> list[str]:
+    profile = world.profile
+    return [
         "## This tier",
         "",
-        f"Difficulty `{cfg.difficulty.value}` acts on the world and on the snapshots: first-year churn "
-        f"within {_band(profile.churn_band)}, first-year expansion within {_band(profile.expansion_band)}, "
-        f"and about {profile.still_active_share:.0%} of the customers who choose to leave are still active "
-        "users when they do (churn that gives no warning in usage). Signal strength "
-        f"{profile.signal_strength:.2f} "
-        "sets how strongly customer traits drive every hazard and how noisy the health telemetry is. "
+        f"Difficulty `{world.config.difficulty.value}` acts on the world and on the snapshots: first-year "
+        f"churn within {_band(profile.churn_band)}, first-year expansion within "
+        f"{_band(profile.expansion_band)}, and about {profile.still_active_share:.0%} of the customers who "
+        "choose to leave are still active users when they do (churn that gives no warning in usage). "
+        f"Signal strength {profile.signal_strength:.2f} sets how strongly customer traits drive every "
+        "hazard and how noisy the health telemetry is. "
         f"Snapshot distortions: noise {profile.noise_scale:.2f}·sd on float features, "
         f"{profile.missing_rate:.0%} cells missing, {profile.outlier_rate:.0%} outliers (integer features "
         "stay integers; identifiers, targets and traps are never distorted).",
-        "",
+    ]
+
+
+def _traps() -> list[str]:
+    return [
         "## Leakage traps",
         "",
         "- `mrr_change_full_period` uses the end-of-simulation MRR, so it carries expansions and "
@@ -129,7 +180,12 @@ def render(world: LifecycleWorld, mode: ExposureMode, stats: BundleStats) -> str
         "",
         "Both are flagged `leakage_risk` in `feature_dictionary.csv`; a model that uses them will not "
         "reproduce its score in production.",
-        "",
+    ]
+
+
+def _reproducibility(world: LifecycleWorld, mode: ExposureMode) -> list[str]:
+    cfg = world.config
+    return [
         "## Reproducibility",
         "",
         f"Recipe `{cfg.recipe_id}`, scheme `{cfg.scheme}`, seed {cfg.seed}, "
@@ -140,7 +196,6 @@ def render(world: LifecycleWorld, mode: ExposureMode, stats: BundleStats) -> str
         "",
         "The same recipe, configuration, seed and package versions give byte-identical files.",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def _band(band: tuple[float, float]) -> str:

@@ -1,9 +1,12 @@
 """The customer-snapshot catalog (one spec per column) and the eight task definitions.
 
 The catalog drives the feature dictionary, the distortions and every task schema. Both regimes
-share it. Columns 1–27 of the specification keep their names, dtypes and order; this scheme
-adds ``current_plan`` and ``downgrade_count`` (its contraction mechanism makes them vary) and
-the second deliberate trap ``last_health_signal_post_obs``.
+share it. Its column names, dtypes and order are part of the bundle format: ``current_plan``
+and ``downgrade_count`` come from the contraction mechanism, and the two deliberate traps
+(``mrr_change_full_period``, ``last_health_signal_post_obs``) are flagged ``leakage_risk``.
+
+Every task is keyed by ``customer_id``, so a customer has one split in all of them: the
+calendar churn task is declared first and decides it (stratified on its label).
 """
 
 from __future__ import annotations
@@ -261,9 +264,39 @@ def task_schema(label: str) -> TableSchema:
     return catalog_schema([f for f in CATALOG if not f.is_target or f.name == label])
 
 
+def split_note(regime: Regime) -> str:
+    """How a task's split is assigned: the same for every task, told in every description."""
+    note = (
+        "Splits: one assignment per customer, shared by every task of the bundle: 70/15/15 by a hash "
+        f"of the customer id and the seed, stratified on the calendar {CHURN_TARGET} label."
+    )
+    if regime is not CALENDAR:
+        note += (
+            " A customer outside the calendar cohort (churned before the observation date) is placed "
+            "by the hash alone."
+        )
+    return note
+
+
 def tasks(regime: Regime) -> list[TaskSpec]:
-    """The regime's four tasks: three pLTV regressions, then churn classification."""
-    out = []
+    """The regime's four tasks: churn classification first (the calendar one decides the split
+    assignment every task shares), then the three pLTV regressions."""
+    note = split_note(regime)
+    out = [
+        TaskSpec(
+            task_id=f"{regime.prefix}{CHURN_TARGET}",
+            task_type="binary_classification",
+            label_column=CHURN_TARGET,
+            label_window_days=CHURN_WINDOW_DAYS,
+            primary_table="customers",
+            key_column="customer_id",
+            description=(
+                f"Predict whether the customer churns within {CHURN_WINDOW_DAYS} days after {regime.anchor}; "
+                "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
+                f"rows dated on or before the cutoff, except the documented traps. {note}"
+            ),
+        )
+    ]
     for window, label in zip(FORWARD_WINDOWS_DAYS, REVENUE_TARGETS, strict=True):
         out.append(
             TaskSpec(
@@ -278,24 +311,8 @@ def tasks(regime: Regime) -> list[TaskSpec]:
                     f"after {regime.anchor} (paid or later recovered; failed and written-off invoices "
                     "count zero). Zero-inflated and right-skewed. Features use only rows dated on or "
                     "before the cutoff, except the documented traps mrr_change_full_period and "
-                    "last_health_signal_post_obs."
+                    f"last_health_signal_post_obs. {note}"
                 ),
             )
         )
-    out.append(
-        TaskSpec(
-            task_id=f"{regime.prefix}{CHURN_TARGET}",
-            task_type="binary_classification",
-            label_column=CHURN_TARGET,
-            label_window_days=CHURN_WINDOW_DAYS,
-            primary_table="customers",
-            key_column="customer_id",
-            description=(
-                f"Predict whether the customer churns within {CHURN_WINDOW_DAYS} days after {regime.anchor}; "
-                "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
-                "rows dated on or before the cutoff, except the documented traps. Splits are stratified "
-                "by the label."
-            ),
-        )
-    )
     return out

@@ -145,6 +145,181 @@ def plan_for_mrr(plan: np.ndarray, mrr: np.ndarray) -> np.ndarray:
     return out.astype(np.int8)
 
 
+class _Loop:
+    """The state of one shard's weekly loop, and one method per step of a week."""
+
+    def __init__(
+        self,
+        mech: Mechanism,
+        p: Propensities,
+        health: HealthHistory,
+        initial_mrr: np.ndarray,
+        initial_plan: np.ndarray,
+        term_months: np.ndarray,
+        last_week: np.ndarray,
+    ) -> None:
+        n = initial_mrr.size
+        self.mech, self.p, self.health = mech, p, health
+        self.term_months, self.last_week = term_months, last_week
+        self.n_weeks = int(last_week.max()) + 1 if n else 0
+        self.bill_weeks = invoice_weeks(self.n_weeks)
+        self.slot_of_week = np.full(self.n_weeks, -1, dtype=np.int64)
+        self.slot_of_week[self.bill_weeks] = np.arange(self.bill_weeks.size)
+        self.amount = np.zeros((n, self.bill_weeks.size), dtype=np.int64)
+        self.status = np.full((n, self.bill_weeks.size), NOT_ISSUED, dtype=np.int8)
+        self.resolved = np.full((n, self.bill_weeks.size), -1, dtype=np.int64)
+        self.mrr = initial_mrr.astype(np.int64).copy()
+        self.plan = initial_plan.astype(np.int8).copy()
+        self.alive = np.ones(n, dtype=bool)
+        self.active = np.zeros(n, dtype=bool)
+        self.pending = np.zeros(n, dtype=bool)
+        self.pending_slot = np.zeros(n, dtype=np.int64)
+        self.failed_week = np.zeros(n, dtype=np.int64)
+        self.last_failure = np.full(n, -(10**6), dtype=np.int64)
+        self.strikes = np.zeros(n, dtype=np.int64)
+        self.churn_week = np.full(n, -1, dtype=np.int64)
+        self.churn_reason = np.full(n, -1, dtype=np.int8)
+        self.renewals = np.zeros(n, dtype=np.int64)
+        self.expansions = np.zeros(n, dtype=np.int64)
+        self.contractions = np.zeros(n, dtype=np.int64)
+        self.zero = np.zeros(n, dtype=np.int64)
+        self.log = _EventLog()
+
+    def week(self, w: int, g: np.random.Generator) -> bool:
+        """Run week ``w`` (six uniforms per customer); ``False`` once nobody is active."""
+        self.active = self.alive & (w <= self.last_week)
+        if not self.active.any():
+            return False
+        u = g.random((6, self.mrr.size))
+        self.resolve_dunning(w, u[0])
+        self.invoice(w, u[1])
+        renewal = self.churn(w, u[2])
+        self.renew(w, renewal)
+        grow = self.expand(w, u[3], u[4])
+        self.contract(w, grow, u[5], u[4])
+        return True
+
+    def end(self, w: int, who: np.ndarray, reason: int | np.ndarray) -> None:
+        self.churn_week[who] = w
+        self.churn_reason[who] = reason
+        self.alive[who] = False
+        self.active[who] = False
+
+    def resolve_dunning(self, w: int, u: np.ndarray) -> None:
+        """A failed invoice whose dunning has elapsed is recovered, or written off (churn)."""
+        due = self.active & self.pending & (w - self.failed_week >= self.p.dunning_weeks)
+        if not due.any():
+            return
+        chance = recovery_probability(self.mech, self.strikes)
+        recovered = np.flatnonzero(due & (u < chance))
+        lost = np.flatnonzero(due & (u >= chance))
+        mrr, plan = self.mrr, self.plan
+        self.status[recovered, self.pending_slot[recovered]] = INV_RECOVERED
+        self.resolved[recovered, self.pending_slot[recovered]] = w
+        self.log.add(recovered, w, RECOVERED, mrr[recovered], mrr[recovered], plan[recovered])
+        self.status[lost, self.pending_slot[lost]] = WRITTEN_OFF
+        self.resolved[lost, self.pending_slot[lost]] = w
+        self.log.add(lost, w, CHURN, mrr[lost], self.zero[lost], plan[lost])
+        self.end(w, lost, PAYMENT_CHURN)
+        self.pending[due] = False
+
+    def invoice(self, w: int, u: np.ndarray) -> None:
+        """On billing weeks: bill the current MRR; a failure opens dunning."""
+        slot = self.slot_of_week[w]
+        if slot < 0:
+            return
+        billed = np.flatnonzero(self.active)
+        self.amount[billed, slot] = self.mrr[billed]
+        recent = w - self.last_failure <= PAYMENT_RELAPSE_WEEKS
+        chance = payment_failure_probability(self.p, self.mech, self.health.distress[:, w], recent)
+        failed = self.active & (u < chance)
+        self.strikes = np.where(
+            failed, np.where(w - self.last_failure <= STRIKE_WEEKS, self.strikes + 1, 1), self.strikes
+        )
+        self.last_failure[failed] = w
+        self.status[billed, slot] = np.where(failed[billed], FAILED, PAID)
+        opened = np.flatnonzero(failed & ~self.pending)
+        self.pending[opened] = True
+        self.pending_slot[opened] = slot
+        self.failed_week[opened] = w
+        self.log.add(opened, w, FAILURE, self.mrr[opened], self.mrr[opened], self.plan[opened])
+
+    def churn(self, w: int, u: np.ndarray) -> np.ndarray:
+        """The churn draw; returns who is on a contract anniversary this week."""
+        h = self.health
+        renewal = is_renewal_week(w, self.term_months)
+        prob = churn_probability(
+            self.p,
+            self.mech,
+            w,
+            renewal,
+            h.distress[:, w],
+            h.depth_level[:, w],
+            h.tickets_4w[:, w],
+            self.pending,
+        )
+        churned = np.flatnonzero(self.active & (u < prob))
+        self.log.add(churned, w, CHURN, self.mrr[churned], self.zero[churned], self.plan[churned])
+        self.end(w, churned, np.where(renewal[churned], NON_RENEWAL, VOLUNTARY))
+        return renewal
+
+    def renew(self, w: int, renewal: np.ndarray) -> None:
+        renewed = np.flatnonzero(self.active & renewal)
+        self.renewals[renewed] += 1
+        mrr = self.mrr[renewed]
+        self.log.add(renewed, w, RENEWAL, mrr, mrr, self.plan[renewed], self.term_months[renewed])
+
+    def expand(self, w: int, u: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """Expansions (MRR up by a share of it); returns who expanded this week."""
+        grow = self.active & (u < expansion_probability(self.p, self.health.depth_true[:, w]))
+        grown = np.flatnonzero(grow)
+        if grown.size:
+            lo_frac, hi_frac = self.mech.motif.expansion.expansion_mrr_frac_range
+            base = self.mrr[grown]
+            after = base + _step(base, lo_frac, hi_frac, size[grown])
+            self._move(w, grown, base, after, EXPANSION)
+            self.expansions[grown] += 1
+        return grow
+
+    def contract(self, w: int, grow: np.ndarray, u: np.ndarray, size: np.ndarray) -> None:
+        """Contractions (MRR down, never below the floor) for those who did not expand."""
+        shrink = self.active & ~grow & (self.mrr > MRR_FLOOR)
+        shrink &= u < contraction_probability(self.p, self.mech, self.health.distress[:, w])
+        shrunk = np.flatnonzero(shrink)
+        if shrunk.size:
+            lo_frac, hi_frac = self.mech.motif.contraction.contraction_mrr_frac_range
+            base = self.mrr[shrunk]
+            after = np.maximum(MRR_FLOOR, base - _step(base, lo_frac, hi_frac, size[shrunk]))
+            self._move(w, shrunk, base, after, CONTRACTION)
+            self.contractions[shrunk] += 1
+
+    def _move(self, w: int, who: np.ndarray, base: np.ndarray, after: np.ndarray, kind: int) -> None:
+        self.mrr[who] = after
+        self.plan[who] = plan_for_mrr(self.plan[who], after)
+        self.log.add(who, w, kind, base, after, self.plan[who])
+
+    def trajectories(self) -> Trajectories:
+        return Trajectories(
+            last_week=np.where(self.churn_week >= 0, self.churn_week, self.last_week),
+            churn_week=self.churn_week,
+            churn_reason=self.churn_reason,
+            final_mrr=self.mrr,
+            final_plan=self.plan,
+            renewals=self.renewals,
+            expansions=self.expansions,
+            contractions=self.contractions,
+            events=self.log.events(),
+            invoices=Invoices(self.bill_weeks, self.amount, self.status, self.resolved),
+        )
+
+
+def _step(base: np.ndarray, lo_frac: float, hi_frac: float, u: np.ndarray) -> np.ndarray:
+    """An MRR change drawn uniformly from ``[lo_frac, hi_frac] · base`` (whole dollars, at least 1)."""
+    lo = np.maximum(1, np.floor(lo_frac * base).astype(np.int64))
+    hi = np.maximum(lo, np.floor(hi_frac * base).astype(np.int64))
+    return np.asarray(lo + np.floor(u * (hi - lo + 1)).astype(np.int64))
+
+
 def simulate(
     mech: Mechanism,
     p: Propensities,
@@ -156,128 +331,8 @@ def simulate(
     g: np.random.Generator,
 ) -> Trajectories:
     """Run the weekly loop for one shard; ``last_week`` is each customer's final tenure week."""
-    n = initial_mrr.size
-    n_weeks = int(last_week.max()) + 1 if n else 0
-    bill_weeks = invoice_weeks(n_weeks)
-    slot_of_week = np.full(n_weeks, -1, dtype=np.int64)
-    slot_of_week[bill_weeks] = np.arange(bill_weeks.size)
-    amount = np.zeros((n, bill_weeks.size), dtype=np.int64)
-    status = np.full((n, bill_weeks.size), NOT_ISSUED, dtype=np.int8)
-    resolved = np.full((n, bill_weeks.size), -1, dtype=np.int64)
-
-    mrr = initial_mrr.astype(np.int64).copy()
-    plan = initial_plan.astype(np.int8).copy()
-    alive = np.ones(n, dtype=bool)
-    pending = np.zeros(n, dtype=bool)
-    pending_slot = np.zeros(n, dtype=np.int64)
-    failed_week = np.zeros(n, dtype=np.int64)
-    last_failure = np.full(n, -(10**6), dtype=np.int64)
-    strikes = np.zeros(n, dtype=np.int64)
-    churn_week = np.full(n, -1, dtype=np.int64)
-    churn_reason = np.full(n, -1, dtype=np.int8)
-    renewals = np.zeros(n, dtype=np.int64)
-    expansions = np.zeros(n, dtype=np.int64)
-    contractions = np.zeros(n, dtype=np.int64)
-    exp_lo, exp_hi = mech.motif.expansion.expansion_mrr_frac_range
-    con_lo, con_hi = mech.motif.contraction.contraction_mrr_frac_range
-    zero = np.zeros(n, dtype=np.int64)
-    log = _EventLog()
-
-    for w in range(n_weeks):
-        active = alive & (w <= last_week)
-        if not active.any():
+    loop = _Loop(mech, p, health, initial_mrr, initial_plan, term_months, last_week)
+    for w in range(loop.n_weeks):
+        if not loop.week(w, g):
             break
-        u = g.random((6, n))
-
-        due = active & pending & (w - failed_week >= p.dunning_weeks)
-        if due.any():
-            chance = recovery_probability(mech, strikes)
-            recovered = np.flatnonzero(due & (u[0] < chance))
-            lost = np.flatnonzero(due & (u[0] >= chance))
-            status[recovered, pending_slot[recovered]] = INV_RECOVERED
-            resolved[recovered, pending_slot[recovered]] = w
-            log.add(recovered, w, RECOVERED, mrr[recovered], mrr[recovered], plan[recovered])
-            status[lost, pending_slot[lost]] = WRITTEN_OFF
-            resolved[lost, pending_slot[lost]] = w
-            log.add(lost, w, CHURN, mrr[lost], zero[lost], plan[lost])
-            churn_week[lost] = w
-            churn_reason[lost] = PAYMENT_CHURN
-            alive[lost] = False
-            active[lost] = False
-            pending[due] = False
-
-        slot = slot_of_week[w]
-        if slot >= 0:
-            billed = np.flatnonzero(active)
-            amount[billed, slot] = mrr[billed]
-            recent = w - last_failure <= PAYMENT_RELAPSE_WEEKS
-            failed = active & (u[1] < payment_failure_probability(p, mech, health.distress[:, w], recent))
-            strikes = np.where(failed, np.where(w - last_failure <= STRIKE_WEEKS, strikes + 1, 1), strikes)
-            last_failure[failed] = w
-            status[billed, slot] = np.where(failed[billed], FAILED, PAID)
-            opened = np.flatnonzero(failed & ~pending)
-            pending[opened] = True
-            pending_slot[opened] = slot
-            failed_week[opened] = w
-            log.add(opened, w, FAILURE, mrr[opened], mrr[opened], plan[opened])
-
-        renewal = is_renewal_week(w, term_months)
-        prob = churn_probability(
-            p,
-            mech,
-            w,
-            renewal,
-            health.distress[:, w],
-            health.depth_level[:, w],
-            health.tickets_4w[:, w],
-            pending,
-        )
-        churned = np.flatnonzero(active & (u[2] < prob))
-        log.add(churned, w, CHURN, mrr[churned], zero[churned], plan[churned])
-        churn_week[churned] = w
-        churn_reason[churned] = np.where(renewal[churned], NON_RENEWAL, VOLUNTARY)
-        alive[churned] = False
-        active[churned] = False
-
-        renewed = np.flatnonzero(active & renewal)
-        renewals[renewed] += 1
-        log.add(renewed, w, RENEWAL, mrr[renewed], mrr[renewed], plan[renewed], term_months[renewed])
-
-        grow = active & (u[3] < expansion_probability(p, health.depth_true[:, w]))
-        grown = np.flatnonzero(grow)
-        if grown.size:
-            base = mrr[grown]
-            lo = np.maximum(1, np.floor(exp_lo * base).astype(np.int64))
-            hi = np.maximum(lo, np.floor(exp_hi * base).astype(np.int64))
-            after = base + lo + np.floor(u[4, grown] * (hi - lo + 1)).astype(np.int64)
-            mrr[grown] = after
-            plan[grown] = plan_for_mrr(plan[grown], after)
-            expansions[grown] += 1
-            log.add(grown, w, EXPANSION, base, after, plan[grown])
-
-        shrink = active & ~grow & (mrr > MRR_FLOOR)
-        shrink &= u[5] < contraction_probability(p, mech, health.distress[:, w])
-        shrunk = np.flatnonzero(shrink)
-        if shrunk.size:
-            base = mrr[shrunk]
-            lo = np.maximum(1, np.floor(con_lo * base).astype(np.int64))
-            hi = np.maximum(lo, np.floor(con_hi * base).astype(np.int64))
-            cut = lo + np.floor(u[4, shrunk] * (hi - lo + 1)).astype(np.int64)
-            after = np.maximum(MRR_FLOOR, base - cut)
-            mrr[shrunk] = after
-            plan[shrunk] = plan_for_mrr(plan[shrunk], after)
-            contractions[shrunk] += 1
-            log.add(shrunk, w, CONTRACTION, base, after, plan[shrunk])
-
-    return Trajectories(
-        last_week=np.where(churn_week >= 0, churn_week, last_week),
-        churn_week=churn_week,
-        churn_reason=churn_reason,
-        final_mrr=mrr,
-        final_plan=plan,
-        renewals=renewals,
-        expansions=expansions,
-        contractions=contractions,
-        events=log.events(),
-        invoices=Invoices(bill_weeks, amount, status, resolved),
-    )
+    return loop.trajectories()

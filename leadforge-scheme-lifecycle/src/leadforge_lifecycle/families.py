@@ -4,9 +4,8 @@ Each world draws one family from its seed. A family is nothing but numbers: late
 its customers and the parameter tables of its mechanisms (churn hazard, expansion,
 contraction, payment failure and dunning, disengagement). No family carries logic of its own.
 
-Churn, expansion and payment tables follow the lifecycle specification (section 3).
-Contraction and disengagement are this scheme's additions (decision 16): customers can
-downgrade, and a customer's engagement can slide into an episode of disengagement whose
+Besides churn, expansion and payment failure, two mechanisms make the world richer: customers
+can downgrade, and a customer's engagement can slide into an episode of disengagement whose
 visible symptoms (lower usage depth, more tickets) raise its churn hazard.
 """
 

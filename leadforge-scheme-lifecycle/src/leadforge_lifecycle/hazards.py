@@ -6,7 +6,7 @@ state; none draws random numbers. Latent effects use the proportional-hazards fo
 strength (a weaker signal gives flatter, less predictable hazards). Every probability is capped
 at 0.95.
 
-The weekly churn hazard (decision 16) is a background part plus a health part:
+The weekly churn hazard is a background part plus a health part:
 
     background = base · m · M(churn weights) · O(w) · exp(β · (0.55 − depth_w))
                      · (1 + τ · tickets_4w) · (1 + φ · dunning_w)

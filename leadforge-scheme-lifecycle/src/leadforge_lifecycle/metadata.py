@@ -1,9 +1,10 @@
 """Hidden truth for instructor bundles: the latent registry and the mechanism that actually ran.
 
 ``latent_registry.json`` holds the raw sampled latents (before account/customer blending).
-``mechanism_summary.json`` holds the family's parameter tables (specification 3.5 shape) plus
+``mechanism_summary.json`` holds the family's parameter tables (one object per mechanism) plus
 everything the tier changed — the calibrated multipliers, the health and dunning lifts, the
-telemetry noise — and the tier rates the world actually reached.
+telemetry noise — and the tier rates the world actually reached (from the figures
+``write_bundle`` gathered).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from leadforge.bundle import BundleWriter
 from leadforge.columns import id_array
 
 from leadforge_lifecycle.families import TRAITS
+from leadforge_lifecycle.stats import BundleStats
 from leadforge_lifecycle.world import LifecycleWorld
 
 DIGITS = 6
 
 
-def write(world: LifecycleWorld, writer: BundleWriter) -> None:
+def write(world: LifecycleWorld, writer: BundleWriter, stats: BundleStats) -> None:
     writer.write_metadata_chunks("latent_registry.json", latent_registry_chunks(world))
-    writer.write_metadata_json("mechanism_summary.json", mechanism_summary(world))
+    writer.write_metadata_json("mechanism_summary.json", mechanism_summary(world, stats))
 
 
 def latent_registry_chunks(world: LifecycleWorld) -> Iterator[bytes]:
@@ -60,17 +62,15 @@ def _members(entries: dict[str, dict[str, float]]) -> bytes:
     return ("\n" + "\n".join("  " + line for line in inner.split("\n"))).encode("ascii")
 
 
-def mechanism_summary(world: LifecycleWorld) -> dict[str, Any]:
+def mechanism_summary(world: LifecycleWorld, stats: BundleStats) -> dict[str, Any]:
     out = world.mechanism.summary()
     out["calibration"] = world.calibration.summary()
-    stats = world.record.stats
-    if stats is not None:
-        r = stats.rates
-        out["world_rates"] = {
-            "customers": r.customers,
-            "first_year_churn": round(r.first_year_churn, 6),
-            "expansion_rate": round(r.expansion_rate, 6),
-            "still_active_share": round(r.still_active_share, 6),
-            "leavers_measured": r.leavers,
-        }
+    r = stats.rates
+    out["world_rates"] = {
+        "customers": r.customers,
+        "first_year_churn": round(r.first_year_churn, 6),
+        "expansion_rate": round(r.expansion_rate, 6),
+        "still_active_share": round(r.still_active_share, 6),
+        "leavers_measured": r.leavers,
+    }
     return out

@@ -14,7 +14,9 @@ from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
 from leadforge.validation import Finding
 
 from leadforge_lifecycle import checks, metadata, render, world
+from leadforge_lifecycle.contract import contract
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
+from leadforge_lifecycle.stats import BundleStats
 from leadforge_lifecycle.world import LifecycleWorld
 
 LEADFORGE_PLUGIN_API = (2, 2)
@@ -37,6 +39,7 @@ def register_schemes() -> list[SchemeInfo]:
                 "renewals, expansions, contractions and churn; pLTV regression and churn tasks."
             ),
             sample_params={"n_customers": 200},
+            contract=contract,
         )
     ]
 
@@ -52,22 +55,27 @@ def generate_options() -> list[GenerateOption]:
 def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> LifecycleWorld | None:
     if scheme != world.SCHEME:
         return None
+    if not isinstance(narrative, Narrative):
+        raise TypeError(f"the lifecycle scheme needs a Narrative, got {type(narrative).__name__}")
     return world.build(config, narrative, rng)
 
 
 @hookimpl
-def write_bundle(world: Any, writer: BundleWriter) -> bool | None:
+def write_bundle(world: Any, writer: BundleWriter) -> BundleStats | None:
     if not isinstance(world, LifecycleWorld):
         return None
-    render.write(world, writer)
-    return True
+    return render.write(world, writer)
 
 
 @hookimpl
-def write_metadata(world: Any, writer: BundleWriter) -> bool | None:
+def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | None:
     if not isinstance(world, LifecycleWorld):
         return None
-    metadata.write(world, writer)
+    if not isinstance(written, BundleStats):
+        raise TypeError(
+            f"write_metadata expected the BundleStats of write_bundle, got {type(written).__name__}"
+        )
+    metadata.write(world, writer, written)
     return True
 
 

@@ -23,7 +23,8 @@ MATURITY_BANDS = ("low", "medium", "high")
 MATURITY_P = (0.30, 0.45, 0.25)
 MATURITY_MEAN = (0.25, 0.50, 0.75)
 ACCOUNT_ORG_SD = 0.15
-#: Account ``created_at`` lies 30…730 days before the base date.
+#: Account ``created_at`` lies 30…730 days before the calendar's accounts anchor, so before every
+#: customer start.
 CREATED_DAYS = (30, 730)
 
 PLANS = ("starter", "growth", "enterprise")
@@ -47,7 +48,7 @@ class Accounts:
     employee_band: np.ndarray
     revenue_band: np.ndarray
     maturity: np.ndarray
-    created_days_before_base: np.ndarray
+    created_days_before_anchor: np.ndarray
     budget_stability: np.ndarray
     organizational_stability: np.ndarray
 

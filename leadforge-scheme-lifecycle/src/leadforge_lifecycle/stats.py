@@ -1,18 +1,26 @@
 """Figures gathered while a bundle is written: row counts, label summaries and the world's tier rates.
 
 They feed the dataset card and the instructor metadata; every figure adds up shard by shard.
+``write_bundle`` returns the :class:`BundleStats`, and core hands them to ``write_metadata``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from leadforge.bundle import TableContract
+from leadforge.bundle.projection import day_numbers
 
 from leadforge_lifecycle.calendar import FORWARD_WINDOWS_DAYS
 from leadforge_lifecycle.catalog import CHURN_TARGET, REVENUE_TARGETS
 from leadforge_lifecycle.rates import RateCounts
+
+EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -70,13 +78,18 @@ class LabelSummary:
 
 @dataclass(frozen=True)
 class BundleStats:
-    table_rows: dict[str, int]
-    labels: dict[str, LabelSummary]
+    table_rows: Mapping[str, int]
+    labels: Mapping[str, LabelSummary]
     rates: RateCounts
 
 
-@dataclass
-class RunRecord:
-    """Where ``write_bundle`` leaves its figures for ``write_metadata`` (same world, same run)."""
-
-    stats: BundleStats | None = field(default=None)
+def published_rows(table: TableContract, rows: Mapping[str, Any], public: bool) -> int:
+    """How many of a table's full rows the bundle publishes: in a public bundle, those on or
+    before the table's fixed cutoff (core cuts them; the card reports what is left)."""
+    n = len(rows[table.primary_key])
+    cut = table.public.cut
+    if not public or cut is None:
+        return n
+    assert cut.date is not None and table.time_column is not None
+    days = day_numbers(rows[table.time_column])
+    return int(np.count_nonzero(days <= (cut.date - EPOCH).days))

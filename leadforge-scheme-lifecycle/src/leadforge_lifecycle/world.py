@@ -3,20 +3,20 @@
 ``build`` draws what the whole world shares — the motif family, the calibrated mechanism, the
 calendar and the accounts. Customers live in fixed-size shards (``shard_size`` customers, a
 config value, never the number of workers); shard ``k`` is drawn and simulated on demand from
-its own substreams ``shard::<k>::{customers,health,engine}``, so a shard's content depends only
-on the config and ``k``, never on which process ran it or in what order.
+its own substreams (core's ``rng.shard(k)``: ``customers``, ``health``, ``engine``), so a shard's
+content depends only on the config and ``k``, never on which process ran it or in what order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from leadforge.config import GenerationConfig
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
-from leadforge_lifecycle.calendar import DEFAULT_OBSERVATION, Calendar
+from leadforge_lifecycle.calendar import Calendar
 from leadforge_lifecycle.calibration import Calibration, calibrate
 from leadforge_lifecycle.engine import Trajectories, simulate
 from leadforge_lifecycle.families import FAMILIES, FAMILY_NAMES, RetentionMotif
@@ -31,11 +31,8 @@ from leadforge_lifecycle.population import (
     draw_customers,
     n_accounts,
 )
-from leadforge_lifecycle.stats import RunRecord
 
 SCHEME = "lifecycle"
-DEFAULT_INDUSTRIES = ("manufacturing", "logistics", "professional_services", "healthcare_non_clinical")
-DEFAULT_REGIONS = ("US", "UK")
 
 
 @dataclass(frozen=True)
@@ -55,14 +52,13 @@ class Shard:
 class LifecycleWorld:
     scheme: str
     config: GenerationConfig
-    narrative: Narrative | None
+    narrative: Narrative
     calendar: Calendar
     motif: RetentionMotif
     calibration: Calibration
     mechanism: Mechanism
     accounts: Accounts
     rng: RNG
-    record: RunRecord = field(default_factory=RunRecord, compare=False)
 
     @property
     def params(self) -> LifecycleParams:
@@ -89,12 +85,12 @@ class LifecycleWorld:
     def customers(self, k: int) -> CustomerBlock:
         """Shard ``k``'s customers, without simulating them."""
         first, n = self.shard_span(k)
-        g = self.rng.child("shard").child(str(k)).generator("customers")
+        g = self.rng.shard(k).generator("customers")
         return draw_customers(k, first, n, self.accounts, self.motif, g)
 
     def simulate(self, k: int) -> Shard:
         block = self.customers(k)
-        streams = self.rng.child("shard").child(str(k))
+        streams = self.rng.shard(k)
         p = Propensities.of(self.mechanism, block.effective)
         last = self.calendar.last_week(block.days_to_observation)
         health = simulate_health(
@@ -129,19 +125,21 @@ def pick_family(params: LifecycleParams, rng: RNG) -> RetentionMotif:
     return FAMILIES[FAMILY_NAMES[int(rng.generator("motif").integers(0, len(FAMILY_NAMES)))]]
 
 
-def build(config: GenerationConfig, narrative: Narrative | None, rng: RNG) -> LifecycleWorld:
+def build(config: GenerationConfig, narrative: Narrative, rng: RNG) -> LifecycleWorld:
     params = config.params_as(LifecycleParams)
     profile = config.profile
     assert isinstance(profile, LifecycleProfile)
     motif = pick_family(params, rng)
     calibration = calibrate(motif.name, profile)
     mechanism = Mechanism.build(motif, profile.signal_strength, calibration.multipliers)
-    industries = narrative.market.icp_industries if narrative is not None else DEFAULT_INDUSTRIES
-    regions = narrative.market.geographies if narrative is not None else DEFAULT_REGIONS
     accounts = draw_accounts(
-        n_accounts(params.n_customers), motif, industries, regions, rng.generator("accounts")
+        n_accounts(params.n_customers),
+        motif,
+        narrative.market.icp_industries,
+        narrative.market.geographies,
+        rng.generator("accounts"),
     )
-    calendar = Calendar(params.observation or DEFAULT_OBSERVATION, params.early_tenure_weeks)
+    calendar = Calendar.of(params)
     return LifecycleWorld(
         scheme=SCHEME,
         config=config,
