@@ -93,6 +93,7 @@ class PluginHost:
     warnings: list[str] = field(default_factory=list)
     _recipe_folders: list[tuple[str, Path]] = field(default_factory=list)
     _distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _scheme_plugins: dict[str, str] = field(default_factory=dict)
 
     # -- construction -------------------------------------------------------------------
 
@@ -211,6 +212,7 @@ class PluginHost:
                 continue
             self.schemes[info.name] = info
             self.scheme_providers[info.name] = dist
+            self._scheme_plugins[info.name] = cand.name
         self._recipe_folders.extend((dist, Path(f)) for f in folders)
         self._distributions[dist] = (cand.name, cand.version or "")
         hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(module) or ()))
@@ -368,10 +370,9 @@ class PluginHost:
             ) from exc
 
     def _owner(self, scheme: str) -> str:
-        dist = self.scheme_providers.get(scheme)
-        if dist is None or dist not in self._distributions:
+        if scheme not in self._scheme_plugins:
             raise UnknownSchemeError(f"unknown generation scheme {scheme!r}")
-        return self._distributions[dist][0]
+        return self._scheme_plugins[scheme]
 
     def _broken(self, plugin: str, reason: str) -> None:
         """Mark a loaded plugin broken after one of its hooks failed, and unregister it."""
@@ -383,9 +384,7 @@ class PluginHost:
         self.records = [
             replace(r, status="broken", reason=reason) if r.name == plugin else r for r in self.records
         ]
-        for name in [
-            s for s, d in self.scheme_providers.items() if self._distributions.get(d, ("",))[0] == plugin
-        ]:
+        for name in [s for s, owner in self._scheme_plugins.items() if owner == plugin]:
             self.schemes.pop(name, None)
 
     def distributions(self, *names: str) -> list[dict[str, str]]:
