@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from leadforge.api import Generator
+from leadforge.plugins import get_host
+from leadforge.validation import ValidationReport, validate_bundle
 from leadforge_leadscoring.world import LeadScoringWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,6 +25,7 @@ RECIPE = "b2b_saas_procurement_v1"
 TIMESTAMP = "2026-01-01T00:00:00+00:00"
 #: Small but complete: several shards, enough leads for every stage and table to appear.
 SMALL = {"n_accounts": 360, "n_contacts": 1000, "n_leads": 1200, "shard_accounts": 100}
+LABEL = "converted_within_90_days"
 
 
 def generator(
@@ -28,3 +38,56 @@ def make_world(seed: int = 42, tier: str = "intermediate", **params: Any) -> Lea
     world = generator(seed, "research_instructor", tier, **params).generate().world
     assert isinstance(world, LeadScoringWorld)
     return world
+
+
+def validate(root: Path) -> ValidationReport:
+    """Every installed plugin's checks (core's included) on the bundle at ``root``."""
+    return validate_bundle(root, get_host())
+
+
+def table(bundle: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(bundle / "tables" / f"{name}.parquet")
+
+
+def task_rows(bundle: Path, task: str = LABEL) -> pd.DataFrame:
+    """The task's rows of all three splits (in file order), with a ``split`` column."""
+    folder = bundle / "tasks" / task
+    return pd.concat(
+        [pd.read_parquet(folder / f"{s}.parquet").assign(split=s) for s in ("train", "valid", "test")]
+    ).set_index("lead_id")
+
+
+def id_numbers(ids: pd.Series) -> pd.Series:
+    return ids.str.extract(r"(\d+)$")[0].astype("int64")
+
+
+def rehash(bundle: Path, rel: str) -> None:
+    """Record an edited file's new hash, size and row count, so only the content checks can
+    notice the edit (core's hash check would otherwise catch it first)."""
+    path = bundle / rel
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["files"][rel] = {"sha256": sha, "size": path.stat().st_size}
+    name = Path(rel).stem
+    if rel.startswith("tables/") and name in manifest["tables"]:
+        manifest["tables"][name].update({"sha256": sha, "row_count": pq.ParquetFile(path).metadata.num_rows})
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def tampered(bundle: Path, tmp_path: Path, name: str, edit: Callable[[pa.Table, Path], pa.Table]) -> Path:
+    """A copy of ``bundle`` whose table ``name`` went through ``edit`` (and was rehashed)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    rel = f"tables/{name}.parquet"
+    pq.write_table(edit(pq.read_table(copy / rel), copy), copy / rel)
+    rehash(copy, rel)
+    return copy
+
+
+def errors(bundle: Path) -> list[str]:
+    """``where message`` of every error validation reports (core's hash check must stay quiet)."""
+    report = validate(bundle)
+    assert not any(f.check == "files" for f in report.errors), (
+        "the rehash should keep core's hash check quiet"
+    )
+    return [f"{f.where} {f.message}" for f in report.errors]

@@ -1,27 +1,33 @@
-"""The relational contract (spec §5): tables, columns, dtypes, ids, keys and funnel invariants."""
+"""The relational contract: what the scheme declares, that bundles follow it, that core enforces it,
+and the funnel invariants no contract can express."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
-from leadforge_leadscoring import tables
+from leadforge.bundle import ID_BLOCK, Manifest
+from leadforge.config import GenerationConfig
 from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.contract import contract, schemas
+from leadforge_leadscoring.population import Shard
+from leadscoring_support import (
+    LABEL,
+    SMALL,
+    errors,
+    generator,
+    id_numbers,
+    make_world,
+    table,
+    tampered,
+    validate,
+)
 
-LABEL = V.DEFAULT_TASK
-ID_FORMATS = {
-    "accounts": ("account_id", "acct"),
-    "contacts": ("contact_id", "cnt"),
-    "leads": ("lead_id", "lead"),
-    "touches": ("touch_id", "touch"),
-    "sessions": ("session_id", "sess"),
-    "sales_activities": ("activity_id", "act"),
-    "opportunities": ("opportunity_id", "opp"),
-    "customers": ("customer_id", "cust"),
-    "subscriptions": ("subscription_id", "sub"),
-}
 EXPECTED_COLUMNS = {
     "accounts": "account_id company_name industry region employee_band estimated_revenue_band "
     "process_maturity_band created_at",
@@ -36,76 +42,185 @@ EXPECTED_COLUMNS = {
     "customers": "customer_id opportunity_id account_id customer_start_at",
     "subscriptions": "subscription_id customer_id plan_name subscription_start_at subscription_status",
 }
+#: table -> (primary key, id prefix, numbering, time column, foreign keys as column -> parent)
+DECLARED = {
+    "accounts": ("account_id", "acct", "plan", "created_at", {}),
+    "contacts": ("contact_id", "cnt", "plan", "created_at", {"account_id": "accounts"}),
+    "leads": (
+        "lead_id",
+        "lead",
+        "plan",
+        "lead_created_at",
+        {"contact_id": "contacts", "account_id": "accounts"},
+    ),
+    "touches": ("touch_id", "touch", "shard", "touch_timestamp", {"lead_id": "leads"}),
+    "sessions": ("session_id", "sess", "shard", "session_timestamp", {"lead_id": "leads"}),
+    "sales_activities": ("activity_id", "act", "shard", "activity_timestamp", {"lead_id": "leads"}),
+    "opportunities": ("opportunity_id", "opp", "shard", "created_at", {"lead_id": "leads"}),
+    "customers": (
+        "customer_id",
+        "cust",
+        "shard",
+        "customer_start_at",
+        {"opportunity_id": "opportunities", "account_id": "accounts"},
+    ),
+    "subscriptions": (
+        "subscription_id",
+        "sub",
+        "shard",
+        "subscription_start_at",
+        {"customer_id": "customers"},
+    ),
+}
+CUT = ("touches", "sessions", "sales_activities", "opportunities")
 
 
-def load(bundle: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(bundle / "tables" / f"{name}.parquet")
+def config(mode: str = "student_public", **params: object) -> GenerationConfig:
+    return generator(mode=mode, **params).config
 
 
-def test_instructor_tables_have_the_spec_columns_in_order(instructor: Path) -> None:
-    manifest = json.loads((instructor / "manifest.json").read_text())
-    assert list(manifest["tables"]) == list(tables.TABLE_ORDER)
-    for name, cols in EXPECTED_COLUMNS.items():
-        assert list(load(instructor, name).columns) == cols.split(), name
+def test_contract_declares_the_nine_tables() -> None:
+    c = contract(config())
+    assert c.names == list(EXPECTED_COLUMNS)
+    for t in c:
+        key, prefix, numbering, time, fks = DECLARED[t.name]
+        assert (t.primary_key, t.id_prefix, t.numbering, t.time_column) == (key, prefix, numbering, time)
+        assert {fk.column: fk.parent for fk in t.foreign_keys} == fks, t.name
+        assert t.schema.names == EXPECTED_COLUMNS[t.name].split(), t.name
+        assert t.schema == schemas(LABEL)[t.name]
+        assert all(fk.not_before_parent and not fk.nullable for fk in t.foreign_keys), t.name
 
 
-def test_dtypes_are_the_nullable_pandas_ones(instructor: Path) -> None:
-    schemas = tables.schemas(LABEL)
-    for name in tables.TABLE_ORDER:
-        df = load(instructor, name)
-        for col in schemas[name].columns:
-            assert str(df[col.name].dtype) == col.dtype, (name, col.name, df[col.name].dtype)
+def test_public_view_cuts_at_each_leads_snapshot_day() -> None:
+    c = contract(config(snapshot_day=21))
+    assert [t.name for t in c if t.public.omit] == ["customers", "subscriptions"]
+    assert set(c["leads"].public.drop) == {LABEL, "conversion_timestamp"}
+    assert set(c["opportunities"].public.drop) == {"stage", "close_outcome", "closed_at"}
+    for t in c:
+        cut = t.public.cut
+        if t.name in CUT:
+            assert cut is not None and (cut.via, cut.anchor_column, cut.offset_days) == (
+                "lead_id",
+                "lead_created_at",
+                21,
+            )
+        else:
+            assert cut is None, t.name
+    assert [t.name for t in c if t.public.drop] == ["leads", "opportunities"]
 
 
-def test_ids_are_prefixed_zero_padded_unique_and_in_creation_order(instructor: Path) -> None:
-    for name, (key, prefix) in ID_FORMATS.items():
-        ids = load(instructor, name)[key]
-        assert ids.str.fullmatch(rf"{prefix}_\d{{6,}}").all(), name
-        numbers = ids.str.slice(len(prefix) + 1).astype(int)
-        assert numbers.is_unique, name
-        assert numbers.is_monotonic_increasing, name
-    leads = load(instructor, "leads")
-    assert leads["lead_id"].tolist() == [f"lead_{i:06d}" for i in range(1, len(leads) + 1)]
+def test_label_column_follows_primary_task() -> None:
+    c = contract(config(primary_task="won_60d", label_window_days=60, snapshot_day=14))
+    assert "won_60d" in c["leads"].schema.names and LABEL not in c["leads"].schema.names
+    assert "won_60d" in c["leads"].public.drop
 
 
-def test_foreign_keys_hold(instructor: Path) -> None:
-    for child, col, parent, pcol in tables.FOREIGN_KEYS:
-        values = load(instructor, child)[col].dropna()
-        assert values.isin(set(load(instructor, parent)[pcol])).all(), f"{child}.{col} -> {parent}.{pcol}"
+@pytest.mark.parametrize("mode", ["research_instructor", "student_public"])
+def test_bundles_record_the_contract_and_follow_it(bundle_factory, mode: str) -> None:  # type: ignore[no-untyped-def]
+    root = bundle_factory(mode=mode, **SMALL)
+    manifest = Manifest.load(root)
+    declared = contract(config(mode, **SMALL))
+    assert manifest.contract is not None and manifest.contract.to_json() == declared.to_json()
+    expected = declared.public_tables() if manifest.is_public else list(declared)
+    assert list(manifest.tables) == [t.name for t in expected]
+    for t in expected:
+        schema = t.public_schema(manifest.redacted_columns) if manifest.is_public else t.schema
+        assert list(table(root, t.name).columns) == schema.names, t.name
+        for col in schema.columns:
+            assert str(table(root, t.name)[col.name].dtype) == col.dtype, (t.name, col.name)
+    report = validate(root)
+    assert report.ok, [str(f) for f in report.errors]
+
+
+def test_every_child_row_is_dated_on_or_after_its_parent(instructor: Path) -> None:
+    """What ``not_before_parent`` promises, measured: the world creates every account before
+    its contacts, every contact before its leads, and every event, opportunity, customer and
+    subscription after the row it belongs to."""
+    c = contract(config("research_instructor", **SMALL))
+    for t in c:
+        for fk in t.foreign_keys:
+            parent = c[fk.parent]
+            child = table(instructor, t.name)
+            when = table(instructor, parent.name).set_index(parent.primary_key)[parent.time_column]
+            gap = (pd.to_datetime(child[t.time_column]) - pd.to_datetime(child[fk.column].map(when))).dt.days
+            assert gap.notna().all() and gap.min() >= 0, (t.name, fk.column, gap.min())
+
+
+def shard_of_leads(plan: tuple[Shard, ...], lead_numbers: np.ndarray) -> np.ndarray:
+    ends = np.cumsum([s.n_leads for s in plan])
+    return np.searchsorted(ends, lead_numbers - 1, side="right")
+
+
+def test_plan_ids_are_dense_and_shard_ids_follow_their_shard(instructor: Path) -> None:
+    for name, prefix in (("accounts", "acct"), ("contacts", "cnt"), ("leads", "lead")):
+        key = DECLARED[name][0]
+        ids = table(instructor, name)[key]
+        assert ids.tolist() == [f"{prefix}_{i:06d}" for i in range(1, len(ids) + 1)], name
+    plan = make_world(**SMALL).plan
+    assert len(plan) >= 3
+    for name in CUT:
+        t = table(instructor, name)
+        number = id_numbers(t[DECLARED[name][0]]).to_numpy()
+        block, rank = number // ID_BLOCK, number % ID_BLOCK
+        np.testing.assert_array_equal(block, shard_of_leads(plan, id_numbers(t["lead_id"]).to_numpy()))
+        for k in np.unique(block):
+            np.testing.assert_array_equal(rank[block == k], np.arange(1, int((block == k).sum()) + 1))
+
+
+def test_core_catches_a_contact_dated_before_its_account(instructor: Path, tmp_path: Path) -> None:
+    def edit(t: pa.Table, root: Path) -> pa.Table:
+        early = pc.if_else(pa.array(np.arange(t.num_rows) == 0), "1999-01-01", t.column("created_at"))
+        return t.set_column(t.column_names.index("created_at"), "created_at", early)
+
+    found = errors(tampered(instructor, tmp_path, "contacts", edit))
+    assert any(
+        f.startswith("tables/contacts.parquet") and "dated before the accounts row" in f for f in found
+    ), found
+
+
+def test_core_catches_a_touch_of_an_unknown_lead_and_a_duplicate_id(instructor: Path, tmp_path: Path) -> None:
+    def edit(t: pa.Table, root: Path) -> pa.Table:
+        first = t.slice(0, 1).to_pylist()[0]
+        ghost = dict(first, touch_id="touch_000777000", lead_id="lead_999999")
+        return pa.concat_tables([t, pa.Table.from_pylist([first, ghost], schema=t.schema)])
+
+    found = errors(tampered(instructor, tmp_path, "touches", edit))
+    assert any(f.startswith("tables/touches.parquet:touch_id") and "duplicate" in f for f in found), found
+    assert any(f.startswith("tables/touches.parquet:lead_id") and "do not resolve" in f for f in found), found
 
 
 def test_value_sets_and_ranges(instructor: Path) -> None:
-    acc = load(instructor, "accounts")
+    acc = table(instructor, "accounts")
     assert set(acc["employee_band"]) <= set(V.EMPLOYEE_BANDS)
     assert set(acc["estimated_revenue_band"]) <= set(V.REVENUE_BANDS)
     assert (acc["company_name"] == "Company " + acc["account_id"]).all()
     assert acc["created_at"].between("2022-01-01", "2023-12-02").all()
-    leads = load(instructor, "leads")
+    leads = table(instructor, "leads")
     assert leads["lead_created_at"].between("2024-01-01", "2024-01-30").all()
     assert (leads["first_touch_channel"] == leads["lead_source"]).all()
     assert set(leads["current_stage"]) <= set(V.STAGES)
-    contacts = load(instructor, "contacts").set_index("contact_id")
+    contacts = table(instructor, "contacts").set_index("contact_id")
     assert (leads["account_id"] == contacts.loc[leads["contact_id"], "account_id"].to_numpy()).all()
-    sessions = load(instructor, "sessions")
+    sessions = table(instructor, "sessions")
     assert sessions["page_views"].between(1, 10).all()
     assert (
         sessions["pricing_page_views"].between(0, 2).all() and sessions["demo_page_views"].between(0, 2).all()
     )
     assert sessions["session_duration_seconds"].between(60, 600).all()
-    touches = load(instructor, "touches").merge(leads[["lead_id", "lead_source"]], on="lead_id")
+    touches = table(instructor, "touches").merge(leads[["lead_id", "lead_source"]], on="lead_id")
     assert (touches["touch_channel"] == touches["lead_source"]).all()
     inbound = touches["lead_source"] == "inbound_marketing"
     assert (touches["touch_direction"] == inbound.map({True: "inbound", False: "outbound"})).all()
     assert touches["campaign_id"].isna().all()
-    acts = load(instructor, "sales_activities").merge(leads[["lead_id", "owner_rep_id"]], on="lead_id")
+    acts = table(instructor, "sales_activities").merge(leads[["lead_id", "owner_rep_id"]], on="lead_id")
     assert (acts["rep_id"] == acts["owner_rep_id"]).all()
 
 
 def test_funnel_invariants(instructor: Path) -> None:
-    """Spec §4.3: one opportunity per SQL lead with the lead's stage; outcomes follow the stage;
-    every won lead has exactly one opportunity, customer and subscription."""
-    leads = load(instructor, "leads").set_index("lead_id")
-    opps = load(instructor, "opportunities")
+    """One opportunity per SQL lead with the lead's stage; outcomes follow the stage; every won
+    lead has exactly one opportunity, customer and subscription."""
+    leads = table(instructor, "leads").set_index("lead_id")
+    opps = table(instructor, "opportunities")
     assert opps["lead_id"].is_unique
     assert set(opps["lead_id"]) == set(leads.index[leads["is_sql"]])
     joined = opps.join(leads, on="lead_id")
@@ -114,10 +229,9 @@ def test_funnel_invariants(instructor: Path) -> None:
     assert (joined["close_outcome"].notna() == terminal).all()
     assert (joined.loc[terminal, "close_outcome"] == joined.loc[terminal, "stage"]).all()
     assert (joined["closed_at"].notna() == terminal).all()
-    assert (joined["created_at"] >= joined["lead_created_at"]).all()
     won = leads.index[leads["current_stage"] == "closed_won"]
-    customers = load(instructor, "customers")
-    subs = load(instructor, "subscriptions")
+    customers = table(instructor, "customers")
+    subs = table(instructor, "subscriptions")
     cust_leads = customers.merge(opps[["opportunity_id", "lead_id"]], on="opportunity_id")["lead_id"]
     assert sorted(cust_leads) == sorted(won)
     assert subs["customer_id"].is_unique and set(subs["customer_id"]) == set(customers["customer_id"])
@@ -129,7 +243,7 @@ def test_funnel_invariants(instructor: Path) -> None:
     assert (plans["plan_name"] == expected.astype(str)).all()
     assert (plans["customer_start_at"] == plans["closed_at"]).all()
     ranges = dict(zip(V.EMPLOYEE_BANDS, V.ACV_RANGES, strict=True))
-    bands = opps.join(leads, on="lead_id").merge(load(instructor, "accounts"), on="account_id")[
+    bands = opps.join(leads, on="lead_id").merge(table(instructor, "accounts"), on="account_id")[
         "employee_band"
     ]
     lo = bands.map(lambda b: ranges[b][0])
@@ -137,14 +251,10 @@ def test_funnel_invariants(instructor: Path) -> None:
     assert opps["estimated_acv"].between(lo, hi).all()
 
 
-@pytest.mark.parametrize("table", ["touches", "sessions", "sales_activities"])
-def test_events_lie_within_each_leads_horizon(instructor: Path, table: str) -> None:
-    ts = {
-        "touches": "touch_timestamp",
-        "sessions": "session_timestamp",
-        "sales_activities": "activity_timestamp",
-    }[table]
-    events = load(instructor, table).merge(load(instructor, "leads"), on="lead_id")
+@pytest.mark.parametrize("name", ["touches", "sessions", "sales_activities"])
+def test_events_lie_within_each_leads_horizon(instructor: Path, name: str) -> None:
+    ts = DECLARED[name][3]
+    events = table(instructor, name).merge(table(instructor, "leads"), on="lead_id")
     day = (pd.to_datetime(events[ts]) - pd.to_datetime(events["lead_created_at"])).dt.days
     assert day.between(0, 89).all()
     ended = events["conversion_timestamp"].notna()
@@ -152,7 +262,7 @@ def test_events_lie_within_each_leads_horizon(instructor: Path, table: str) -> N
 
 
 def test_row_count_ratios_are_plausible(bundle_factory) -> None:  # type: ignore[no-untyped-def]
-    """Default-size world: SQL share, opportunities and event volumes near the spec's ratios."""
+    """Default-size world: SQL share, opportunities and event volumes near the intended ratios."""
     b = bundle_factory(mode="research_instructor")
     m = json.loads((b / "manifest.json").read_text())["tables"]
     n = m["leads"]["row_count"]

@@ -1,4 +1,4 @@
-"""The hidden graph is the data-generating process (decision 8).
+"""The hidden graph is the data-generating process, not a decoration.
 
 Editing one edge (or dropping one node) of the sampled graph and simulating again moves the
 data the way the edge says, and leaves everything the edge does not reach identical: the

@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from leadforge.validation import validate_bundle
-from leadscoring_support import SMALL
-
-LABEL = "converted_within_90_days"
-
-
-def rows(bundle: Path, task: str) -> pd.DataFrame:
-    folder = bundle / "tasks" / task
-    return pd.concat(
-        [pd.read_parquet(folder / f"{s}.parquet").assign(split=s) for s in ("train", "valid", "test")]
-    ).set_index("lead_id")
+from leadscoring_support import LABEL, SMALL, validate
+from leadscoring_support import task_rows as rows
 
 
 def close_days(bundle: Path) -> pd.DataFrame:
@@ -57,7 +48,8 @@ def test_renamed_task_renames_its_label_everywhere(bundle_factory) -> None:  # t
         assert task in r.columns and LABEL not in r.columns
         dictionary = pd.read_csv(b / "feature_dictionary.csv")
         assert list(dictionary.loc[dictionary["is_target"], "name"]) == [task]
-        assert validate_bundle(b).ok, [str(f) for f in validate_bundle(b).errors]
+        report = validate(b)
+        assert report.ok, [str(f) for f in report.errors]
         if mode == "student_public":
             assert manifest["structural_redactions"]["columns"]["leads"] == sorted(
                 ["conversion_timestamp", task]
@@ -105,3 +97,18 @@ def test_card_is_truthful_for_its_mode(public: Path, instructor: Path) -> None:
         not in public_card.split("## Table inventory")[1].split("## Features")[0].split("Snapshot-safe")[0]
     )
     assert motif in (instructor / "dataset_card.md").read_text()
+
+
+def test_hidden_truth_records_what_the_run_realised(instructor: Path) -> None:
+    """``mechanism_summary.json`` puts the measured rates next to the calibration target."""
+    summary = json.loads((instructor / "metadata" / "mechanism_summary.json").read_text())
+    realised = summary["realised"]
+    leads = pd.read_parquet(instructor / "tables" / "leads.parquet")
+    assert realised["leads"] == len(leads)
+    assert realised["positive_rate"] == pytest.approx(leads[LABEL].mean(), abs=1e-6)
+    assert realised["final_stage_counts"] == {
+        stage: int((leads["current_stage"] == stage).sum()) for stage in realised["final_stage_counts"]
+    }
+    won = realised["final_stage_counts"]["closed_won"]
+    assert realised["converted_in_horizon_rate"] == pytest.approx(won / len(leads), abs=1e-6)
+    assert "target_conversion_rate" in summary["hazard_calibration"]

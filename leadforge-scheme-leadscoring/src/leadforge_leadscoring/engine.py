@@ -1,4 +1,4 @@
-"""The daily funnel engine, column-wise over all leads of a shard (spec §4, reworked).
+"""The daily funnel engine, column-wise over all leads of a shard.
 
 Days are counted from each lead's creation. Every random process draws one uniform per
 lead and day from its own substream, whatever the lead's state, so two worlds that differ
@@ -153,7 +153,7 @@ def simulate_states(h: Hazards, e: EngineParams, days: int, rng: RNG) -> States:
 
 
 def draw_acv(employee_band: np.ndarray, rng: RNG) -> np.ndarray:
-    """Estimated ACV per lead, uniform within its account's employee-band range (spec §4.3)."""
+    """Estimated ACV per lead, uniform within its account's employee-band range."""
     ranges = np.asarray(V.ACV_RANGES, dtype=np.int64)
     lo, hi = ranges[employee_band, 0], ranges[employee_band, 1]
     u = rng.generator("acv").random(employee_band.size)

@@ -1,6 +1,6 @@
-"""The hidden causal graph: five motif families, stochastic rewiring, validity, export (spec §1).
+"""The hidden causal graph: five motif families, stochastic rewiring, validity, export.
 
-The sampled graph is the world's data-generating process (decision 8): every node becomes a
+The sampled graph is the world's data-generating process, not a decoration: every node becomes a
 structural equation over its parents (see :mod:`leadforge_leadscoring.mechanisms`), so a
 dropped node, a jittered weight or the confounder changes the data.
 """
@@ -371,7 +371,7 @@ class HiddenGraph:
 
 
 def graph_problems(nodes: list[tuple[str, str]], edges: list[tuple[str, str]]) -> list[str]:
-    """Why a node/edge list is not a valid hidden graph (spec §1.3); empty when it is."""
+    """Why a node/edge list is not a valid hidden graph; empty when it is."""
     problems: list[str] = []
     types = dict(nodes)
     if len(types) != len(nodes):
@@ -409,7 +409,8 @@ def graph_problems(nodes: list[tuple[str, str]], edges: list[tuple[str, str]]) -
 
 
 def rewire(motif: Motif, g: np.random.Generator) -> HiddenGraph:
-    """Drop optional nodes, jitter weights, maybe add a confounder (spec §1.5, in that order)."""
+    """Drop optional nodes, jitter weights, maybe add a confounder, in that order: the steps
+    share one stream, so their order fixes every draw."""
     kept = [d for d in motif.nodes if not (d.optional and g.random() < DROP_PROBABILITY)]
     ids = {d.node_id for d in kept}
     nodes = [Node(d.node_id, d.node_type, d.label, {"exogenous": exogenous_for(d.node_id)}) for d in kept]

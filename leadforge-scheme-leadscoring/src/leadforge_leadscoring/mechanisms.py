@@ -28,15 +28,8 @@ from leadforge.rng import RNG
 
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.graph import OUTCOME, Edge, HiddenGraph, exogenous_for
-from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
-from leadforge_leadscoring.population import (
-    LATENT_SD,
-    Population,
-    Shard,
-    Vocabulary,
-    apply_shifts,
-    draw_population,
-)
+from leadforge_leadscoring.params import LeadScoringProfile
+from leadforge_leadscoring.population import LATENT_SD, Population, Vocabulary
 
 #: Exogenous scale of a node by type: how much of a derived node its parents do not explain.
 EXOGENOUS_SCALE = {
@@ -48,7 +41,7 @@ EXOGENOUS_SCALE = {
     "sales_process_state": 0.7,
     "observable_feature_source": 0.6,
 }
-#: Touch base rate per day on day 0, by motif (spec §3.10).
+#: Touch base rate per day on day 0, by motif: intent- and demo-led worlds touch more.
 TOUCH_RATE = {
     "fit_dominant": 0.40,
     "intent_dominant": 0.55,
@@ -56,13 +49,11 @@ TOUCH_RATE = {
     "demo_trial_mediated": 0.60,
     "buying_committee_friction": 0.30,
 }
-CALIBRATION_LEADS = 6000
 SOFT_AND_TEMPERATURE = 0.2
 #: A peaked edge rises like its parent up to PEAK, then falls: past that point the parent
 #: mostly marks researchers and competitors, who engage heavily and never buy.
 PEAK = 0.7
 PEAK_FALL = 3.0
-CALIBRATION_DAYS = 90
 FRICTION_WORDS = ("friction",)
 
 
@@ -269,8 +260,6 @@ def engine_params(
     motif: str, profile: LeadScoringProfile, narrative: Narrative, fit_tables: tuple[FitTable, ...]
 ) -> EngineParams:
     """Engine parameters after difficulty: loadings scaled by signal strength, churn by friction."""
-    from dataclasses import replace
-
     base = EngineParams(
         touch_rate=TOUCH_RATE.get(motif, 0.40),
         deal_centre=float(narrative.market.avg_deal_size_usd),
@@ -408,91 +397,27 @@ def _equations(graph: HiddenGraph, s: float, outcome_noise: float) -> list[NodeE
     return out
 
 
-def calibration_population(
-    params: LeadScoringParams, profile: LeadScoringProfile, vocab: Vocabulary, motif: str, rng: RNG
-) -> Population:
-    """A fixed-size stand-in population with the config's account/contact/lead ratios."""
-    n_leads = CALIBRATION_LEADS
-    n_acc = max(1, round(n_leads * params.n_accounts / params.n_leads))
-    n_con = max(1, round(n_leads * params.n_contacts / params.n_leads))
-    shard = Shard(0, 0, n_acc, 0, n_con, 0, n_leads)
-    pop = draw_population(shard, vocab, motif, rng)
-    return apply_shifts(pop, profile.category_shifts, vocab)
+def structural_model(
+    graph: HiddenGraph, profile: LeadScoringProfile, vocab: Vocabulary, pop: Population, rng: RNG
+) -> StructuralModel:
+    """The graph's equations with every node standardised on ``pop``, parents first.
 
-
-def build_mechanisms(
-    graph: HiddenGraph,
-    params: LeadScoringParams,
-    profile: LeadScoringProfile,
-    vocab: Vocabulary,
-    narrative: Narrative,
-    rng: RNG,
-) -> Mechanisms:
-    """Resolve the graph and the tier into equations and calibrated engine parameters."""
-    from leadforge_leadscoring.engine import commercial_fit, conversion_rate, draw_acv
-
+    ``rng`` is the world's root stream: world-level exogenous values (segments, reps) come
+    from its ``world`` namespace, the standardisation draws from ``calibration``.
+    """
     s = profile.signal_strength
-    motif = graph.motif_family
     world = rng.child("world")
     segments = world.generator("global_context").normal(0.0, 1.0, (len(vocab.industries), len(vocab.regions)))
     reps = world.generator("reps").normal(0.0, 1.0, V.N_REPS)
-    equations = _equations(graph, s, profile.deal_noise)
-
     cal_rng = rng.child("calibration")
-    pop = calibration_population(params, profile, vocab, motif, cal_rng)
-    # Standardise node by node on the calibration population (parents first).
     fitted: list[NodeEquation] = []
-    for i, eq in enumerate(equations):
+    for eq in _equations(graph, s, profile.deal_noise):
         partial = StructuralModel(
             graph, s, (*fitted, eq), segments, reps, profile.deal_noise, profile.behaviour_noise
         )
         raw = partial.node_values(pop, cal_rng)[eq.node_id]
         sd = float(np.std(raw))
         fitted.append(replace(eq, centre=float(np.mean(raw)), scale=sd if sd > 1e-9 else 1.0))
-        del i
-    model = StructuralModel(
+    return StructuralModel(
         graph, s, tuple(fitted), segments, reps, profile.deal_noise, profile.behaviour_noise
     )
-
-    engine = engine_params(motif, profile, narrative, draw_fit_tables(vocab, world))
-    drivers = model.drivers(pop, cal_rng)
-    codes = pop.lead_codes()
-    acv = draw_acv(codes["employee_band"], cal_rng)
-    commercial = commercial_fit(codes, acv, engine)
-    target = profile.target_rate
-    sim_rng = cal_rng.child("engine")
-    lo, hi = -12.0, 1.5
-    rate_hi = conversion_rate(drivers, _with_base(engine, hi), commercial, CALIBRATION_DAYS, sim_rng)
-    if rate_hi <= target:
-        log_base, achieved = hi, rate_hi
-    else:
-        for _ in range(30):
-            mid = (lo + hi) / 2
-            if (
-                conversion_rate(drivers, _with_base(engine, mid), commercial, CALIBRATION_DAYS, sim_rng)
-                < target
-            ):
-                lo = mid
-            else:
-                hi = mid
-        log_base = (lo + hi) / 2
-        achieved = conversion_rate(
-            drivers, _with_base(engine, log_base), commercial, CALIBRATION_DAYS, sim_rng
-        )
-    engine = _with_base(engine, log_base)
-    shifts = tuple(
-        {"field": c.field, "latent_trait": c.trait, "boosts": dict(c.boosts)} for c in profile.category_shifts
-    )
-    return Mechanisms(
-        motif,
-        model,
-        engine,
-        Calibration(target, achieved, log_base, CALIBRATION_LEADS, CALIBRATION_DAYS),
-        shifts,
-    )
-
-
-def _with_base(engine: EngineParams, log_base: float) -> EngineParams:
-    from dataclasses import replace
-
-    return replace(engine, log_win_base=log_base)

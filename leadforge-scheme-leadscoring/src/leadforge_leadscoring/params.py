@@ -10,6 +10,7 @@ from typing import Any
 from leadforge.errors import InvalidConfigError
 from leadforge.params import param
 
+from leadforge_leadscoring.traits import TRAITS
 from leadforge_leadscoring.vocab import DEFAULT_TASK
 
 _TASK_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,7 +31,7 @@ SHIFT_FIELDS = {
 
 @dataclass(frozen=True)
 class LeadScoringParams:
-    """Population sizes, the simulated calendar and the supervised task (spec §0.2)."""
+    """Population sizes, the simulated calendar and the supervised task."""
 
     n_accounts: int = param(1500, help="accounts (buying companies) in the world", minimum=1, maximum=10**8)
     n_contacts: int = param(4200, help="buyer contacts, spread over the accounts", minimum=1, maximum=10**8)
@@ -88,7 +89,7 @@ class LeadScoringParams:
 
 @dataclass(frozen=True)
 class CategoryShift:
-    """Intro tier: an observable category moves a latent trait (spec §2.7)."""
+    """Intro tier: an observable category moves a latent trait, so simple models find signal."""
 
     field: str
     trait: str
@@ -99,8 +100,9 @@ class CategoryShift:
 class LeadScoringProfile:
     """One tier of ``difficulty_profiles.yaml``.
 
-    The six spec knobs (§7.1) plus the ones this world needs: ``deal_noise`` is the share of
-    a deal's outcome that no pre-anchor behaviour can reveal (unobserved deal luck);
+    Signal, noise, missing values, outliers, the conversion band and committee friction, plus
+    the knobs this world needs: ``deal_noise`` is the share of a deal's outcome that no
+    pre-anchor behaviour can reveal (unobserved deal luck);
     ``behaviour_noise`` is lead-level habit noise on every engagement intensity, unrelated to
     the latent graph; ``glitch_rate`` is the share of (lead, event kind) pairs whose records
     a broken sync or a bot inflates with phantom events.
@@ -152,8 +154,6 @@ class LeadScoringProfile:
 
     @property
     def category_shifts(self) -> tuple[CategoryShift, ...]:
-        from leadforge_leadscoring.population import TRAITS
-
         raw = self.category_latent_correlations or {}
         out = []
         for field, spec in raw.items():

@@ -13,7 +13,9 @@ from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
 from leadforge.validation import Finding
 
 from leadforge_leadscoring import checks, render, world
+from leadforge_leadscoring.contract import contract
 from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
+from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.vocab import SCHEME
 from leadforge_leadscoring.world import LeadScoringWorld
 
@@ -37,6 +39,7 @@ def register_schemes() -> list[SchemeInfo]:
                 "and conversion is the simulated close-won event."
             ),
             sample_params={"n_accounts": 90, "n_contacts": 250, "n_leads": 300},
+            contract=contract,
         )
     ]
 
@@ -64,18 +67,19 @@ def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG)
 
 
 @hookimpl
-def write_bundle(world: Any, writer: BundleWriter) -> bool | None:
+def write_bundle(world: Any, writer: BundleWriter) -> RunStats | None:
     if not isinstance(world, LeadScoringWorld):
         return None
-    render.write(world, writer)
-    return True
+    return render.write(world, writer)
 
 
 @hookimpl
-def write_metadata(world: Any, writer: BundleWriter) -> bool | None:
+def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | None:
     if not isinstance(world, LeadScoringWorld):
         return None
-    render.write_metadata(world, writer)
+    if not isinstance(written, RunStats):
+        raise TypeError(f"write_metadata expects the RunStats write_bundle returned, got {type(written)}")
+    render.write_metadata(world, writer, written)
     return True
 
 

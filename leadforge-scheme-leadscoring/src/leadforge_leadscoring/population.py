@@ -1,4 +1,4 @@
-"""Accounts, contacts and leads with their latent traits, drawn shard by shard (spec §2).
+"""Accounts, contacts and leads with their latent traits, drawn shard by shard.
 
 The world is cut into shards of a fixed number of accounts. How many contacts and leads
 each shard holds is decided once for the whole world (a multinomial split, equivalent to
@@ -21,34 +21,10 @@ from leadforge.rng import RNG
 
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.params import CategoryShift, LeadScoringParams
+from leadforge_leadscoring.traits import TRAITS
 
 LATENT_SD = 0.20
 MATURITY_SD = 0.15
-
-
-@dataclass(frozen=True)
-class TraitDef:
-    level: str
-    biases: Mapping[str, float]
-
-
-#: The latent traits of the world (values in [0, 1]); biases shift the mean by motif family.
-TRAITS: dict[str, TraitDef] = {
-    "latent_account_fit": TraitDef("account", {"fit_dominant": 0.10}),
-    "latent_budget_readiness": TraitDef("account", {"fit_dominant": 0.05}),
-    "latent_process_maturity": TraitDef("account", {}),
-    "latent_confounder": TraitDef("account", {}),
-    "latent_problem_awareness": TraitDef("contact", {"intent_dominant": 0.10, "demo_trial_mediated": 0.06}),
-    "latent_contact_authority": TraitDef("contact", {"buying_committee_friction": -0.10}),
-    "latent_responsiveness": TraitDef("contact", {"sales_execution_sensitive": -0.08}),
-    "latent_engagement_propensity": TraitDef(
-        "contact", {"intent_dominant": 0.12, "demo_trial_mediated": 0.08}
-    ),
-    "latent_committee_alignment": TraitDef("contact", {}),
-    "latent_sales_friction": TraitDef(
-        "lead", {"sales_execution_sensitive": 0.12, "buying_committee_friction": 0.15}
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -266,7 +242,7 @@ def draw_population(shard: Shard, vocab: Vocabulary, motif: str, rng: RNG) -> Po
 
 
 def apply_shifts(pop: Population, shifts: tuple[CategoryShift, ...], vocab: Vocabulary) -> Population:
-    """Intro tier: observable categories move latent traits (spec §2.7), clipped to [0, 1]."""
+    """Intro tier: observable categories move latent traits, clipped to [0, 1]."""
     if not shifts:
         return pop
     acc = {k: v.copy() for k, v in pop.accounts.traits.items()}

@@ -1,4 +1,4 @@
-"""The lead snapshot: 33 canonical columns per lead at its anchor day (spec §6, decision 7).
+"""The lead snapshot: 33 canonical columns per lead at its anchor day.
 
 Every feature is computed from events on lead-relative days ``0 … W`` (``W`` = snapshot
 day, inclusive), and ``current_stage`` / ``is_sql`` are the values at the end of day ``W``.

@@ -1,386 +1,221 @@
-"""The nine relational tables (spec §5): schemas, and one shard's rows as Arrow tables.
+"""One shard's full (instructor) rows of the nine tables, one builder per table.
 
-Ids are global: a shard's entities are numbered from its plan offsets, and its events,
-opportunities and customers from running offsets carried from shard to shard in plan
-order, so ids never depend on which worker simulated a shard. The public projection
-(§8.3, decision 7) cuts event rows at each lead's snapshot day and shows each
-opportunity's stage as of that day.
+Accounts, contacts and leads carry their final ids, numbered from the shard plan. Events,
+opportunities, customers and subscriptions carry shard-local integer keys (and integer
+references to each other); core numbers them, applies a public bundle's cut and drops its
+withheld columns (see :mod:`leadforge_leadscoring.contract`).
+
+Each lead's events sit together, ordered by day: the ids core assigns to one lead's rows are
+then consecutive, so neither their spacing nor their order reflects the days on which other
+leads were active.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from leadforge.columns import category_array, date_array, id_array
-from leadforge.schema import TableSchema
 
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.population import Vocabulary
 from leadforge_leadscoring.world import SimulatedShard
 
-TABLE_ORDER = (
-    "accounts",
-    "contacts",
-    "leads",
-    "touches",
-    "sessions",
-    "sales_activities",
-    "opportunities",
-    "customers",
-    "subscriptions",
-)
-PUBLIC_OMITTED = ("customers", "subscriptions")
-#: Event tables, their timestamp column (cut at the snapshot day in public bundles) and key.
-EVENT_TABLES = {
-    "touches": ("touch_timestamp", "touch_id"),
-    "sessions": ("session_timestamp", "session_id"),
-    "sales_activities": ("activity_timestamp", "activity_id"),
-    "opportunities": ("created_at", "opportunity_id"),
-}
-FOREIGN_KEYS = (
-    ("contacts", "account_id", "accounts", "account_id"),
-    ("leads", "account_id", "accounts", "account_id"),
-    ("leads", "contact_id", "contacts", "contact_id"),
-    ("touches", "lead_id", "leads", "lead_id"),
-    ("sessions", "lead_id", "leads", "lead_id"),
-    ("sales_activities", "lead_id", "leads", "lead_id"),
-    ("opportunities", "lead_id", "leads", "lead_id"),
-    ("customers", "opportunity_id", "opportunities", "opportunity_id"),
-    ("customers", "account_id", "accounts", "account_id"),
-    ("subscriptions", "customer_id", "customers", "customer_id"),
-)
-TERMINAL_COLUMNS = ("close_outcome", "closed_at")
-#: Opportunity columns a public bundle drops. ``stage`` goes too (decision 7 allows either the
-#: stage as of the cutoff or no stage): the public snapshot withholds the anchor stage as
-#: ``leakage_risk``, and a table carrying it would add what the snapshot withholds.
-PUBLIC_OPPORTUNITY_DROPS = ("stage", *TERMINAL_COLUMNS)
+Rows = dict[str, pa.Array | np.ndarray]
 
 
-def schemas(label: str) -> dict[str, TableSchema]:
-    """Full (instructor) schemas; ``label`` names the leads table's label column."""
+def build(sim: SimulatedShard, vocab: Vocabulary, *, label: str, label_window: int) -> dict[str, Rows]:
+    """Every table's rows for the shard, in contract order."""
     return {
-        "accounts": TableSchema.of(
-            [
-                ("account_id", "string"),
-                ("company_name", "string"),
-                ("industry", "string"),
-                ("region", "string"),
-                ("employee_band", "string"),
-                ("estimated_revenue_band", "string"),
-                ("process_maturity_band", "string"),
-                ("created_at", "string"),
-            ]
-        ),
-        "contacts": TableSchema.of(
-            [
-                ("contact_id", "string"),
-                ("account_id", "string"),
-                ("job_title", "string"),
-                ("role_function", "string"),
-                ("seniority", "string"),
-                ("buyer_role", "string"),
-                ("email_domain_type", "string"),
-                ("created_at", "string"),
-            ]
-        ),
-        "leads": TableSchema.of(
-            [
-                ("lead_id", "string"),
-                ("contact_id", "string"),
-                ("account_id", "string"),
-                ("lead_created_at", "string"),
-                ("lead_source", "string"),
-                ("first_touch_channel", "string"),
-                ("current_stage", "string"),
-                ("owner_rep_id", "string"),
-                ("is_sql", "boolean"),
-                (label, "boolean"),
-                ("conversion_timestamp", "string"),
-            ]
-        ),
-        "touches": TableSchema.of(
-            [
-                ("touch_id", "string"),
-                ("lead_id", "string"),
-                ("touch_timestamp", "string"),
-                ("touch_type", "string"),
-                ("touch_channel", "string"),
-                ("touch_direction", "string"),
-                ("campaign_id", "string"),
-            ]
-        ),
-        "sessions": TableSchema.of(
-            [
-                ("session_id", "string"),
-                ("lead_id", "string"),
-                ("session_timestamp", "string"),
-                ("session_type", "string"),
-                ("page_views", "Int64"),
-                ("pricing_page_views", "Int64"),
-                ("demo_page_views", "Int64"),
-                ("session_duration_seconds", "Int64"),
-            ]
-        ),
-        "sales_activities": TableSchema.of(
-            [
-                ("activity_id", "string"),
-                ("lead_id", "string"),
-                ("rep_id", "string"),
-                ("activity_timestamp", "string"),
-                ("activity_type", "string"),
-                ("activity_outcome", "string"),
-            ]
-        ),
-        "opportunities": TableSchema.of(
-            [
-                ("opportunity_id", "string"),
-                ("lead_id", "string"),
-                ("created_at", "string"),
-                ("stage", "string"),
-                ("estimated_acv", "Int64"),
-                ("close_outcome", "string"),
-                ("closed_at", "string"),
-            ]
-        ),
-        "customers": TableSchema.of(
-            [
-                ("customer_id", "string"),
-                ("opportunity_id", "string"),
-                ("account_id", "string"),
-                ("customer_start_at", "string"),
-            ]
-        ),
-        "subscriptions": TableSchema.of(
-            [
-                ("subscription_id", "string"),
-                ("customer_id", "string"),
-                ("plan_name", "string"),
-                ("subscription_start_at", "string"),
-                ("subscription_status", "string"),
-            ]
-        ),
+        "accounts": accounts(sim, vocab),
+        "contacts": contacts(sim, vocab),
+        "leads": leads(sim, vocab, label, label_window),
+        "touches": touches(sim, vocab),
+        "sessions": sessions(sim),
+        "sales_activities": sales_activities(sim),
+        "opportunities": opportunities(sim),
+        "customers": customers(sim),
+        "subscriptions": subscriptions(sim),
     }
 
 
-def public_redactions(label: str) -> dict[str, list[str]]:
-    """Columns the snapshot-safe export drops, by table (spec §8.3)."""
-    return {"leads": sorted(["conversion_timestamp", label]), "opportunities": list(PUBLIC_OPPORTUNITY_DROPS)}
-
-
-def public_schemas(label: str) -> dict[str, TableSchema]:
-    full = schemas(label)
-    drops = public_redactions(label)
-    return {
-        name: full[name].without(drops.get(name, ())) for name in TABLE_ORDER if name not in PUBLIC_OMITTED
-    }
-
-
-@dataclass(frozen=True)
-class Offsets:
-    """How many rows of each id-numbered table earlier shards wrote (ids stay dense: a gap
-    in a public bundle would reveal how many rows the cutoff removed)."""
-
-    touches: int = 0
-    sessions: int = 0
-    activities: int = 0
-    opportunities: int = 0
-    customers: int = 0
-
-
-def _text(value: str) -> pa.Scalar:
-    return pa.scalar(value, type=pa.large_string())
-
-
-def _ids(prefix: str, start: int, local: np.ndarray) -> pa.Array:
+def _plan_ids(prefix: str, start: int, local: np.ndarray) -> pa.Array:
     return id_array(prefix, start + np.asarray(local, dtype=np.int64) + 1)
 
 
-def _nullable_dates(offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
-    dates = date_array(V.BASE_DATE, np.where(valid, offsets, 0))
+def _lead_ids(sim: SimulatedShard) -> pa.Array:
+    return _plan_ids("lead", sim.shard.lead_start, np.arange(sim.n_leads))
+
+
+def _lead_account_ids(sim: SimulatedShard) -> pa.Array:
+    return _plan_ids("acct", sim.shard.account_start, sim.population.leads.account)
+
+
+def _dates(offsets: np.ndarray) -> pa.Array:
+    return date_array(V.BASE_DATE, offsets)
+
+
+def _nullable(values: pa.Array, valid: np.ndarray) -> pa.Array:
     if valid.all():
-        return dates
-    return pc.if_else(pa.array(valid), dates, pa.scalar(None, type=pa.large_string()))
+        return values
+    return pc.if_else(pa.array(valid), values, pa.scalar(None, type=pa.large_string()))
 
 
-def _nullable_names(values: tuple[str, ...], codes: np.ndarray, valid: np.ndarray) -> pa.Array:
-    labels = category_array(values, np.where(valid, codes, 0))
-    if valid.all():
-        return labels
-    return pc.if_else(pa.array(valid), labels, pa.scalar(None, type=pa.large_string()))
+def _local_keys(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class ShardTables:
-    """One shard's rows of every table (public: the snapshot-safe projection)."""
-
-    tables: dict[str, pa.Table]
-    offsets: Offsets
+def _by_lead(lead: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Row order grouping each lead's events, by day within a lead (stable for equal days)."""
+    span = int(day.max()) + 1 if day.size else 1
+    return np.argsort(lead.astype(np.int64) * span + day, kind="stable")
 
 
-def build(
-    sim: SimulatedShard,
-    vocab: Vocabulary,
-    offsets: Offsets,
-    *,
-    label: str,
-    label_window: int,
-    cutoff: int | None,
-) -> ShardTables:
-    """The shard's tables. ``cutoff`` (the snapshot day) selects the public projection."""
-    shard, pop, ev, st = sim.shard, sim.population, sim.events, sim.states
-    acc, con, ld = pop.accounts, pop.contacts, pop.leads
-    n = shard.n_leads
-    account_ids = _ids("acct", shard.account_start, np.arange(shard.n_accounts))
-    lead_ids = _ids("lead", shard.lead_start, np.arange(n))
-    lead_account = _ids("acct", shard.account_start, ld.account)
-    created = ld.created_offset
+def accounts(sim: SimulatedShard, vocab: Vocabulary) -> Rows:
+    acc, shard = sim.population.accounts, sim.shard
+    ids = _plan_ids("acct", shard.account_start, np.arange(shard.n_accounts))
+    text = pa.scalar("Company ", type=pa.large_string())
+    return {
+        "account_id": ids,
+        "company_name": pc.binary_join_element_wise(text, ids, pa.scalar("", type=pa.large_string())),
+        "industry": category_array(vocab.industries, acc.industry),
+        "region": category_array(vocab.regions, acc.region),
+        "employee_band": category_array(V.EMPLOYEE_BANDS, acc.employee_band),
+        "estimated_revenue_band": category_array(V.REVENUE_BANDS, acc.revenue_band),
+        "process_maturity_band": category_array(V.MATURITY_BANDS, acc.maturity_band),
+        "created_at": _dates(acc.created_offset),
+    }
+
+
+def contacts(sim: SimulatedShard, vocab: Vocabulary) -> Rows:
+    con, shard = sim.population.contacts, sim.shard
+    return {
+        "contact_id": _plan_ids("cnt", shard.contact_start, np.arange(shard.n_contacts)),
+        "account_id": _plan_ids("acct", shard.account_start, con.account),
+        "job_title": category_array(vocab.flat_titles, con.title),
+        "role_function": category_array(vocab.roles, con.persona),
+        "seniority": category_array(V.SENIORITY, con.seniority),
+        "buyer_role": category_array(vocab.buyer_roles, con.persona),
+        "email_domain_type": category_array(V.EMAIL_DOMAINS, con.email_domain),
+        "created_at": _dates(con.created_offset),
+    }
+
+
+def leads(sim: SimulatedShard, vocab: Vocabulary, label: str, label_window: int) -> Rows:
+    """Leads with their final stage; the label is a close won within ``label_window`` days."""
+    ld, st = sim.population.leads, sim.states
+    won = sim.converted
     source = category_array(vocab.channels, ld.source)
-    inbound = np.array([c.startswith("inbound") for c in vocab.channels])
-    final = st.final
-    won = final == V.CLOSED_WON
-    terminal = final >= V.CLOSED_WON
-    is_sql = st.sql_day >= 0
-    out: dict[str, pa.Table] = {}
-
-    out["accounts"] = pa.table(
-        {
-            "account_id": account_ids,
-            "company_name": pc.binary_join_element_wise(_text("Company "), account_ids, _text("")),
-            "industry": category_array(vocab.industries, acc.industry),
-            "region": category_array(vocab.regions, acc.region),
-            "employee_band": category_array(V.EMPLOYEE_BANDS, acc.employee_band),
-            "estimated_revenue_band": category_array(V.REVENUE_BANDS, acc.revenue_band),
-            "process_maturity_band": category_array(V.MATURITY_BANDS, acc.maturity_band),
-            "created_at": date_array(V.BASE_DATE, acc.created_offset),
-        }
-    )
-    out["contacts"] = pa.table(
-        {
-            "contact_id": _ids("cnt", shard.contact_start, np.arange(shard.n_contacts)),
-            "account_id": _ids("acct", shard.account_start, con.account),
-            "job_title": category_array(vocab.flat_titles, con.title),
-            "role_function": category_array(vocab.roles, con.persona),
-            "seniority": category_array(V.SENIORITY, con.seniority),
-            "buyer_role": category_array(vocab.buyer_roles, con.persona),
-            "email_domain_type": category_array(V.EMAIL_DOMAINS, con.email_domain),
-            "created_at": date_array(V.BASE_DATE, con.created_offset),
-        }
-    )
-    leads = {
-        "lead_id": lead_ids,
-        "contact_id": _ids("cnt", shard.contact_start, ld.contact),
-        "account_id": lead_account,
-        "lead_created_at": date_array(V.BASE_DATE, created),
+    return {
+        "lead_id": _lead_ids(sim),
+        "contact_id": _plan_ids("cnt", sim.shard.contact_start, ld.contact),
+        "account_id": _lead_account_ids(sim),
+        "lead_created_at": _dates(ld.created_offset),
         "lead_source": source,
         "first_touch_channel": source,
-        "current_stage": category_array(V.STAGES, final),
+        "current_stage": category_array(V.STAGES, st.final),
         "owner_rep_id": id_array("rep", ld.rep + 1),
-        "is_sql": is_sql,
+        "is_sql": st.sql_day >= 0,
+        label: won & (st.end_day <= label_window),
+        "conversion_timestamp": _nullable(_dates(np.where(won, ld.created_offset + st.end_day, 0)), won),
     }
-    if cutoff is None:
-        leads[label] = won & (st.end_day <= label_window)
-        leads["conversion_timestamp"] = _nullable_dates(created + st.end_day, won)
-    out["leads"] = pa.table(leads)
 
-    def events(lead: np.ndarray, day: np.ndarray) -> np.ndarray:
-        return np.ones(lead.size, dtype=bool) if cutoff is None else day <= cutoff
 
-    t = ev.touches
-    keep = events(t.lead, t.day)
-    t_lead, t_day, t_kind = t.lead[keep], t.day[keep], t.kind[keep]
-    t_idx = np.flatnonzero(keep)
-    out["touches"] = pa.table(
-        {
-            "touch_id": _ids("touch", offsets.touches, np.arange(t_idx.size)),
-            "lead_id": lead_ids.take(pa.array(t_lead)),
-            "touch_timestamp": date_array(V.BASE_DATE, created[t_lead] + t_day),
-            "touch_type": category_array(V.TOUCH_TYPES, t_kind),
-            "touch_channel": source.take(pa.array(t_lead)),
-            "touch_direction": category_array(
-                ("outbound", "inbound"), inbound[ld.source[t_lead]].astype(np.int64)
-            ),
-            "campaign_id": pa.nulls(t_lead.size, type=pa.large_string()),
-        }
-    )
-    s = ev.sessions
-    keep = events(s.lead, s.day)
-    s_idx = np.flatnonzero(keep)
-    out["sessions"] = pa.table(
-        {
-            "session_id": _ids("sess", offsets.sessions, np.arange(s_idx.size)),
-            "lead_id": lead_ids.take(pa.array(s.lead[keep])),
-            "session_timestamp": date_array(V.BASE_DATE, created[s.lead[keep]] + s.day[keep]),
-            "session_type": category_array(V.SESSION_TYPES, s.kind[keep]),
-            "page_views": s.page_views[keep],
-            "pricing_page_views": s.pricing_views[keep],
-            "demo_page_views": s.demo_views[keep],
-            "session_duration_seconds": s.seconds[keep],
-        }
-    )
-    a = ev.activities
-    keep = events(a.lead, a.day)
-    a_idx = np.flatnonzero(keep)
-    out["sales_activities"] = pa.table(
-        {
-            "activity_id": _ids("act", offsets.activities, np.arange(a_idx.size)),
-            "lead_id": lead_ids.take(pa.array(a.lead[keep])),
-            "rep_id": id_array("rep", ld.rep[a.lead[keep]] + 1),
-            "activity_timestamp": date_array(V.BASE_DATE, created[a.lead[keep]] + a.day[keep]),
-            "activity_type": category_array(V.ACTIVITY_TYPES, a.kind[keep]),
-            "activity_outcome": category_array(V.ACTIVITY_OUTCOMES, a.outcome[keep]),
-        }
-    )
-
-    opp_lead = np.flatnonzero(is_sql)
-    o_lead = opp_lead if cutoff is None else opp_lead[st.sql_day[opp_lead] <= cutoff]
-    opps = {
-        "opportunity_id": _ids("opp", offsets.opportunities, np.arange(o_lead.size)),
-        "lead_id": lead_ids.take(pa.array(o_lead)),
-        "created_at": date_array(V.BASE_DATE, created[o_lead] + st.sql_day[o_lead]),
+def touches(sim: SimulatedShard, vocab: Vocabulary) -> Rows:
+    t, ld = sim.events.touches, sim.population.leads
+    order = _by_lead(t.lead, t.day)
+    lead, day = t.lead[order], t.day[order]
+    inbound = np.array([c.startswith("inbound") for c in vocab.channels])[ld.source[lead]]
+    return {
+        "touch_id": _local_keys(lead.size),
+        "lead_id": _lead_ids(sim).take(pa.array(lead)),
+        "touch_timestamp": _dates(ld.created_offset[lead] + day),
+        "touch_type": category_array(V.TOUCH_TYPES, t.kind[order]),
+        "touch_channel": category_array(vocab.channels, ld.source[lead]),
+        "touch_direction": category_array(("outbound", "inbound"), inbound.astype(np.int64)),
+        "campaign_id": pa.nulls(lead.size, type=pa.large_string()),
     }
-    if cutoff is None:
-        opps["stage"] = category_array(V.STAGES, final[o_lead])
-    opps["estimated_acv"] = sim.acv[o_lead]
-    if cutoff is None:
-        closed = terminal[o_lead]
-        opps["close_outcome"] = _nullable_names(V.STAGES, final[o_lead], closed)
-        opps["closed_at"] = _nullable_dates(created[o_lead] + st.end_day[o_lead], closed)
-    out["opportunities"] = pa.table(opps)
 
-    converted = np.flatnonzero(won)
-    if cutoff is None:
-        cust_ids = _ids("cust", offsets.customers, np.arange(converted.size))
-        opp_of_lead = np.cumsum(is_sql) - 1
-        acv = sim.acv[converted]
-        plan = np.searchsorted(np.asarray(V.PLAN_THRESHOLDS), acv, side="right")
-        start = date_array(V.BASE_DATE, created[converted] + st.end_day[converted])
-        out["customers"] = pa.table(
-            {
-                "customer_id": cust_ids,
-                "opportunity_id": _ids("opp", offsets.opportunities, opp_of_lead[converted]),
-                "account_id": lead_account.take(pa.array(converted)),
-                "customer_start_at": start,
-            }
-        )
-        out["subscriptions"] = pa.table(
-            {
-                "subscription_id": _ids("sub", offsets.customers, np.arange(converted.size)),
-                "customer_id": cust_ids,
-                "plan_name": category_array(V.PLAN_NAMES, plan),
-                "subscription_start_at": start,
-                "subscription_status": pa.array(["active"] * converted.size, type=pa.large_string()),
-            }
-        )
-    return ShardTables(
-        out,
-        Offsets(
-            touches=offsets.touches + t_idx.size,
-            sessions=offsets.sessions + s_idx.size,
-            activities=offsets.activities + a_idx.size,
-            opportunities=offsets.opportunities + o_lead.size,
-            customers=offsets.customers + converted.size,
-        ),
-    )
+
+def sessions(sim: SimulatedShard) -> Rows:
+    s, ld = sim.events.sessions, sim.population.leads
+    order = _by_lead(s.lead, s.day)
+    lead = s.lead[order]
+    return {
+        "session_id": _local_keys(lead.size),
+        "lead_id": _lead_ids(sim).take(pa.array(lead)),
+        "session_timestamp": _dates(ld.created_offset[lead] + s.day[order]),
+        "session_type": category_array(V.SESSION_TYPES, s.kind[order]),
+        "page_views": s.page_views[order],
+        "pricing_page_views": s.pricing_views[order],
+        "demo_page_views": s.demo_views[order],
+        "session_duration_seconds": s.seconds[order],
+    }
+
+
+def sales_activities(sim: SimulatedShard) -> Rows:
+    a, ld = sim.events.activities, sim.population.leads
+    order = _by_lead(a.lead, a.day)
+    lead = a.lead[order]
+    return {
+        "activity_id": _local_keys(lead.size),
+        "lead_id": _lead_ids(sim).take(pa.array(lead)),
+        "rep_id": id_array("rep", ld.rep[lead] + 1),
+        "activity_timestamp": _dates(ld.created_offset[lead] + a.day[order]),
+        "activity_type": category_array(V.ACTIVITY_TYPES, a.kind[order]),
+        "activity_outcome": category_array(V.ACTIVITY_OUTCOMES, a.outcome[order]),
+    }
+
+
+def _opportunity_leads(sim: SimulatedShard) -> np.ndarray:
+    """The leads that opened an opportunity (one each, on the day they became SQL), in lead order."""
+    return np.flatnonzero(sim.states.sql_day >= 0)
+
+
+def opportunities(sim: SimulatedShard) -> Rows:
+    st, created = sim.states, sim.population.leads.created_offset
+    lead = _opportunity_leads(sim)
+    final = st.final[lead]
+    closed = final >= V.CLOSED_WON
+    return {
+        "opportunity_id": _local_keys(lead.size),
+        "lead_id": _lead_ids(sim).take(pa.array(lead)),
+        "created_at": _dates(created[lead] + st.sql_day[lead]),
+        "stage": category_array(V.STAGES, final),
+        "estimated_acv": sim.acv[lead],
+        "close_outcome": _nullable(category_array(V.STAGES, final), closed),
+        "closed_at": _nullable(_dates(np.where(closed, created[lead] + st.end_day[lead], 0)), closed),
+    }
+
+
+def _customer_leads(sim: SimulatedShard) -> np.ndarray:
+    """The leads that closed won, in lead order: one customer each."""
+    return np.flatnonzero(sim.converted)
+
+
+def _start_dates(sim: SimulatedShard, lead: np.ndarray) -> pa.Array:
+    return _dates(sim.population.leads.created_offset[lead] + sim.states.end_day[lead])
+
+
+def customers(sim: SimulatedShard) -> Rows:
+    lead = _customer_leads(sim)
+    opportunity = np.searchsorted(_opportunity_leads(sim), lead)
+    return {
+        "customer_id": _local_keys(lead.size),
+        "opportunity_id": opportunity.astype(np.int64),
+        "account_id": _lead_account_ids(sim).take(pa.array(lead)),
+        "customer_start_at": _start_dates(sim, lead),
+    }
+
+
+def subscriptions(sim: SimulatedShard) -> Rows:
+    """One active subscription per customer, on the plan its deal size buys."""
+    lead = _customer_leads(sim)
+    plan = np.searchsorted(np.asarray(V.PLAN_THRESHOLDS), sim.acv[lead], side="right")
+    return {
+        "subscription_id": _local_keys(lead.size),
+        "customer_id": _local_keys(lead.size),
+        "plan_name": category_array(V.PLAN_NAMES, plan),
+        "subscription_start_at": _start_dates(sim, lead),
+        "subscription_status": pa.array(["active"] * lead.size, type=pa.large_string()),
+    }

@@ -1,4 +1,4 @@
-"""Closed value sets of the lead-scoring world (spec §2 and §5) and the funnel's stage codes.
+"""Closed value sets of the lead-scoring world (entity attributes, event kinds) and the funnel's stage codes.
 
 Everything here is a fact of the contract: a notebook written against an older bundle
 expects exactly these strings.

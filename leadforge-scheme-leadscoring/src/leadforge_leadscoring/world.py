@@ -13,6 +13,7 @@ from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
 from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.calibration import build_mechanisms
 from leadforge_leadscoring.engine import (
     Events,
     States,
@@ -23,7 +24,7 @@ from leadforge_leadscoring.engine import (
     simulate_states,
 )
 from leadforge_leadscoring.graph import HiddenGraph, sample_graph
-from leadforge_leadscoring.mechanisms import Drivers, Mechanisms, build_mechanisms
+from leadforge_leadscoring.mechanisms import Drivers, Mechanisms
 from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
 from leadforge_leadscoring.population import (
     Population,
@@ -78,16 +79,13 @@ class LeadScoringWorld:
         assert isinstance(profile, LeadScoringProfile)
         return profile
 
-    def shard_rng(self, index: int) -> RNG:
-        return self.rng.child("shard").child(str(index))
-
     def population(self, shard: Shard) -> Population:
-        pop = draw_population(shard, self.vocab, self.graph.motif_family, self.shard_rng(shard.index))
+        pop = draw_population(shard, self.vocab, self.graph.motif_family, self.rng.shard(shard.index))
         return apply_shifts(pop, self.profile.category_shifts, self.vocab)
 
     def simulate(self, shard: Shard) -> SimulatedShard:
         """Simulate one shard from its own substreams (any order, any worker)."""
-        rng = self.shard_rng(shard.index)
+        rng = self.rng.shard(shard.index)
         pop = self.population(shard)
         drivers = self.mechanisms.model.drivers(pop, rng)
         engine = self.mechanisms.engine
