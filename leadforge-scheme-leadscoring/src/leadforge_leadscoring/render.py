@@ -8,6 +8,7 @@ contract says, so nothing here branches on the exposure mode except what the car
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -75,7 +76,6 @@ def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
     writer.declare_features(catalog)
     writer.set_manifest_fields(manifest_fields(world))
     writer.declare_task(task_spec(world), catalog_schema(catalog))
-    window = p.feature_window if writer.public else None
     stats = RunStats.empty()
     total = len(world.plan)
     for i, sim in enumerate(world.shards()):
@@ -86,8 +86,9 @@ def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
             tasks={label: rows},
         )
         labels = np.asarray(rows.column(label).to_numpy(zero_copy_only=False), dtype=bool)
-        stats += RunStats.of_shard(sim, labels, window)
+        stats += RunStats.of_shard(sim, labels)
         writer.progress("simulating shards", i + 1, total)
+    stats = replace(stats, rows=writer.rows_written())
     writer.write_dataset_card(card.render(world, writer.mode, stats))
     return stats
 

@@ -18,7 +18,7 @@ from leadforge_leadscoring.world import SimulatedShard
 
 @dataclass(frozen=True)
 class RunStats:
-    """Counts summed over shards; ``rows`` are the rows each bundle table holds."""
+    """Counts summed over shards; ``rows`` are the rows each bundle table holds (from the writer)."""
 
     rows: Mapping[str, int]
     leads: int
@@ -31,10 +31,10 @@ class RunStats:
         return cls({}, 0, 0, 0, (0,) * len(V.STAGES))
 
     @classmethod
-    def of_shard(cls, sim: SimulatedShard, labels: np.ndarray, window: int | None) -> RunStats:
-        """One shard's counts; ``window`` is the public snapshot day (``None``: every row is kept)."""
+    def of_shard(cls, sim: SimulatedShard, labels: np.ndarray) -> RunStats:
+        """One shard's counts (table rows are taken from the writer once every shard is in)."""
         return cls(
-            table_rows(sim, window),
+            {},
             int(labels.size),
             int(labels.sum()),
             int(sim.converted.sum()),
@@ -64,32 +64,3 @@ class RunStats:
             else 0.0,
             "final_stage_counts": dict(zip(V.STAGES, self.final_stages, strict=True)),
         }
-
-
-def table_rows(sim: SimulatedShard, window: int | None) -> dict[str, int]:
-    """Rows of each table the shard puts in the bundle.
-
-    The contract cuts a public bundle's events and opportunities at each lead's snapshot day
-    and withholds customers and subscriptions; the card has to state the counts before core
-    has written them, so they are counted here from the same days.
-    """
-    ev, st = sim.events, sim.states
-    shard = sim.shard
-    opened = st.sql_day >= 0
-
-    def kept(day: np.ndarray) -> int:
-        return int(day.size if window is None else np.count_nonzero(day <= window))
-
-    rows = {
-        "accounts": shard.n_accounts,
-        "contacts": shard.n_contacts,
-        "leads": shard.n_leads,
-        "touches": kept(ev.touches.day),
-        "sessions": kept(ev.sessions.day),
-        "sales_activities": kept(ev.activities.day),
-        "opportunities": kept(st.sql_day[opened]),
-    }
-    if window is None:
-        won = int(sim.converted.sum())
-        rows |= {"customers": won, "subscriptions": won}
-    return rows

@@ -17,7 +17,7 @@ from leadforge_lifecycle import card, rates
 from leadforge_lifecycle.calendar import FORWARD_WINDOWS_DAYS
 from leadforge_lifecycle.catalog import CALENDAR, CATALOG, REGIMES, Regime, task_schema, tasks
 from leadforge_lifecycle.snapshot import days_to_churn, snapshot
-from leadforge_lifecycle.stats import BundleStats, LabelSummary, published_rows
+from leadforge_lifecycle.stats import BundleStats, LabelSummary
 from leadforge_lifecycle.tables import accounts_table, shard_tables
 from leadforge_lifecycle.world import LifecycleWorld, Shard
 
@@ -49,8 +49,6 @@ def write(world: LifecycleWorld, writer: BundleWriter) -> BundleStats:
     writer.set_manifest_fields(manifest_fields(world))
     accounts = accounts_table(world.accounts, world.calendar)
     writer.write_table("accounts", accounts)
-    rows = {name: 0 for name in writer.contract.names}
-    rows["accounts"] = len(accounts["account_id"])
     labels = {r.name: LabelSummary() for r in regimes}
     knobs = DistortionKnobs.of(world.profile)
     world_rates = rates.RateCounts()
@@ -62,14 +60,12 @@ def write(world: LifecycleWorld, writer: BundleWriter) -> BundleStats:
             labels[regime.name] = labels[regime.name] + summary
             task_rows.update(snaps)
         writer.write_shard(shard.index, tables=tables, tasks=task_rows)
-        for name, data in tables.items():
-            rows[name] += published_rows(writer.contract[name], data, writer.public)
         world_rates = world_rates + rates.of_trajectories(shard.trajectories, shard.health.active_users)
         writer.progress(
             "simulating customers", shard.customers.first + len(shard.customers), world.n_customers
         )
         del shard, tables, task_rows
-    stats = BundleStats(table_rows=rows, labels=labels, rates=world_rates)
+    stats = BundleStats(table_rows=writer.rows_written(), labels=labels, rates=world_rates)
     writer.write_dataset_card(card.render(world, writer.mode, stats))
     return stats
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from leadforge.bundle import TableContract
-from leadforge.bundle.projection import day_numbers
 
 from leadforge_lifecycle.calendar import FORWARD_WINDOWS_DAYS
 from leadforge_lifecycle.catalog import CHURN_TARGET, REVENUE_TARGETS
@@ -81,15 +78,3 @@ class BundleStats:
     table_rows: Mapping[str, int]
     labels: Mapping[str, LabelSummary]
     rates: RateCounts
-
-
-def published_rows(table: TableContract, rows: Mapping[str, Any], public: bool) -> int:
-    """How many of a table's full rows the bundle publishes: in a public bundle, those on or
-    before the table's fixed cutoff (core cuts them; the card reports what is left)."""
-    n = len(rows[table.primary_key])
-    cut = table.public.cut
-    if not public or cut is None:
-        return n
-    assert cut.date is not None and table.time_column is not None
-    days = day_numbers(rows[table.time_column])
-    return int(np.count_nonzero(days <= (cut.date - EPOCH).days))

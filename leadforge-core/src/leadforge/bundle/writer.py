@@ -274,6 +274,11 @@ class BundleWriter:
             out.write(table.cast(out.writer.schema) if table.schema != out.writer.schema else table)
         self._write_tasks(tasks or {})
 
+    def rows_written(self) -> dict[str, int]:
+        """Rows appended so far to each table, as the bundle holds them (after the projection):
+        what a dataset card states, without the scheme re-deriving core's cuts."""
+        return {t.name: self._tables[t.name].rows for t in self.contract if t.name in self._tables}
+
     def write_table(self, name: str, data: TableData) -> None:
         """Write a whole table at once (shard 0): for small tables not simulated in shards."""
         self.write_shard(0, {name: data})
