@@ -28,6 +28,8 @@ class Footprint:
     disk_bytes: int
     unit: str = "entities"
     units: int = 0
+    #: what to change so that the run fits (e.g. spread it over more shards)
+    hint: str = ""
 
 
 def available_memory() -> int | None:
@@ -62,7 +64,8 @@ def check_memory(fp: Footprint) -> None:
     if have is not None and fp.memory_bytes > have:
         raise UsageError(
             f"this run needs about {_gb(fp.memory_bytes)} of memory and {_gb(have)} is available"
-            f"{_fits(fp, have, fp.memory_bytes)} (set {SKIP}=1 to try anyway)"
+            f"{_fits(fp, have, fp.memory_bytes)}{'; ' + fp.hint if fp.hint else ''} "
+            f"(set {SKIP}=1 to try anyway)"
         )
 
 

@@ -14,6 +14,7 @@ from leadforge.validation import Finding
 
 from leadforge_leadscoring import checks, render, world
 from leadforge_leadscoring.contract import contract
+from leadforge_leadscoring.footprint import footprint
 from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
 from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.vocab import SCHEME
@@ -40,6 +41,7 @@ def register_schemes() -> list[SchemeInfo]:
             ),
             sample_params={"n_accounts": 90, "n_contacts": 250, "n_leads": 300},
             contract=contract,
+            footprint=footprint,
         )
     ]
 

@@ -15,6 +15,7 @@ from leadforge.validation import Finding
 
 from leadforge_lifecycle import checks, metadata, render, world
 from leadforge_lifecycle.contract import contract
+from leadforge_lifecycle.footprint import footprint
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
 from leadforge_lifecycle.stats import BundleStats
 from leadforge_lifecycle.world import LifecycleWorld
@@ -40,6 +41,7 @@ def register_schemes() -> list[SchemeInfo]:
             ),
             sample_params={"n_customers": 200},
             contract=contract,
+            footprint=footprint,
         )
     ]
 
