@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import toyplugin
 from leadforge.config import load_override
-from leadforge.resolution import resolve_config
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import InvalidConfigError, InvalidRecipeError, UsageError
 from leadforge.plugins import PluginHost
+from leadforge.resolution import resolve_config
 
 
 def resolve(host: PluginHost, explicit: dict | None = None, override: dict | None = None):  # type: ignore[no-untyped-def]

@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("leadforge_recipes")
 
-from leadforge.resolution import resolve_config
 from leadforge.errors import UnknownSchemeError
 from leadforge.narrative import Narrative
 from leadforge.plugins import PluginHost
 from leadforge.recipes import NARRATIVE_FILE, load_recipe
+from leadforge.resolution import resolve_config
 from leadforge.yamlfile import load_mapping
 from leadforge_recipes import plugin as recipes_plugin
 
