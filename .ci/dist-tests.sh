@@ -20,10 +20,12 @@ ALL_ARGS=${DIST_TESTS_ALL_ARGS:---runslow}
 
 # scikit-learn is a test-only tool of the scheme suites (leak probes, tier quality); pinned to uv.lock.
 SKLEARN="scikit-learn==$(awk '/^name = "scikit-learn"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' uv.lock)"
+# hypothesis drives core's property-based hostile-input tests; pinned to uv.lock the same way.
+HYPOTHESIS="hypothesis==$(awk '/^name = "hypothesis"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' uv.lock)"
 
 # name | packages synced into the environment | test paths | extra test tools
 RUNS=(
-  "core|leadforge-core|tests/core|"
+  "core|leadforge-core|tests/core|$HYPOTHESIS"
   "recipes|leadforge-recipes|tests/recipes|"
   "leadscoring|leadforge-scheme-leadscoring leadforge-recipes|tests/leadscoring|$SKLEARN"
   "lifecycle|leadforge-scheme-lifecycle leadforge-recipes|tests/lifecycle|$SKLEARN"

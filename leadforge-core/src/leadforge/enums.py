@@ -9,6 +9,12 @@ from leadforge.errors import InvalidConfigError
 
 TASK_TYPES = ("binary_classification", "regression")
 
+
+def _brief(value: object) -> str:
+    text = repr(value) if not isinstance(value, str) or len(value) < 80 else repr(value[:60]) + "…"
+    return text if len(text) <= 100 else text[:100] + "…"
+
+
 E = TypeVar("E", bound="_ParsedEnum")
 
 
@@ -24,7 +30,7 @@ class _ParsedEnum(StrEnum):
                 if member.value == value:
                     return member
         choices = ", ".join(m.value for m in cls)
-        raise InvalidConfigError(f"{key} must be one of {choices}; got {value!r}", key=key)
+        raise InvalidConfigError(f"{key} must be one of {choices}; got {_brief(value)}", key=key)
 
     def __str__(self) -> str:
         return self.value

@@ -25,6 +25,11 @@ class Finding:
     where: str | None = None
     severity: Severity = Severity.ERROR
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", _one_line(self.message))
+        if self.where is not None:
+            object.__setattr__(self, "where", _one_line(self.where))
+
     def __str__(self) -> str:
         loc = f"{self.where}: " if self.where else ""
         return f"[{self.check}] {loc}{self.message}"
@@ -47,3 +52,15 @@ def guarded(check: str, fn: Callable[..., Iterable[Finding]], *args: Any) -> lis
         text = " ".join(str(exc).split())[:200]
         found.append(Finding(check, f"check could not finish: {type(exc).__name__}: {text}"))
     return found
+
+
+MAX_TEXT = 400
+
+
+def _one_line(text: str) -> str:
+    """Text from an untrusted bundle, safe to print: control characters escaped, length bounded,
+    so a crafted name can neither forge output lines nor flood the terminal."""
+    if text.isprintable() and len(text) <= MAX_TEXT:
+        return text
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:MAX_TEXT])
+    return safe if len(text) <= MAX_TEXT else safe + "…"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import reprlib
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -93,7 +94,8 @@ _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict = 3, 5, 5
 def brief(value: Any) -> str:
     """A repr short enough for a one-line error, whatever the user passed (huge, nested, aliased)."""
     try:
-        return _BRIEF.repr(value)
+        text = _BRIEF.repr(value)
+        return text if len(text) <= 200 else text[:200] + "…"
     except (ValueError, RecursionError):
         return f"<a {type(value).__name__} too large to show>"
 
@@ -214,7 +216,11 @@ def _coerce(ann: Any, value: Any, key: str) -> Any:
             return value
         raise _type_error(key, ann, value)
     if ann is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and abs(value) <= sys.float_info.max
+        ):
             return float(value)
         raise _type_error(key, ann, value)
     if ann is str:

@@ -19,7 +19,7 @@ from leadforge.config import (
 )
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import InvalidConfigError, InvalidRecipeError
-from leadforge.params import build_params, param_fields, unknown_key_error
+from leadforge.params import brief, build_params, param_fields, unknown_key_error
 from leadforge.recipes import PROFILES_FILE, Recipe, parse_profile
 from leadforge.schemes import SchemeInfo
 
@@ -49,7 +49,7 @@ def resolve_config(
     merged: dict[str, Any] = {**recipe.param_defaults(names), **override, **explicit}
     seed = merged.pop("seed", DEFAULT_SEED)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidConfigError(f"seed must be an integer, got {seed!r}", key="seed")
+        raise InvalidConfigError(f"seed must be an integer, got {brief(seed)}", key="seed")
     if seed < 0:
         raise InvalidConfigError(f"seed must be non-negative, got {seed}", key="seed")
     mode = ExposureMode.parse(merged.pop("exposure_mode", DEFAULT_MODE), "exposure_mode")

@@ -79,12 +79,14 @@ def load_mapping(path: Path, *, error: type[LeadforgeError] = InvalidRecipeError
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{path}:{where} invalid YAML: {problem}") from None
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, LookupError, AttributeError, TypeError) as exc:
         raise error(f"{path}: unreadable value ({type(exc).__name__}: {str(exc)[:120]})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise error(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    if not all(isinstance(k, str) for k in data):
+        raise error(f"{path}: every top-level key must be a string")
     return data
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadforge.errors import InvalidConfigError
-from leadforge.params import param
+from leadforge.params import brief, param
 
 from leadforge_leadscoring.traits import TRAITS
 from leadforge_leadscoring.vocab import DEFAULT_TASK
@@ -59,7 +59,7 @@ class LeadScoringParams:
         if not _TASK_ID.match(self.primary_task):
             raise InvalidConfigError(
                 "primary_task must be an identifier (letters, digits, underscores), "
-                f"got {self.primary_task!r}",
+                f"got {brief(self.primary_task)}",
                 key="primary_task",
             )
         if self.label_window_days > self.horizon_days:

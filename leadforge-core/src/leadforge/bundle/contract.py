@@ -28,6 +28,8 @@ from leadforge.schema import DTYPES, Column, TableSchema
 
 #: Ids of ``"shard"`` tables: shard ``k``'s rows are numbered from ``k * ID_BLOCK + 1``.
 ID_BLOCK = 10**9
+#: A cutoff more than a century from its anchor is a mistake (or a hostile manifest).
+MAX_OFFSET_DAYS = 36_600
 Numbering = Literal["plan", "shard"]
 
 
@@ -72,6 +74,8 @@ class Cutoff:
         relative = self.via is not None or self.anchor_column is not None
         if (self.date is None) == (not relative) or (relative and not (self.via and self.anchor_column)):
             raise ValueError("a Cutoff is either a fixed date or (via, anchor_column)")
+        if isinstance(self.offset_days, bool) or not -MAX_OFFSET_DAYS <= self.offset_days <= MAX_OFFSET_DAYS:
+            raise ValueError(f"a Cutoff's offset_days must lie within ±{MAX_OFFSET_DAYS}")
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,7 @@ from leadforge.bundle.contract import RelationalContract
 from leadforge.enums import TASK_TYPES
 from leadforge.errors import BundleError
 from leadforge.findings import Finding, Severity
+from leadforge.params import brief
 
 SCHEMA_VERSION = "7"
 MANIFEST = "manifest.json"
@@ -268,7 +269,7 @@ MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 def _short(value: object, limit: int = 200) -> str:
-    text = str(value)
+    text = " ".join(str(value).split())
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -287,14 +288,14 @@ class _Reader:
         if isinstance(value, str):
             return value
         if required or value is not None:
-            self.bad(f"{key} must be a string, got {_short(repr(value), 60)}")
+            self.bad(f"{key} must be a string, got {brief(value)}")
         return None
 
     def int_(self, raw: Mapping[str, Any], key: str) -> int | None:
         value = raw.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        self.bad(f"{key} must be an integer, got {_short(repr(value), 60)}")
+        self.bad(f"{key} must be an integer, got {brief(value)}")
         return None
 
     def obj(self, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -380,7 +381,7 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
     if raw_contract is not None:
         try:
             contract = RelationalContract.from_json(raw_contract)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             r.bad(f"relational_contract: {_short(exc)}")
     elif version is not None and version >= 7 and "relational_contract" in raw:
         pass
@@ -395,11 +396,12 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
             and isinstance(p.get("distribution"), str)
             and isinstance(p.get("version"), str)
         ):
-            plugins.append(PluginRef(p["distribution"], p["version"], str(p.get("plugin", ""))))
+            tag = p.get("plugin")
+            plugins.append(PluginRef(p["distribution"], p["version"], tag if isinstance(tag, str) else ""))
     keys = list(raw)
     tasks_pos = keys.index("tasks") if "tasks" in keys else len(keys)
     scheme_fields = {k: v for k, v in raw.items() if k not in CORE_KEYS}
-    extra_keys = tuple(k for k in scheme_fields if keys.index(k) > tasks_pos)
+    extra_keys = tuple(k for k in keys[tasks_pos + 1 :] if k in scheme_fields)
     return Manifest(
         schema_version=schema,
         package_version=r.str_(raw, "package_version", required=False),
@@ -430,7 +432,7 @@ def _is_size(value: Any) -> bool:
 
 
 def _schema_number(schema: str | None) -> int | None:
-    return int(schema) if isinstance(schema, str) and schema.isdigit() and len(schema) < 6 else None
+    return int(schema) if isinstance(schema, str) and schema.isdecimal() and len(schema) < 6 else None
 
 
 def _redactions(raw: Any, r: _Reader) -> StructuralRedactions:
