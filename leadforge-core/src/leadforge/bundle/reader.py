@@ -49,7 +49,7 @@ class BundleView:
     def schema(self, rel: str) -> pa.Schema:
         """The Parquet file's schema, from its footer only."""
         if rel not in self._schemas:
-            with _reading(rel):
+            with reading(rel):
                 self._schemas[rel] = pq.read_schema(self.path(rel))
         return self._schemas[rel]
 
@@ -60,14 +60,14 @@ class BundleView:
         cache = self._columns.setdefault(rel, {})
         missing = [c for c in names if c not in cache]
         if missing:
-            with _reading(rel):
+            with reading(rel):
                 part = pq.read_table(self.path(rel), columns=missing)
             cache.update(zip(part.column_names, part.columns, strict=True))
         fields = [schema.field(c) for c in names]
         return pa.Table.from_arrays([cache[c] for c in names], schema=pa.schema(fields, schema.metadata))
 
     def parquet_rows(self, rel: str) -> int:
-        with _reading(rel):
+        with reading(rel):
             return int(pq.ParquetFile(self.path(rel)).metadata.num_rows)
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
@@ -155,7 +155,7 @@ def confined(root: Path, rel: str) -> Path:
 
 
 @contextmanager
-def _reading(rel: str) -> Iterator[None]:
+def reading(rel: str) -> Iterator[None]:
     """Turn a missing or corrupt Parquet file into one BundleError naming it."""
     try:
         yield
