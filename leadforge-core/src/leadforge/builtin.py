@@ -253,7 +253,7 @@ def _shared_assignment(
 def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     redacted = set(manifest.redacted_columns)
     if redacted:
-        for rel in _parquet_files(bundle):
+        for rel in [r for r in bundle.files()[0] if r.endswith(".parquet")]:
             present = redacted & set(bundle.schema(rel).names)
             if present:
                 yield Finding("exposure", f"redacted column(s) {sorted(present)} are present", where=rel)
@@ -312,7 +312,3 @@ def _relational(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     yield from check_contract(
         bundle, manifest.contract, public=manifest.is_public, redacted=manifest.redacted_columns
     )
-
-
-def _parquet_files(bundle: BundleView) -> list[str]:
-    return sorted(p.relative_to(bundle.root).as_posix() for p in bundle.root.rglob("*.parquet"))

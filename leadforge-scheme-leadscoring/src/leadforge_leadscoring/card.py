@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from leadforge.enums import ExposureMode
 from leadforge.features import visible
 
-from leadforge_leadscoring import snapshot
+from leadforge_leadscoring.catalog import TRAP, task_catalog
 from leadforge_leadscoring.contract import contract
 from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.world import LeadScoringWorld
@@ -160,7 +160,7 @@ def _inventory_section(f: _Facts) -> list[str]:
 
 def _features(f: _Facts) -> list[str]:
     p = f.world.params
-    cat = visible(snapshot.catalog(f.label, f.window, p.label_window_days), f.mode)
+    cat = visible(task_catalog(f.label, f.window, p.label_window_days), f.mode)
     rows = []
     for c in CATEGORY_ORDER:
         members = [x.name for x in cat if x.category == c]
@@ -175,7 +175,7 @@ def _features(f: _Facts) -> list[str]:
         "",
         "Leakage-flagged columns: " + ", ".join(f"`{r}`" for r in risky) + ".",
         "",
-        f"**Trap:** `{snapshot.TRAP}` counts touches over the whole horizon, after the snapshot anchor "
+        f"**Trap:** `{TRAP}` counts touches over the whole horizon, after the snapshot anchor "
         "too. It is kept on purpose, undistorted, to show what leakage looks like: it would not exist "
         "when a real lead is scored. Leave it out of honest models.",
     ]
@@ -272,7 +272,7 @@ def _caveats(f: _Facts) -> list[str]:
         "- Synthetic data; its regularities are the simulator's, not the market's.",
         (
             f"- Features see days 0–{f.window} of each lead; the label resolves up to day "
-            f"{f.world.params.label_window_days}. `{snapshot.TRAP}` is the deliberate exception."
+            f"{f.world.params.label_window_days}. `{TRAP}` is the deliberate exception."
             if not f.full_horizon
             else "- Features cover the whole horizon, so they overlap the label window."
         ),

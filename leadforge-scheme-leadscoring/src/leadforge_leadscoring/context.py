@@ -11,7 +11,7 @@ from leadforge.bundle.splits import SPLITS
 from leadforge.errors import BundleError
 from leadforge.features import FeatureSpec
 
-from leadforge_leadscoring import snapshot
+from leadforge_leadscoring.catalog import task_catalog
 
 
 def table_file(name: str, column: str | None = None) -> str:
@@ -44,7 +44,7 @@ class Context:
     @property
     def catalog(self) -> tuple[FeatureSpec, ...]:
         """The task catalog (names, dtypes and flags do not depend on the feature window)."""
-        return snapshot.catalog(self.label, 0, self.label_window)
+        return task_catalog(self.label, 0, self.label_window)
 
     def split_files(self) -> list[str]:
         return [rel for s in SPLITS if self.bundle.exists(rel := f"tasks/{self.task}/{s}.parquet")]

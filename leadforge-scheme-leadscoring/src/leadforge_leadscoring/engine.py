@@ -21,11 +21,7 @@ import numpy as np
 from leadforge.rng import RNG, hash_uniform
 
 from leadforge_leadscoring import vocab as V
-from leadforge_leadscoring.mechanisms import Drivers, EngineParams
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-x)))
+from leadforge_leadscoring.mechanisms import Drivers, EngineParams, sigmoid
 
 
 def _var(x: np.ndarray) -> float:
@@ -97,7 +93,7 @@ def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray) -> Hazards:
         d.sales + 0.5 * d.lead_state,  # proposal -> negotiation
     )
     advance = np.stack(
-        [_sigmoid(_logit(b) + e.advance_slope * x) for b, x in zip(e.advance_base, speed, strict=True)]
+        [sigmoid(_logit(b) + e.advance_slope * x) for b, x in zip(e.advance_base, speed, strict=True)]
     )
     friction = e.friction_multiplier
     churn = np.stack(
@@ -311,7 +307,7 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
         kind=np.concatenate([t_kind, g_kind])[order],
     )
 
-    p_session = _sigmoid(
+    p_session = sigmoid(
         _logit(e.session_base) + e.session_engagement * d.engagement + e.session_intent * d.intent + d.habit
     )
     u_sess = rng.generator("sessions").random((days, n), dtype=np.float32)
@@ -324,12 +320,12 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
     def hu(name: str, keys: np.ndarray) -> np.ndarray:
         return hash_uniform(keys, rng.key(name))
 
-    p_price = _sigmoid(e.pricing_base + e.pricing_intent * d.intent + e.pricing_state * d.lead_state)[s_lead]
+    p_price = sigmoid(e.pricing_base + e.pricing_intent * d.intent + e.pricing_state * d.lead_state)[s_lead]
     priced = (s_stage >= V.SQL) & (s_stage <= V.CLOSED_WON)
     pricing = np.where(
         priced, (hu("pricing_a", key) < p_price).astype(np.int64) + (hu("pricing_b", key) < p_price), 0
     )
-    p_demo = _sigmoid(e.demo_view_base + e.demo_view_demo * d.demo)[s_lead]
+    p_demo = sigmoid(e.demo_view_base + e.demo_view_demo * d.demo)[s_lead]
     in_demo = (s_stage == V.DEMO_SCHEDULED) | (s_stage == V.DEMO_COMPLETED)
     demo = np.where(in_demo, (hu("demo_a", key) < p_demo).astype(np.int64) + (hu("demo_b", key) < p_demo), 0)
     lo, hi = V.SESSION_SECONDS

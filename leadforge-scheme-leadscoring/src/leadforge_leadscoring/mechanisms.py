@@ -57,7 +57,7 @@ PEAK_FALL = 3.0
 FRICTION_WORDS = ("friction",)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
 

@@ -12,7 +12,7 @@ from leadforge.rng import RNG
 from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
 from leadforge.validation import Finding
 
-from leadforge_leadscoring import checks, render, world
+from leadforge_leadscoring import checks, metadata, render, world
 from leadforge_leadscoring.contract import contract
 from leadforge_leadscoring.footprint import footprint
 from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
@@ -81,7 +81,7 @@ def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | Non
         return None
     if not isinstance(written, RunStats):
         raise TypeError(f"write_metadata expects the RunStats write_bundle returned, got {type(written)}")
-    render.write_metadata(world, writer, written)
+    metadata.write(world, writer, written)
     return True
 
 

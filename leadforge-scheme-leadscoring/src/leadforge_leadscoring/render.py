@@ -7,7 +7,6 @@ contract says, so nothing here branches on the exposure mode except what the car
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -16,7 +15,8 @@ from leadforge.bundle import BundleWriter, ManifestFields, TaskSpec
 from leadforge.distortions import DistortionKnobs, distort
 from leadforge.features import catalog_schema
 
-from leadforge_leadscoring import card, registry, snapshot, tables
+from leadforge_leadscoring import card, snapshot, tables
+from leadforge_leadscoring.catalog import task_catalog
 from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.world import LeadScoringWorld, SimulatedShard
 
@@ -58,12 +58,11 @@ def manifest_fields(world: LeadScoringWorld) -> ManifestFields:
     )
 
 
-def task_rows(world: LeadScoringWorld, sim: SimulatedShard) -> pa.Table:
+def task_rows(world: LeadScoringWorld, sim: SimulatedShard, knobs: DistortionKnobs) -> pa.Table:
     """One shard's snapshot rows after the tier's render-time distortions."""
-    p, profile = world.params, world.profile
+    p = world.params
     features = snapshot.build(sim, world.vocab, p.feature_window, p.label_window_days, p.primary_task)
-    knobs = DistortionKnobs(profile.noise_scale, profile.missing_rate, profile.outlier_rate)
-    catalog = snapshot.catalog(p.primary_task, p.feature_window, p.label_window_days)
+    catalog = task_catalog(p.primary_task, p.feature_window, p.label_window_days)
     rng = world.rng.shard(sim.shard.index).generator("snapshot_distortions")
     return distort(features, catalog, knobs, rng)
 
@@ -72,14 +71,15 @@ def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
     """Every shard's tables and task rows, then the card; returns what the run measured."""
     p = world.params
     label = p.primary_task
-    catalog = snapshot.catalog(label, p.feature_window, p.label_window_days)
+    catalog = task_catalog(label, p.feature_window, p.label_window_days)
     writer.declare_features(catalog)
     writer.set_manifest_fields(manifest_fields(world))
     writer.declare_task(task_spec(world), catalog_schema(catalog))
     stats = RunStats.empty()
+    knobs = DistortionKnobs.of(world.profile)
     total = len(world.plan)
     for i, sim in enumerate(world.shards()):
-        rows = task_rows(world, sim)
+        rows = task_rows(world, sim, knobs)
         writer.write_shard(
             sim.shard.index,
             tables=tables.build(sim, world.vocab, label=label, label_window=p.label_window_days),
@@ -91,20 +91,3 @@ def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
     stats = replace(stats, rows=writer.rows_written())
     writer.write_dataset_card(card.render(world, writer.mode, stats))
     return stats
-
-
-def write_metadata(world: LeadScoringWorld, writer: BundleWriter, stats: RunStats) -> None:
-    """Hidden truth: the graph that ran, every latent trait, and the mechanisms after difficulty
-    next to the rates the run realised."""
-    s = world.mechanisms.model.signal_strength
-    writer.write_metadata_json("graph.json", world.graph.to_json(s))
-    writer.write_metadata_text("graph.graphml", world.graph.to_graphml(s))
-    writer.write_metadata_text("latent_registry.json", registry.render(_populations(world)))
-    writer.write_metadata_json(
-        "mechanism_summary.json", {**world.mechanisms.summary(), "realised": stats.to_json()}
-    )
-
-
-def _populations(world: LeadScoringWorld) -> Iterator[registry.ShardLatents]:
-    for shard in world.plan:
-        yield registry.ShardLatents.of(shard, world.population(shard))
