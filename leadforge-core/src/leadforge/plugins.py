@@ -326,6 +326,13 @@ class PluginHost:
     def scheme_for(self, recipe: Recipe) -> SchemeInfo:
         """The scheme a recipe needs, or an error that says exactly what to install."""
         if recipe.scheme not in self.schemes and f"scheme:{recipe.scheme}" not in self.conflicts:
+            off = sorted(r.name for r in self.records if r.status == "disabled")
+            if off:
+                raise UnknownSchemeError(
+                    f"recipe {recipe.id!r} needs the {recipe.scheme!r} scheme, which no enabled plugin "
+                    "provides; LEADFORGE_LOAD_PLUGINS / LEADFORGE_DISABLE_PLUGINS turned off: "
+                    + ", ".join(off)
+                )
             raise UnknownSchemeError(
                 f"recipe {recipe.id!r} needs the {recipe.scheme!r} scheme, which is not installed; "
                 f"run: {recipe.install_hint}"
