@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leadforge.hookspecs import PLUGIN_API
 
 pytestmark = pytest.mark.slow
 
@@ -198,7 +199,7 @@ def test_core_alone_works_lists_nothing_and_says_how_to_get_a_scheme(
     venv = new_venv(matrix, "core alone", tmp_path)
     venv.install(CORE)
     plugins = venv.json("plugins", "--json")
-    assert plugins["plugins"] == [] and plugins["schemes"] == [] and plugins["core"]["plugin_api"] == 1
+    assert plugins["plugins"] == [] and plugins["schemes"] == [] and plugins["core"]["plugin_api"] == PLUGIN_API
     plugins_text, recipes_text = venv.listings()
     assert "No leadforge plugins installed" in plugins_text and FIRST_PARTY in plugins_text
     assert venv.json("list-recipes", "--json") == {"recipes": []}
