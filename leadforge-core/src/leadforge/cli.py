@@ -411,7 +411,8 @@ def inspect_cmd(bundle_path: str, as_json: bool) -> None:
     lines = [f"Bundle: {root}"]
     lines += [f"  {label:<15}{_shown(value)}" for label, value in head]
     for key, value in m.fields.items():
-        lines.append(f"  {_label(key):<15}{_shown(value)}")
+        label = _label(key)
+        lines.append(f"  {label:<15}{_shown(value)}" if len(label) < 15 else f"  {label} {_shown(value)}")
     redacted = m.redacted_columns
     if redacted:
         shown = ", ".join(redacted) if len(redacted) <= 4 else ", ".join(redacted[:3]) + ", ..."
