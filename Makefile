@@ -3,7 +3,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 DEMO_OUT ?= demo_bundle
 PYTEST_ARGS ?=
 
-.PHONY: sync demo test test-slow test-all lint bench quality dist-tests
+.PHONY: sync demo test test-slow test-all lint bench bench-scale quality dist-tests
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -34,6 +34,9 @@ lint: sync
 
 bench: sync
 	$(UV) run --no-sync python benchmarks/speed.py
+
+bench-scale: sync
+	$(UV) run --no-sync python benchmarks/scale.py --quick
 
 quality: sync
 	$(UV) run --no-sync python benchmarks/quality.py

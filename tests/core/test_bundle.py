@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from core_support import PINNED, tree_hashes
 from leadforge.api import Generator
+from leadforge.bundle import SCHEMA_VERSION
 from leadforge.errors import GenerationError, PluginError, UsageError
 from leadforge.plugins import PluginHost
 
@@ -39,9 +40,17 @@ def test_layout_manifest_and_every_file_hashed(toy_host: PluginHost, tmp_path: P
         "difficulty",
         "n_rows",
     ]
-    assert m["bundle_schema_version"] == "7" and m["generation_scheme"] == "toy"
+    assert m["bundle_schema_version"] == SCHEMA_VERSION == "8" and m["generation_scheme"] == "toy"
     assert m["threshold"] is not None and m["toy_extra"] is True
-    assert list(m)[-5:] == ["hidden_fields", "relational_contract", "config_digest", "plugins", "files"]
+    assert list(m)[-6:] == [
+        "hidden_fields",
+        "relational_contract",
+        "config_digest",
+        "generation_params",
+        "plugins",
+        "files",
+    ]
+    assert m["generation_params"]["n_rows"] == 150
     assert m["hidden_fields"] == ["threshold"] and list(m["relational_contract"]) == ["rows", "events"]
     assert m["plugins"] == [{"distribution": "leadforge-scheme-toy", "version": "", "plugin": "toy"}]
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"manifest.json"}

@@ -40,11 +40,11 @@ def test_generate_validate_inspect_round_trip(cli: Run, tmp_path: Path) -> None:
         "research_instructor",
         "--out",
         str(out),
-        "-q",
     )
     assert r.exit_code == 0, r.stderr
     assert "Generating bundle with recipe 'toy_v1', seed=3, mode=research_instructor" in r.stdout
-    assert f"OK: bundle at {out} passed all checks." in r.stdout
+    assert f"Validating {out} ..." in r.stdout
+    assert r.stdout.splitlines()[-1] == f"OK: bundle at {out} passed all checks."
     r = cli("inspect", str(out))
     assert r.exit_code == 0
     m = json.loads((out / "manifest.json").read_text())
@@ -116,7 +116,7 @@ def test_scheme_options_and_override_file(cli: Run, tmp_path: Path) -> None:
             2,
             "override file not found: missing.yaml",
         ),
-        (["generate", "-r", "toy_v1"], 2, "Missing option '--out'"),
+        (["generate", "-r", "toy_v1"], 2, "generate needs --out DIR"),
         (["generate", "--bogus"], 2, "No such option '--bogus'"),
         (["frobnicate"], 2, "No such command 'frobnicate'"),
     ],

@@ -134,12 +134,12 @@ def test_a_full_disk_is_one_line_and_leaves_the_old_bundle(
     out = tmp_path / "b"
     assert generate(cli, out).exit_code == 0
     before = tree(out)
-    from leadforge.bundle import writer
+    from leadforge.bundle import files
 
     def full(self: object, b: object) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer._HashingFile, "write", full)
+    monkeypatch.setattr(files.HashingFile, "write", full)
     r = generate(cli, out, "--seed", "9")
     one_line(r, 1, "No space left on device")
     assert tree(out) == before

@@ -228,7 +228,7 @@ def write_metadata(world: Any, writer: BundleWriter, written: ToyStats) -> bool 
 def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     if manifest.scheme != "toy":
         return None
-    if "amount" not in bundle.schema("tables/events.parquet").names:
+    if "amount" not in bundle.schema(bundle.table_files("events")).names:
         return []
     amounts = bundle.table("events", ["amount"]).column("amount")
     if amounts.null_count or (len(amounts) and min(amounts.to_pylist()) <= 0):

@@ -199,7 +199,9 @@ def test_core_alone_works_lists_nothing_and_says_how_to_get_a_scheme(
     venv = new_venv(matrix, "core alone", tmp_path)
     venv.install(CORE)
     plugins = venv.json("plugins", "--json")
-    assert plugins["plugins"] == [] and plugins["schemes"] == [] and plugins["core"]["plugin_api"] == PLUGIN_API
+    assert (
+        plugins["plugins"] == [] and plugins["schemes"] == [] and plugins["core"]["plugin_api"] == PLUGIN_API
+    )
     plugins_text, recipes_text = venv.listings()
     assert "No leadforge plugins installed" in plugins_text and FIRST_PARTY in plugins_text
     assert venv.json("list-recipes", "--json") == {"recipes": []}

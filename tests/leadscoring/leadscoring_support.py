@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from leadforge.api import Generator
+from leadforge.bundle.reader import BundleView
 from leadforge.plugins import get_host
 from leadforge.validation import ValidationReport, validate_bundle
 from leadforge_leadscoring.world import LeadScoringWorld
@@ -46,14 +47,15 @@ def validate(root: Path) -> ValidationReport:
 
 
 def table(bundle: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(bundle / "tables" / f"{name}.parquet")
+    """A table whole, whichever layout it is written in (one file or shard parts)."""
+    return BundleView(bundle).table(name).to_pandas()
 
 
 def task_rows(bundle: Path, task: str = LABEL) -> pd.DataFrame:
     """The task's rows of all three splits (in file order), with a ``split`` column."""
-    folder = bundle / "tasks" / task
+    view = BundleView(bundle)
     return pd.concat(
-        [pd.read_parquet(folder / f"{s}.parquet").assign(split=s) for s in ("train", "valid", "test")]
+        [view.split(task, s).to_pandas().assign(split=s) for s in ("train", "valid", "test")]
     ).set_index("lead_id")
 
 
@@ -78,10 +80,40 @@ def tampered(bundle: Path, tmp_path: Path, name: str, edit: Callable[[pa.Table, 
     """A copy of ``bundle`` whose table ``name`` went through ``edit`` (and was rehashed)."""
     copy = tmp_path / "copy"
     shutil.copytree(bundle, copy)
+    whole = BundleView(copy).table(name)
+    single(copy, name)
     rel = f"tables/{name}.parquet"
-    pq.write_table(edit(pq.read_table(copy / rel), copy), copy / rel)
+    pq.write_table(edit(whole, copy), copy / rel)
     rehash(copy, rel)
     return copy
+
+
+def single(bundle: Path, rel_or_name: str) -> None:
+    """Turn a partitioned table (a name) or task split (``tasks/<task>/<split>``) back into one
+    file at ``<...>.parquet``, manifest included, so an edit can be planted in one place."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    base = rel_or_name if "/" in rel_or_name else f"tables/{rel_or_name}"
+    folder = bundle / base
+    if not folder.is_dir():
+        return
+    parts = sorted(p.relative_to(bundle).as_posix() for p in folder.glob("part-*.parquet"))
+    pq.write_table(pa.concat_tables([pq.read_table(bundle / p) for p in parts]), bundle / f"{base}.parquet")
+    shutil.rmtree(folder)
+    for p in parts:
+        manifest["files"].pop(p, None)
+    if base.startswith("tables/"):
+        entry = manifest["tables"][base.split("/", 1)[1]]
+        entry.pop("parts", None)
+        entry["file"] = f"{base}.parquet"
+    else:
+        _, task, split = base.split("/")
+        manifest["tasks"][task].get("parts", {}).pop(split, None)
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    data = (bundle / f"{base}.parquet").read_bytes()
+    manifest["files"][f"{base}.parquet"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    if not base.startswith("tables/"):
+        manifest["tasks"][task][f"{split}_sha256"] = manifest["files"][f"{base}.parquet"]["sha256"]
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
 def errors(bundle: Path) -> list[str]:

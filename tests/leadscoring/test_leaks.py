@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from leadforge_leadscoring.graph import MOTIF_FAMILIES
-from leadscoring_support import LABEL, SMALL, errors, rehash, table, tampered, task_rows, validate
+from leadscoring_support import LABEL, SMALL, errors, rehash, single, table, tampered, task_rows, validate
 from quality_leadscoring import model_frame
 
 
@@ -249,6 +249,7 @@ def test_ids_ordered_by_label_are_caught(bundle: Path, tmp_path: Path) -> None:
     order = rows.sort_values(LABEL, ascending=False, kind="stable")["lead_id"].to_numpy()
     renamed = dict(zip(order, sorted(order), strict=True))
     for s in ("train", "valid", "test"):
+        single(copy, f"tasks/{LABEL}/{s}")
         rel = f"tasks/{LABEL}/{s}.parquet"
         t = pq.read_table(copy / rel)
         ids = pa.array(

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from leadforge.bundle.reader import BundleView
 from leadforge_leadscoring import snapshot
 from leadforge_leadscoring import vocab as V
-from leadscoring_support import SMALL, make_world
+from leadscoring_support import SMALL, make_world, table, task_rows
 
 LABEL = V.DEFAULT_TASK
 CANONICAL = (
@@ -40,14 +41,7 @@ COUNT_COLUMNS = (
 
 
 def splits(bundle: Path) -> pd.DataFrame:
-    task = bundle / "tasks" / LABEL
-    return pd.concat([pd.read_parquet(task / f"{s}.parquet") for s in ("train", "valid", "test")]).set_index(
-        "lead_id"
-    )
-
-
-def table(bundle: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(bundle / "tables" / f"{name}.parquet")
+    return task_rows(bundle).drop(columns="split")
 
 
 def offsets(events: pd.DataFrame, ts: str, leads: pd.DataFrame) -> pd.DataFrame:
@@ -91,9 +85,9 @@ def clean_world_rows() -> pd.DataFrame:
 
 
 def test_split_columns_are_the_canonical_33_in_order(instructor: Path, public: Path) -> None:
-    cols = list(pd.read_parquet(instructor / "tasks" / LABEL / "train.parquet").columns)
+    cols = list(BundleView(instructor).split(LABEL, "train").column_names)
     assert cols == CANONICAL
-    pub = list(pd.read_parquet(public / "tasks" / LABEL / "train.parquet").columns)
+    pub = list(BundleView(public).split(LABEL, "train").column_names)
     assert pub == [c for c in CANONICAL if c not in ("current_stage", "is_sql")]
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from leadscoring_support import LABEL, SMALL, validate
+from leadscoring_support import LABEL, SMALL, table, validate
 from leadscoring_support import task_rows as rows
 
 
 def close_days(bundle: Path) -> pd.DataFrame:
-    leads = pd.read_parquet(bundle / "tables" / "leads.parquet")
-    opps = pd.read_parquet(bundle / "tables" / "opportunities.parquet").merge(leads, on="lead_id")
+    leads = table(bundle, "leads")
+    opps = table(bundle, "opportunities").merge(leads, on="lead_id")
     opps["close_day"] = (pd.to_datetime(opps["closed_at"]) - pd.to_datetime(opps["lead_created_at"])).dt.days
     return opps.set_index("lead_id")
 
@@ -25,10 +25,10 @@ def test_label_is_the_close_won_event(instructor: Path) -> None:
     opps = close_days(instructor)
     won = opps.index[(opps["close_outcome"] == "closed_won") & (opps["close_day"] <= 90)]
     assert set(r.index[r[LABEL]]) == set(won)
-    leads = pd.read_parquet(instructor / "tables" / "leads.parquet").set_index("lead_id")
+    leads = table(instructor, "leads").set_index("lead_id")
     assert (leads[LABEL] == r[LABEL].reindex(leads.index)).all()
     assert (leads[LABEL] == leads["conversion_timestamp"].notna()).all()
-    customers = pd.read_parquet(instructor / "tables" / "customers.parquet")
+    customers = table(instructor, "customers")
     assert len(customers) == len(won)
     # Conversion needs the whole funnel: never before the minimum dwell of every stage.
     assert opps.loc[won, "close_day"].min() >= 31
@@ -58,10 +58,10 @@ def test_renamed_task_renames_its_label_everywhere(bundle_factory) -> None:  # t
         opps = close_days(b)
         won60 = opps.index[(opps["close_outcome"] == "closed_won") & (opps["close_day"] <= 60)]
         assert set(r.index[r[task]]) == set(won60)
-        leads = pd.read_parquet(b / "tables" / "leads.parquet")
+        leads = table(b, "leads")
         assert task in leads.columns and LABEL not in leads.columns
         # Later conversions still become customers, but are negatives for the 60-day task.
-        assert len(pd.read_parquet(b / "tables" / "customers.parquet")) > len(won60)
+        assert len(table(b, "customers")) > len(won60)
 
 
 def test_splits_are_stratified_70_15_15_and_disjoint(bundle_factory) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +103,7 @@ def test_hidden_truth_records_what_the_run_realised(instructor: Path) -> None:
     """``mechanism_summary.json`` puts the measured rates next to the calibration target."""
     summary = json.loads((instructor / "metadata" / "mechanism_summary.json").read_text())
     realised = summary["realised"]
-    leads = pd.read_parquet(instructor / "tables" / "leads.parquet")
+    leads = table(instructor, "leads")
     assert realised["leads"] == len(leads)
     assert realised["positive_rate"] == pytest.approx(leads[LABEL].mean(), abs=1e-6)
     assert realised["final_stage_counts"] == {

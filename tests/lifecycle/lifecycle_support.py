@@ -56,12 +56,21 @@ def probe_host() -> PluginHost:
     return PluginHost.from_plugins([("lifecycle", probe_plugin())])
 
 
+def files(stem: Path) -> list[Path]:
+    """The file(s) of a table or split: ``<stem>.parquet``, or the ordered parts of ``<stem>/``."""
+    return sorted(stem.glob("part-*.parquet")) if stem.is_dir() else [stem.with_suffix(".parquet")]
+
+
+def read(stem: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(f) for f in files(stem)], ignore_index=True)
+
+
 def table(root: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(root / "tables" / f"{name}.parquet")
+    return read(root / "tables" / name)
 
 
 def split(root: Path, task: str, name: str) -> pd.DataFrame:
-    return pd.read_parquet(root / "tasks" / task / f"{name}.parquet")
+    return read(root / "tasks" / task / name)
 
 
 def task_rows(root: Path, task: str) -> pd.DataFrame:

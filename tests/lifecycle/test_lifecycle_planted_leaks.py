@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,25 +21,51 @@ import pyarrow.parquet as pq
 import pytest
 from leadforge.plugins import get_host
 from leadforge.validation import validate_bundle
+from lifecycle_support import files
 
 
 def rehash(root: Path) -> None:
-    """Make the manifest agree with the files on disk again (sizes, hashes, row counts)."""
+    """Make the manifest agree with the files on disk again (sizes, hashes, row counts), for
+    single files and partitioned tables and splits alike."""
     path = root / "manifest.json"
     m = json.loads(path.read_text())
     for rel in list(m["files"]):
         data = (root / rel).read_bytes()
         m["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    def digest(files: list[str], partitioned: bool) -> str:
+        if not partitioned:
+            return str(m["files"][files[0]]["sha256"])
+        return hashlib.sha256("\n".join(m["files"][f]["sha256"] for f in files).encode()).hexdigest()
+
+    def rows(files: list[str]) -> int:
+        return sum(pq.ParquetFile(root / f).metadata.num_rows for f in files)
+
     for entry in m["tables"].values():
-        entry["sha256"] = m["files"][entry["file"]]["sha256"]
-        entry["row_count"] = pq.ParquetFile(root / entry["file"]).metadata.num_rows
+        parts = entry.get("parts") or [entry["file"]]
+        entry["sha256"], entry["row_count"] = digest(parts, "parts" in entry), rows(parts)
+    for task_id, entry in m["tasks"].items():
+        for split in ("train", "valid", "test"):
+            partitioned = split in entry.get("parts", {})
+            parts = entry["parts"][split] if partitioned else [f"tasks/{task_id}/{split}.parquet"]
+            entry[f"{split}_sha256"], entry[f"{split}_rows"] = digest(parts, partitioned), rows(parts)
     path.write_text(json.dumps(m, indent=2))
+
+
+def first_file(stem: Path) -> Path:
+    """The file a tamper edits: the single file, or the first part of a partitioned one."""
+    return files(stem)[0]
+
+
+def names(kind: str, name: str) -> str:
+    """A pattern for a finding's location in either layout (``tables/x.parquet``, ``tables/x/part-…``)."""
+    return rf"{kind}/{name}(\.parquet|/part-\d{{5}}\.parquet)?:"
 
 
 def tamper(public: Path, tmp_path: Path, name: str, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
     copy = tmp_path / "tampered"
     shutil.copytree(public, copy)
-    rel = copy / "tables" / f"{name}.parquet"
+    rel = first_file(copy / "tables" / name)
     original = pq.read_table(rel)
     frame = edit(original.to_pandas())
     schema = pa.Schema.from_pandas(frame, preserve_index=False)
@@ -65,7 +92,7 @@ def test_post_cutoff_invoice_row(small_public: Path, tmp_path: Path) -> None:
 
     found = findings(tamper(small_public, tmp_path, "invoices", add_future_invoice))
     assert any(
-        f.startswith("[relational] tables/invoices.parquet:") and "after the public cutoff" in f
+        re.match(r"\[relational\] " + names("tables", "invoices"), f) and "after the public cutoff" in f
         for f in found
     ), found
 
@@ -77,7 +104,9 @@ def test_terminal_status_on_a_public_invoice(small_public: Path, tmp_path: Path)
         return f
 
     found = findings(tamper(small_public, tmp_path, "invoices", reveal_write_off))
-    assert any("lifecycle.leak" in f and "tables/invoices.parquet:payment_status" in f for f in found), found
+    assert any(
+        "lifecycle.leak" in f and re.search(names("tables", "invoices") + "payment_status", f) for f in found
+    ), found
 
 
 @pytest.mark.parametrize(
@@ -90,25 +119,22 @@ def test_label_column_in_a_table(small_public: Path, tmp_path: Path, name: str, 
         return f
 
     found = findings(tamper(small_public, tmp_path, name, add_column))
-    assert any(f.startswith(f"[relational] tables/{name}.parquet:") and column in f for f in found), found
+    assert any(re.match(r"\[relational\] " + names("tables", name), f) and column in f for f in found), found
 
 
 def test_post_cutoff_feature_in_a_split(small_public: Path, tmp_path: Path) -> None:
     """A split whose current_mrr came from the end of the simulation is caught by recomputation."""
     copy = tmp_path / "tampered"
     shutil.copytree(small_public, copy)
-    rel = copy / "tasks" / "pltv_revenue_365d" / "train.parquet"
+    rel = first_file(copy / "tasks" / "pltv_revenue_365d" / "train")
     frame = pq.read_table(rel).to_pandas()
     frame["current_mrr"] = frame.initial_mrr + frame.mrr_change_full_period
     frame = frame[frame.mrr_change_full_period != frame.mrr_change_at_snapshot.fillna(-1)]
     assert len(frame)
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), rel)
-    m = json.loads((copy / "manifest.json").read_text())
-    m["tasks"]["pltv_revenue_365d"]["train_rows"] = len(frame)
-    (copy / "manifest.json").write_text(json.dumps(m, indent=2))
     rehash(copy)
     found = findings(copy)
-    assert any("tasks/pltv_revenue_365d/train.parquet:current_mrr" in f for f in found), found
+    assert any(re.search(names("tasks/pltv_revenue_365d", "train") + "current_mrr", f) for f in found), found
 
 
 def test_weakened_contract_in_the_manifest(small_public: Path, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""``python -m leadforge``: the same command as ``leadforge``."""
+"""``python -m leadforge``: the same command as ``leadforge`` (with the same leftover check)."""
 
-from leadforge.cli import main
+from leadforge.legacy import main
 
 main()

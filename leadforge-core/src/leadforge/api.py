@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.manifest import Manifest, PluginRef
@@ -22,13 +22,23 @@ from leadforge.bundle.staging import generation_timestamp as default_timestamp
 from leadforge.bundle.staging import staged
 from leadforge.bundle.writer import BundleWriter
 from leadforge.config import GenerationConfig, load_override
+from leadforge.engine import Engine, check_workers, open_engine
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError, UsageError
 from leadforge.footprint import check_disk, check_memory
+from leadforge.memory import (
+    MAX_MEMORY_BUNDLE_BYTES,
+    InMemoryBundle,
+    MemoryTable,
+    MemoryTask,
+    MemoryWriter,
+    memory_root,
+)
 from leadforge.params import brief
 from leadforge.plugins import PluginHost, get_host
 from leadforge.progress import Progress
 from leadforge.recipes import NARRATIVE_FILE, Recipe
-from leadforge.resolution import resolve_config
+from leadforge.reproduce import Reproduction, flag_map
+from leadforge.resolution import recipe_params, resolve_config
 from leadforge.rng import RNG
 from leadforge.schemes import SchemeInfo, World
 from leadforge.validation import ValidationReport, validate_bundle
@@ -52,6 +62,8 @@ class Generator:
     config: GenerationConfig
     narrative: Any
     host: PluginHost
+    #: warnings about this generator's provenance (see :meth:`from_bundle`)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_recipe(
@@ -89,6 +101,69 @@ class Generator:
         config = resolve_config(recipe, scheme, explicit=explicit, override=override)
         return cls(recipe, scheme, config, _load_narrative(recipe, scheme), host)
 
+    @classmethod
+    def from_bundle(
+        cls,
+        path: str | Path,
+        *,
+        seed: int | None = None,
+        exposure_mode: str | None = None,
+        difficulty: str | None = None,
+        override: dict[str, Any] | str | Path | None = None,
+        host: PluginHost | None = None,
+        **params: Any,
+    ) -> Generator:
+        """The generator that made the bundle at ``path``, from its manifest (recipe, resolved
+        parameters, seed, mode, tier); arguments change what they name, as in :meth:`from_recipe`.
+
+        :attr:`notes` says where the rebuild may differ: other package versions, or a recipe
+        that no longer resolves to the recorded config.
+        """
+        from leadforge.bundle.manifest import Manifest
+        from leadforge.validation import check_bundle_dir
+
+        root = Path(path)
+        check_bundle_dir(root)
+        m = Manifest.load(root)
+        if m.params is None or m.recipe_id is None:
+            raise UsageError(
+                f"{root}: its manifest (bundle schema {m.schema_version}) records no generation_params; "
+                "regenerate it with --recipe and explicit flags instead"
+            )
+        if isinstance(override, str | Path):
+            override = load_override(override)
+        layered = {**m.params, **(override or {})}
+        gen = cls.from_recipe(
+            m.recipe_id,
+            seed=m.seed if seed is None else seed,
+            exposure_mode=m.exposure_mode if exposure_mode is None else exposure_mode,
+            difficulty=m.difficulty if difficulty is None else difficulty,
+            override=layered,
+            host=host,
+            **params,
+        )
+        notes: list[str] = []
+        unchanged = all(v is None for v in (seed, exposure_mode, difficulty, override)) and not params
+        if unchanged and m.config_digest and gen.config.digest() != m.config_digest:
+            notes.append(
+                "the installed recipe resolves to another config than the bundle's (recipe changed?)"
+            )
+        installed = {
+            d["distribution"]: d["version"]
+            for d in gen.host.distributions(*(p.distribution for p in m.plugins))
+        }
+        differ = [
+            f"{p.distribution} {p.version} -> {installed.get(p.distribution) or 'not installed'}"
+            for p in m.plugins
+            if installed.get(p.distribution) != p.version
+        ]
+        if m.package_version and m.package_version != core_version():
+            differ.insert(0, f"leadforge-core {m.package_version} -> {core_version()}")
+        if differ:
+            notes.append("versions differ from the bundle's, so bytes may too: " + "; ".join(differ))
+        gen.notes = tuple(notes)
+        return gen
+
     def generate(self, **params: Any) -> Bundle:
         """Build the world; ``params`` override scheme parameters for this call only."""
         config = self.config.with_params(**params) if params else self.config
@@ -118,6 +193,7 @@ class Bundle:
     generator: Generator
     #: The manifest of the last :meth:`save` (``None`` before one).
     manifest: Manifest | None = field(default=None, init=False, repr=False)
+    _memory: InMemoryBundle | None = field(default=None, init=False, repr=False)
 
     def save(
         self,
@@ -125,8 +201,16 @@ class Bundle:
         *,
         generation_timestamp: str | None = None,
         progress: Progress | None = None,
+        workers: int = 1,
+        scheduler: str | None = None,
+        engine: Engine | None = None,
     ) -> Path:
-        """Write the bundle atomically to ``path`` (replacing an older bundle there)."""
+        """Write the bundle atomically to ``path`` (replacing an older bundle there).
+
+        Shards run on ``workers`` local Dask worker processes, on the Dask cluster at
+        ``scheduler``, or on an ``engine`` you opened with :func:`leadforge.engine.open_engine`
+        (to reuse one cluster for several bundles); the bytes are the same in every case.
+        """
         if not isinstance(path, str | Path):
             raise UsageError(f"save() needs a path, got {type(path).__name__}")
         if progress is not None and not callable(getattr(progress, "update", None)):
@@ -139,6 +223,11 @@ class Bundle:
         if scheme.footprint is not None:
             check_disk(scheme.footprint(self.config), Path(os.path.abspath(out)))
         contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
+        if engine is None:
+            check_workers(workers, scheduler)
+            parent = Path(os.path.abspath(out)).parent
+            with open_engine(workers, scheduler, check_path=parent) as opened:
+                return self.save(out, generation_timestamp=timestamp, progress=progress, engine=opened)
         with staged(out) as stage:
             writer = BundleWriter(
                 stage,
@@ -146,6 +235,8 @@ class Bundle:
                 contract,
                 split_salt=RNG(self.config.seed).key("task_split"),
                 progress=progress,
+                engine=engine,
+                reproduce=self.reproduction(),
             )
             try:
                 self.manifest = self._write(writer, timestamp)
@@ -157,7 +248,53 @@ class Bundle:
                 raise
         return out
 
-    def _write(self, writer: BundleWriter, timestamp: str) -> Manifest:
+    def reproduction(self) -> Reproduction:
+        """The command that makes this bundle again (what its dataset card prints)."""
+        gen = self.generator
+        flags = flag_map(gen.host.options(), self.config.scheme)
+        return Reproduction.of(self.config, flags, recipe_params(gen.recipe, gen.scheme))
+
+    def in_memory(self) -> InMemoryBundle:
+        """The bundle :meth:`save` would write, held in memory (small worlds: no disk touched).
+
+        Computed once; a world whose bundle would exceed 2 GiB is refused — save it and read it
+        with :func:`leadforge.load`, which streams.
+        """
+        if self._memory is None:
+            scheme = self.generator.scheme
+            if scheme.footprint is not None:
+                size = scheme.footprint(self.config).disk_bytes
+                if size > MAX_MEMORY_BUNDLE_BYTES:
+                    raise UsageError(
+                        f"this bundle would take about {size / 1e9:.1f} GB, too much to hold in memory; "
+                        "save() it and read it with leadforge.load(path)"
+                    )
+            contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
+            writer = MemoryWriter(
+                memory_root(),
+                self.config,
+                contract,
+                split_salt=RNG(self.config.seed).key("task_split"),
+                reproduce=self.reproduction(),
+            )
+            try:
+                self._render(writer)
+            except BaseException:
+                writer.abort()
+                raise
+            self._memory = writer.collect()
+        return self._memory
+
+    @property
+    def tables(self) -> Mapping[str, MemoryTable]:
+        """Every table as the bundle holds it (``.to_pandas()``, ``.to_arrow()``), in memory."""
+        return self.in_memory().tables
+
+    def task(self, task_id: str, *, kind: Literal["pandas", "arrow"] = "pandas") -> MemoryTask:
+        """A task's ``.train`` / ``.valid`` / ``.test`` splits, in memory."""
+        return self.in_memory().task(task_id, kind=kind)
+
+    def _render(self, writer: BundleWriter) -> None:
         host = self.generator.host
         scheme = self.config.scheme
         written = host.call_scheme(scheme, "write_bundle", world=self.world, writer=writer)
@@ -169,14 +306,18 @@ class Bundle:
                 "world_spec.json", {"config": self.config.to_json(), "narrative": narrative}
             )
             host.call_scheme(scheme, "write_metadata", world=self.world, writer=writer, written=written)
+
+    def _write(self, writer: BundleWriter, timestamp: str) -> Manifest:
+        self._render(writer)
+        host = self.generator.host
         providers = (host.scheme_providers[self.config.scheme], self.generator.recipe.provider)
         plugins = [
             PluginRef(d["distribution"], d["version"], d["plugin"]) for d in host.distributions(*providers)
         ]
         return writer.finalize(timestamp=timestamp, plugins=plugins, package_version=core_version())
 
-    def validate(self, path: str | Path) -> ValidationReport:
-        return validate_bundle(Path(path), self.generator.host)
+    def validate(self, path: str | Path, *, engine: Engine | None = None) -> ValidationReport:
+        return validate_bundle(Path(path), self.generator.host, engine=engine)
 
 
 def list_recipes(host: PluginHost | None = None) -> list[Recipe]:

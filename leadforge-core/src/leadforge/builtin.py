@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadforge.bundle.manifest import SCHEMA_VERSION, SPLITS, TASK_MANIFEST, parse_task_manifest
-from leadforge.bundle.reader import BundleView, Manifest
-from leadforge.bundle.relational import check_contract
+from leadforge.bundle.manifest import (
+    SCHEMA_VERSION,
+    SPLITS,
+    TASK_MANIFEST,
+    TaskManifest,
+    parse_task_manifest,
+    part_name,
+    parts_digest,
+)
+from leadforge.bundle.reader import BundleView, Manifest, confined, discover
+from leadforge.bundle.relational import check_contract, id_converter
+from leadforge.engine import LOCAL
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import BundleError
 from leadforge.findings import Finding, Severity, guarded
@@ -42,7 +53,7 @@ def _manifest_values(bundle: BundleView, manifest: Manifest) -> Iterator[Finding
         )
     if manifest.difficulty not in [d.value for d in Difficulty]:
         yield Finding("manifest", f"difficulty is unknown: {manifest.difficulty!r}", where="manifest.json")
-    if manifest.schema_version not in ("6", SCHEMA_VERSION):
+    if manifest.schema_version not in ("6", "7", SCHEMA_VERSION):
         yield Finding(
             "manifest", f"unknown bundle_schema_version {manifest.schema_version!r}", where="manifest.json"
         )
@@ -96,17 +107,33 @@ def _schema6(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     )
 
 
-def _sha256(path: str, bundle: BundleView) -> tuple[str, int]:
+def hash_file(rel: str, root: str) -> tuple[str, int]:
+    """SHA-256 and size of one bundle file (a module-level job, so any engine can run it)."""
     h = hashlib.sha256()
     size = 0
     try:
-        with open(bundle.path(path), "rb") as fh:
+        with open(confined(Path(root), rel), "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
                 size += len(block)
     except OSError as exc:
-        raise BundleError(f"cannot read {path}: {exc}") from None
+        raise BundleError(f"cannot read {rel}: {exc}") from None
     return h.hexdigest(), size
+
+
+def _sha256(path: str, bundle: BundleView) -> tuple[str, int]:
+    return hash_file(path, str(bundle.root))
+
+
+def _report(bundle: BundleView) -> Callable[[int, int], None] | None:
+    progress = bundle.progress
+    if progress is None:
+        return None
+
+    def report(done: int, total: int) -> None:
+        progress.update("validating", done, total)
+
+    return report
 
 
 def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
@@ -118,7 +145,13 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
         Finding("files", "a link or special file; bundles hold regular files only", where=rel) for rel in odd
     ]
     on_disk = set(regular)
-    for rel, entry in files.items():
+    listed = list(files.items())
+    here = [rel for rel, _ in listed if rel in on_disk]
+    engine = bundle.engine or LOCAL
+    digests = dict(
+        zip(here, engine.map(hash_file, here, str(bundle.root), progress=_report(bundle)), strict=True)
+    )
+    for rel, entry in listed:
         if rel not in on_disk:
             try:
                 bundle.path(rel)
@@ -127,7 +160,7 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
                 message = "listed in the manifest but missing" if "missing file" in str(exc) else str(exc)
             found.append(Finding("files", message, where=rel[:200]))
             continue
-        sha, size = _sha256(rel, bundle)
+        sha, size = digests[rel]
         if sha != entry.sha256 or size != entry.size:
             sizes = "" if size == entry.size else f"; {size} bytes, manifest says {entry.size}"
             found.append(Finding("files", f"SHA-256 mismatch (edited after generation?){sizes}", where=rel))
@@ -140,15 +173,57 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
         yield Finding("files", f"… and {len(found) - MAX_FILE_FINDINGS} more problems with the files")
 
 
-def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
-    for entry in manifest.tables.values():
-        rel = entry.file
+def _layout(
+    bundle: BundleView, manifest: Manifest, kind: str, base: str, file: str, parts: Sequence[str], sha: str
+) -> Iterator[Finding]:
+    """A partitioned table or split: parts named in order under its folder, exactly those on disk,
+    recorded under the digest of its parts' digests."""
+    if not parts:
+        if discover(bundle.root, base) not in ((), (f"{base}.parquet",)):
+            yield Finding(kind, "part files sit beside a single-file entry", where=base)
+        return
+    where = file if kind == "tables" else base
+    if kind == "tables" and file != base:
+        yield Finding(kind, f"a partitioned table's file must be its folder {base}", where=file[:200])
+    if list(parts) != [f"{base}/{part_name(i)}" for i in range(len(parts))]:
+        yield Finding(kind, f"parts must be {base}/{part_name(0)} … in order, one per shard", where=where)
+    stray = sorted(set(discover(bundle.root, base)) - set(parts))
+    if bundle.exists(f"{base}.parquet"):
+        stray.insert(0, f"{base}.parquet")
+    for rel in stray[:MAX_FILE_FINDINGS]:
+        yield Finding(kind, "a part that the manifest does not list", where=rel)
+    if manifest.files is not None:
+        unlisted = [p for p in parts if p not in manifest.files]
+        if unlisted:
+            yield Finding(
+                kind, f"{len(unlisted)} part(s) are not in the files section", where=unlisted[0][:200]
+            )
+        elif parts_digest([manifest.files[p].sha256 for p in parts]) != sha:
+            yield Finding(kind, "hash disagrees with its parts' hashes in the files section", where=where)
+
+
+def _row_counts(bundle: BundleView, files: Sequence[str]) -> tuple[int, str | None]:
+    """Rows of the files together, or the first missing one."""
+    for rel in files:
         if not bundle.exists(rel):
-            yield Finding("tables", "table file is missing", where=rel)
+            return 0, rel
+    return bundle.num_rows(files), None
+
+
+def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
+    for name, entry in manifest.tables.items():
+        rel = entry.file
+        files = entry.files
+        rows, missing = _row_counts(bundle, files)
+        if missing is not None:
+            yield Finding("tables", "table file is missing", where=missing[:200])
             continue
-        rows = bundle.parquet_rows(rel)
         if rows != entry.row_count:
             yield Finding("tables", f"expected {entry.row_count} rows, got {rows}", where=rel)
+        if entry.parts:
+            yield from _layout(bundle, manifest, "tables", f"tables/{name}", rel, entry.parts, entry.sha256)
+            continue
+        yield from _layout(bundle, manifest, "tables", rel.removesuffix(".parquet"), rel, (), entry.sha256)
         if manifest.files is None and _sha256(rel, bundle)[0] != entry.sha256:
             yield Finding("tables", "SHA-256 mismatch", where=rel)
         elif (
@@ -159,14 +234,68 @@ def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield Finding("tables", "table hash disagrees with the files section", where=rel)
     listed = {e.file for e in manifest.tables.values()}
     for name in bundle.table_names():
-        if f"tables/{name}.parquet" not in listed:
-            yield Finding(
-                "tables", "table file is not listed in manifest tables", where=f"tables/{name}.parquet"
-            )
+        single, folder = f"tables/{name}.parquet", f"tables/{name}"
+        if single not in listed and folder not in listed:
+            on_disk = single if bundle.exists(single) else folder
+            yield Finding("tables", "table file is not listed in manifest tables", where=on_disk)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """A split's distinct key values (sorted), how many rows hold each, and its nulls.
+
+    Ids of the form ``<prefix>_<digits>`` become their numbers (``unique`` a numpy array); any
+    other key stays an Arrow string array, compared with Arrow kernels (never Python objects).
+    """
+
+    unique: np.ndarray | pa.Array
+    counts: np.ndarray
+    nulls: int
+    prefix: str | None
+
+    def show(self, idx: np.ndarray) -> list[str]:
+        if self.prefix is not None:
+            return [f"{self.prefix}_{int(n):06d}" for n in np.asarray(self.unique)[idx]]
+        return [str(v) for v in self.unique.take(pa.array(idx)).to_pylist()]
+
+
+def _split_keys(bundle: BundleView, files: Sequence[str], column: str, prefix: str | None) -> _Keys:
+    """The key column of a split's files, streamed: numbers when every value is a ``prefix`` id."""
+    if prefix is not None:
+        convert = id_converter(prefix)
+        parts, nulls, malformed = [], 0, 0
+        for batch in bundle.iter_batches(files, [column]):
+            col = batch.column(0)
+            numbers = convert(col)
+            nulls += col.null_count
+            malformed += int(np.count_nonzero(numbers < 0)) - col.null_count
+            parts.append(numbers[numbers >= 0])
+        if not malformed:
+            numbers = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            unique, counts = np.unique(numbers, return_counts=True)
+            return _Keys(unique, counts.astype(np.int64), nulls, prefix)
+    values = bundle.read_parquet(files, [column]).column(column)
+    flat = (values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values).cast(
+        pa.large_string()
+    )
+    valid = pc.drop_null(flat)
+    distinct = pc.unique(valid)
+    unique = pc.take(distinct, pc.sort_indices(distinct))
+    codes = np.asarray(pc.index_in(valid, value_set=unique).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return _Keys(unique, np.bincount(codes, minlength=len(unique)), flat.null_count, None)
+
+
+def _key_prefix(manifest: Manifest, tm: TaskManifest) -> str | None:
+    """The id prefix of the task's key when it is its primary table's primary key."""
+    contract = manifest.contract
+    if contract is None or tm.primary_table not in contract:
+        return None
+    t = contract[tm.primary_table]
+    return t.id_prefix if t.primary_key == tm.key_column else None
 
 
 def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
-    assignments: dict[str, tuple[str, pa.Array, np.ndarray]] = {}
+    assignments: dict[str, tuple[str, _Keys, np.ndarray]] = {}
     for task_id, entry in manifest.tasks.items():
         tm_rel = f"tasks/{task_id}/{TASK_MANIFEST}"
         tm = None
@@ -175,79 +304,125 @@ def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield from (Finding("tasks", f.message, where=tm_rel) for f in problems)
         else:
             yield Finding("tasks", "task_manifest.json is missing", where=tm_rel)
-        keys: dict[str, set[str]] = {}
-        split_keys: dict[str, pa.ChunkedArray] = {}
+        keys: dict[str, _Keys] = {}
         for split in SPLITS:
-            rel = f"tasks/{task_id}/{split}.parquet"
-            if not bundle.exists(rel):
-                yield Finding("tasks", "split file is missing", where=rel)
+            files = manifest.split_files(task_id, split)
+            parts = entry.parts.get(split, ())
+            base = f"tasks/{task_id}/{split}"
+            rel = files[0] if len(files) == 1 else base
+            rows, missing = _row_counts(bundle, files)
+            if missing is not None:
+                yield Finding("tasks", "split file is missing", where=missing[:200])
                 continue
-            rows = bundle.parquet_rows(rel)
             if rows != entry.rows[split]:
                 yield Finding("tasks", f"expected {entry.rows[split]} rows, got {rows}", where=rel)
-            if manifest.files is None and _sha256(rel, bundle)[0] != entry.sha256[split]:
+            yield from _layout(bundle, manifest, "tasks", base, rel, parts, entry.sha256[split])
+            if not parts and manifest.files is None and _sha256(rel, bundle)[0] != entry.sha256[split]:
                 yield Finding("tasks", "SHA-256 mismatch", where=rel)
             if rows == 0:
                 yield Finding("tasks", "split is empty", where=rel, severity=Severity.WARNING)
             if tm is None:
                 continue
-            names = bundle.schema(rel).names
+            names = bundle.schema(files).names
             if tm.label_column not in names:
                 yield Finding("tasks", f"label column {tm.label_column!r} is missing", where=rel)
             if tm.key_column not in names:
                 yield Finding("tasks", f"key column {tm.key_column!r} is missing", where=rel)
                 continue
-            values = bundle.read_parquet(rel, [tm.key_column]).column(tm.key_column)
-            if values.null_count:
+            k = _split_keys(bundle, files, tm.key_column, _key_prefix(manifest, tm))
+            if k.nulls:
                 yield Finding("tasks", f"key column {tm.key_column!r} has nulls", where=rel)
-            keys[split] = set(pc.unique(values).to_pylist())
-            if len(keys[split]) != len(values):
+            if len(k.unique) + (1 if k.nulls else 0) != int(k.counts.sum()) + k.nulls:
                 yield Finding("tasks", f"key column {tm.key_column!r} has duplicate values", where=rel)
-            split_keys[split] = values
-        if tm is not None and split_keys:
-            yield from _shared_assignment(task_id, tm.key_column, split_keys, assignments)
+            keys[split] = k
+        if tm is not None and keys:
+            yield from _shared_assignment(task_id, tm.key_column, keys, assignments)
         for i, a in enumerate(SPLITS):
             for b in SPLITS[i + 1 :]:
-                both = keys.get(a, set()) & keys.get(b, set())
-                if both:
+                if a not in keys or b not in keys:
+                    continue
+                both = _common(keys[a], keys[b])
+                if both.size:
                     key_name = tm.key_column if tm else "key"
                     yield Finding(
                         "tasks",
-                        f"{len(both)} {key_name} value(s) appear in both {a} and {b}, "
-                        f"e.g. {sorted(both)[:3]}",
+                        f"{both.size} {key_name} value(s) appear in both {a} and {b}, "
+                        f"e.g. {keys[a].show(both[:3])}",
                         where=f"tasks/{task_id}",
                     )
+
+
+def _positions(of: _Keys, among: _Keys) -> np.ndarray:
+    """For each distinct value of ``of``, its index among ``among``'s distinct values (-1: absent)."""
+    if of.prefix is not None and among.prefix is not None:
+        a, b = np.asarray(of.unique), np.asarray(among.unique)
+        if b.size == 0:
+            return np.full(a.size, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(b, a), b.size - 1)
+        return np.where(b[pos] == a, pos, -1).astype(np.int64)
+    if of.prefix is None and among.prefix is None:
+        idx = pc.index_in(of.unique, value_set=among.unique)
+        return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.full(len(of.unique), -1, dtype=np.int64)
+
+
+def _common(a: _Keys, b: _Keys) -> np.ndarray:
+    """Indices into ``a.unique`` of the values ``b`` holds too (sorted, so examples come first)."""
+    return np.flatnonzero(_positions(a, b) >= 0)
 
 
 def _shared_assignment(
     task_id: str,
     key_column: str,
-    split_keys: dict[str, pa.ChunkedArray],
-    assignments: dict[str, tuple[str, pa.Array, np.ndarray]],
+    keys: dict[str, _Keys],
+    assignments: dict[str, tuple[str, _Keys, np.ndarray]],
 ) -> Iterator[Finding]:
     """Tasks that share a key column must put each key in the same split."""
-    keys = pa.chunked_array(
-        [c for s in SPLITS if s in split_keys for c in split_keys[s].chunks], type=pa.large_string()
-    )
-    codes = np.concatenate(
-        [np.full(len(split_keys[s]), i, dtype=np.int8) for i, s in enumerate(SPLITS) if s in split_keys]
-    )
-    keys_flat = keys.combine_chunks()
     if key_column not in assignments:
-        assignments[key_column] = (task_id, keys_flat, codes)
+        merged = _merged(keys)
+        if merged is not None:
+            assignments[key_column] = (task_id, *merged)
         return
-    first_task, first_keys, first_codes = assignments[key_column]
-    idx = pc.index_in(keys_flat, value_set=first_keys)
-    found = np.asarray(pc.is_valid(idx).to_numpy(zero_copy_only=False), dtype=bool)
-    pos = np.asarray(pc.fill_null(idx, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    differ = found & (first_codes[pos] != codes)
-    if differ.any():
+    first_task, first_keys, first_split = assignments[key_column]
+    differ = 0
+    for split, k in keys.items():
+        pos = _positions(k, first_keys)
+        hit = pos >= 0
+        counts = k.counts
+        differ += int(counts[hit][first_split[pos[hit]] != SPLITS.index(split)].sum())
+    if differ:
         yield Finding(
             "tasks",
-            f"{int(differ.sum())} {key_column} value(s) sit in another split than in task {first_task}; "
+            f"{differ} {key_column} value(s) sit in another split than in task {first_task}; "
             "tasks sharing a key must share its split",
             where=f"tasks/{task_id}",
         )
+
+
+def _merged(keys: dict[str, _Keys]) -> tuple[_Keys, np.ndarray] | None:
+    """One task's keys over all its splits, distinct, with the split each sits in (the first one
+    for a key in several: the overlap is reported on its own)."""
+    kinds = {k.prefix is None for k in keys.values()}
+    if len(kinds) != 1:
+        return None
+    ordered = [(SPLITS.index(s), keys[s]) for s in SPLITS if s in keys]
+    if kinds == {False}:
+        values = np.concatenate([np.asarray(k.unique) for _, k in ordered])
+        splits = np.concatenate([np.full(len(k.unique), i, dtype=np.int8) for i, k in ordered])
+        unique, first = np.unique(values, return_index=True)
+        split = splits[first]
+        prefix = ordered[0][1].prefix
+        return _Keys(unique, np.ones(unique.size, dtype=np.int64), 0, prefix), split
+    values_pa = pa.chunked_array([k.unique for _, k in ordered], type=pa.large_string()).combine_chunks()
+    splits = np.concatenate([np.full(len(k.unique), i, dtype=np.int8) for i, k in ordered])
+    unique_pa = pc.unique(values_pa)
+    unique_pa = pc.take(unique_pa, pc.sort_indices(unique_pa))
+    idx = np.asarray(
+        pc.index_in(values_pa, value_set=unique_pa).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    split = np.zeros(len(unique_pa), dtype=np.int8)
+    split[idx[::-1]] = splits[::-1]
+    return _Keys(unique_pa, np.ones(len(unique_pa), dtype=np.int64), 0, None), split
 
 
 def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
@@ -267,15 +442,16 @@ def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
         )
     sr = manifest.structural_redactions
     for table in sr.omitted_tables:
-        if bundle.exists(f"tables/{table}.parquet"):
-            yield Finding(
-                "exposure", "table must be omitted from a public bundle", where=f"tables/{table}.parquet"
-            )
+        files = discover(bundle.root, f"tables/{table}")
+        if files:
+            where = files[0] if len(files) == 1 else f"tables/{table}"
+            yield Finding("exposure", "table must be omitted from a public bundle", where=where)
     for table, cols in sr.columns.items():
-        rel = f"tables/{table}.parquet"
-        if bundle.exists(rel):
-            for col in sorted(set(cols) & set(bundle.schema(rel).names)):
-                yield Finding("exposure", "structurally redacted column is present", where=f"{rel}:{col}")
+        files = discover(bundle.root, f"tables/{table}")
+        where = files[0] if len(files) == 1 else f"tables/{table}"
+        present = set().union(*(set(bundle.schema(rel).names) for rel in files)) if files else set()
+        for col in sorted(set(cols) & present):
+            yield Finding("exposure", "structurally redacted column is present", where=f"{where}:{col}")
 
 
 def _dictionary(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
@@ -295,9 +471,10 @@ def _dictionary(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield Finding("dictionary", "redacted column is listed", where=f"feature_dictionary.csv:{col}")
     known = set(names)
     for task_id in manifest.tasks:
-        rel = f"tasks/{task_id}/train.parquet"
-        if bundle.exists(rel):
-            uncovered = [c for c in bundle.schema(rel).names if c not in known]
+        files = manifest.split_files(task_id, "train")
+        rel = files[0] if len(files) == 1 else f"tasks/{task_id}/train"
+        if bundle.exists(files[0]):
+            uncovered = [c for c in bundle.schema(files[0]).names if c not in known]
             if uncovered:
                 yield Finding(
                     "dictionary", f"split columns missing from the dictionary: {uncovered}", where=rel
@@ -306,7 +483,7 @@ def _dictionary(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
 
 def _relational(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     if manifest.contract is None:
-        if manifest.tables and manifest.schema_version == "7":
+        if manifest.tables and manifest.schema_version != "6":
             yield Finding("relational", "the manifest records no relational_contract", where="manifest.json")
         return
     yield from check_contract(

@@ -2,32 +2,89 @@
 
 Errors are one line on stderr: exit 2 for usage and configuration problems, 1 for a bundle
 that fails validation or a run that could not finish. ``LEADFORGE_DEBUG=1`` shows tracebacks.
+
+Commands are found through :data:`COMMANDS` and imported only when used, and this module
+imports nothing heavy at the top, so ``leadforge --help`` starts in a fraction of a second.
+A command module must keep its own top-level imports light too (click and leadforge.errors):
+``--help`` imports every command module to show its one-line summary.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from leadforge.bundle.reader import Manifest
 from leadforge.errors import BundleError, LeadforgeError, UsageError
-from leadforge.plugins import PluginHost, get_host
-from leadforge.progress import StderrProgress
-from leadforge.validation import check_bundle_dir
+from leadforge.progress import NullProgress, Progress, StderrProgress
+
+if TYPE_CHECKING:
+    from leadforge.engine import Engine
+    from leadforge.plugins import PluginHost
+    from leadforge.validation import ValidationReport
+
+
+@dataclass(frozen=True)
+class CommandRef:
+    """Where a command lives, as ``"module:attribute"`` of a click command.
+
+    ``summary`` is the one-line help ``leadforge --help`` shows without importing the module;
+    give it for a command whose module imports anything heavy. Without it the module is
+    imported for the listing and the command's own short help is shown.
+    """
+
+    target: str
+    summary: str = ""
+
+    @property
+    def module(self) -> str:
+        return self.target.partition(":")[0]
+
+
+#: Every ``leadforge`` command. A command whose module is not installed (an optional part)
+#: is left out of the listing and is "No such command", instead of breaking the CLI.
+COMMANDS: dict[str, CommandRef] = {
+    "generate": CommandRef("leadforge.cli:generate_cmd"),
+    "inspect": CommandRef("leadforge.cli:inspect_cmd"),
+    "list-recipes": CommandRef("leadforge.cli:list_recipes_cmd"),
+    "new-scheme": CommandRef("leadforge.cli:new_scheme_cmd"),
+    "plugins": CommandRef("leadforge.cli:plugins_cmd"),
+    "validate": CommandRef("leadforge.cli:validate_cmd"),
+    "export": CommandRef(
+        "leadforge.export.command:export_cmd",
+        "Export a validated bundle to DuckDB, SQLite, CSV files or PostgreSQL.",
+    ),
+}
 
 CORE_FLAGS = frozenset(
-    {"--recipe", "--seed", "--mode", "--out", "--difficulty", "--override", "--validate", "--quiet", "--help"}
+    {
+        "--recipe",
+        "--seed",
+        "--mode",
+        "--out",
+        "--difficulty",
+        "--override",
+        "--validate",
+        "--quiet",
+        "--workers",
+        "--scheduler",
+        "--help",
+    }
 )
 FIRST_PARTY = "pip install leadforge-scheme-leadscoring leadforge-scheme-lifecycle leadforge-recipes"
+#: Equal to ``leadforge.engine.MAX_WORKERS`` (not imported: ``--help`` stays light).
+MAX_WORKERS = 256
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -47,6 +104,22 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=True))
 
 
+def core_version() -> str:
+    """``leadforge.api.core_version`` without importing the API (and with it pyarrow)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("leadforge-core")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _host() -> PluginHost:
+    from leadforge.plugins import get_host
+
+    return get_host()
+
+
 class Terminated(BaseException):
     """SIGTERM, raised where the process stands so that every ``finally`` cleans up."""
 
@@ -55,16 +128,87 @@ def _terminated(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+_RESOLVED: dict[str, click.Command | str] = {}
+
+
+def _resolve(target: str) -> click.Command | str:
+    """The command ``target`` names, or why it cannot be had ("" when its module is absent)."""
+    if target not in _RESOLVED:
+        module_name, _, attr = target.partition(":")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except ModuleNotFoundError as exc:
+            obj = "" if _is_part_of(exc.name, module_name) else f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            obj = f"{type(exc).__name__}: {exc}"
+        if not isinstance(obj, click.Command | str):
+            obj = f"{target} is a {type(obj).__name__}, not a click command"
+        _RESOLVED[target] = obj
+    return _RESOLVED[target]
+
+
+def _is_part_of(missing: str | None, module: str) -> bool:
+    """Is the missing module ``module`` itself or a package it sits in?"""
+    return bool(missing) and (module == missing or module.startswith(f"{missing}."))
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be found, importing nothing that is not imported already.
+
+    Only the packages whose parent is already loaded are looked up; a deeper part that would
+    need a package imported first is taken to be there (resolving the command will tell).
+    """
+    parts = module.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        if name in sys.modules:
+            continue
+        parent = ".".join(parts[: depth - 1])
+        if parent and parent not in sys.modules:
+            return True
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
+
+
 class LeadforgeGroup(click.Group):
-    """Builds ``generate`` from the installed plugins, and keeps every error to one line."""
+    """Imports each command from :data:`COMMANDS` when it is used, and keeps every error to one line."""
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name == "generate":
-            return make_generate(get_host())
-        return super().get_command(ctx, name)
+        if name not in COMMANDS:
+            return super().get_command(ctx, name)
+        found = _resolve(COMMANDS[name].target)
+        if isinstance(found, click.Command):
+            return found
+        if not found:
+            return None
+        raise UsageError(f"the {name} command is unavailable: {found}")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "generate"])
+        return sorted({*super().list_commands(ctx), *(n for n, r in COMMANDS.items() if self._listed(r))})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            ref = COMMANDS.get(name)
+            cmd = (
+                click.Command(name, help=ref.summary) if ref and ref.summary else self.get_command(ctx, name)
+            )
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+
+    @staticmethod
+    def _listed(ref: CommandRef) -> bool:
+        if ref.summary:
+            return _installed(ref.module)
+        return isinstance(_resolve(ref.target), click.Command)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -113,14 +257,48 @@ def main() -> None:
     """Generate simulated CRM and SaaS-revenue datasets from installed scheme plugins."""
 
 
-@main.command("plugins")
+def _engine_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--workers"],
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"Processes to run on; above 1 starts a local Dask cluster (1..{MAX_WORKERS}, default 1).",
+        ),
+        click.Option(
+            ["--scheduler"],
+            default=None,
+            metavar="ADDRESS",
+            help="Run on an existing Dask cluster (e.g. tcp://host:8786) instead of local processes.",
+        ),
+    ]
+
+
+def _engine_args(workers: int | None, scheduler: str | None) -> tuple[int, str | None]:
+    """``--workers`` / ``--scheduler`` checked before any work starts."""
+    from leadforge.engine import check_workers
+
+    if workers is not None and scheduler is not None:
+        raise UsageError(
+            "--workers and --scheduler cannot be used together: the cluster at --scheduler decides"
+        )
+    n = 1 if workers is None else workers
+    check_workers(n, scheduler)
+    return n, scheduler
+
+
+def _progress(quiet: bool) -> StderrProgress | NullProgress:
+    return NullProgress() if quiet else StderrProgress()
+
+
+@click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def plugins_cmd(as_json: bool) -> None:
     """List plugin distributions, what they provide, and whether they loaded."""
-    from leadforge.api import core_version
     from leadforge.hookspecs import PLUGIN_API
 
-    host = get_host()
+    host = _host()
     if as_json:
         _dump(
             {
@@ -163,11 +341,11 @@ def plugins_cmd(as_json: bool) -> None:
         click.echo(f"No schemes installed. To get the first-party ones:\n  {FIRST_PARTY}")
 
 
-@main.command("list-recipes")
+@click.command("list-recipes")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def list_recipes_cmd(as_json: bool) -> None:
     """List installed recipes, their scheme, tasks, modes and difficulties."""
-    host = get_host()
+    host = _host()
     items: list[dict[str, Any]] = []
     for rid, entry in sorted(host.recipes.items()):
         r = entry.recipe
@@ -226,8 +404,81 @@ def list_recipes_cmd(as_json: bool) -> None:
             click.echo(f"{i['id']}: invalid: {i['error']}")
 
 
-def make_generate(host: PluginHost) -> click.Command:
-    """``generate`` with one option per flag the installed schemes contribute."""
+class GenerateCommand(click.Command):
+    """``generate``, whose scheme options are read from the plugins only when it is parsed.
+
+    Listing commands (``leadforge --help``) needs only the summary, so no plugin is loaded
+    for it; ``generate --help`` and a real run load them. The options are rebuilt when the
+    process-wide plugin host changes (tests and embedders swap it with ``set_host``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "generate",
+            callback=self._run,
+            help="Generate a bundle from a recipe (options marked [scheme] belong to that scheme).",
+            short_help="Generate a bundle from a recipe.",
+            params=_core_generate_options(),
+        )
+        self._core = list(self.params)
+        self._host: PluginHost | None = None
+        self._flags: dict[str, dict[str, str]] = {}
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        host = _host()
+        if host is not self._host:
+            extra, self._flags = _scheme_options(host)
+            self.params = [*self._core, *extra]
+            self._host = host
+        return super().get_params(ctx)
+
+    def _run(self, **kw: Any) -> None:
+        assert self._host is not None, "click parses the options before calling back"
+        _generate(self._host, self._flags, kw)
+
+
+def _core_generate_options() -> list[click.Parameter]:
+    return [
+        click.Option(["--recipe", "-r"], default=None, help="Recipe id (see list-recipes)."),
+        click.Option(
+            ["--from", "from_bundle"],
+            default=None,
+            metavar="BUNDLE",
+            help="Rebuild BUNDLE from its manifest: recipe, parameters, seed (other options change them).",
+        ),
+        click.Option(
+            ["--seed"], type=int, default=None, help="Master seed (default: override file, else 42)."
+        ),
+        click.Option(["--mode"], default=None, help="student_public or research_instructor."),
+        click.Option(
+            ["--out"],
+            default=None,
+            type=str,
+            help="Bundle directory to write (with --from: BUNDLE itself).",
+        ),
+        click.Option(["--difficulty"], default=None, help="intro, intermediate or advanced."),
+        click.Option(
+            ["--override"],
+            type=click.Path(path_type=Path, dir_okay=True),
+            help="YAML/JSON mapping of config keys (explicit flags win).",
+        ),
+        click.Option(
+            ["--validate/--no-validate"],
+            default=True,
+            show_default=True,
+            help="Validate the bundle after writing it (on the same workers).",
+        ),
+        *_engine_options(),
+        click.Option(
+            ["--quiet", "-q"],
+            is_flag=True,
+            help="No progress and no status lines; only errors and the final verdict.",
+        ),
+    ]
+
+
+def _scheme_options(host: PluginHost) -> tuple[list[click.Parameter], dict[str, dict[str, str]]]:
+    """One option per flag the installed schemes contribute, and flag -> {scheme: config key}."""
     flags: dict[str, dict[str, str]] = {}
     params: list[click.Parameter] = []
     for opt in host.options():
@@ -249,46 +500,26 @@ def make_generate(host: PluginHost) -> click.Command:
                 )
             )
         owners[opt.scheme] = opt.key
+    return params, flags
 
-    def run(**kw: Any) -> None:
-        _generate(host, flags, kw)
 
-    cmd = click.Command(
-        "generate",
-        callback=run,
-        help="Generate a bundle from a recipe (options marked [scheme] belong to that scheme).",
-        params=[
-            click.Option(["--recipe", "-r"], required=True, help="Recipe id (see list-recipes)."),
-            click.Option(
-                ["--seed"], type=int, default=None, help="Master seed (default: override file, else 42)."
-            ),
-            click.Option(["--mode"], default=None, help="student_public or research_instructor."),
-            click.Option(["--out"], required=True, type=str, help="Bundle directory to write."),
-            click.Option(["--difficulty"], default=None, help="intro, intermediate or advanced."),
-            click.Option(
-                ["--override"],
-                type=click.Path(path_type=Path, dir_okay=True),
-                help="YAML/JSON mapping of config keys (explicit flags win).",
-            ),
-            click.Option(
-                ["--validate/--no-validate"],
-                default=True,
-                show_default=True,
-                help="Validate the bundle after writing it.",
-            ),
-            click.Option(["--quiet", "-q"], is_flag=True, help="No progress on stderr."),
-            *params,
-        ],
-    )
-    return cmd
+generate_cmd = GenerateCommand()
 
 
 def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, Any]) -> None:
     from leadforge.api import Generator
     from leadforge.bundle.staging import check_out, generation_timestamp
-    from leadforge.validation import validate_bundle
+    from leadforge.engine import open_engine
 
-    recipe = host.recipe(kw["recipe"])
+    workers, scheduler = _engine_args(kw["workers"], kw["scheduler"])
+    source = kw.get("from_bundle")
+    if source is None and kw["recipe"] is None:
+        raise UsageError("generate needs --recipe (or --from BUNDLE to rebuild a bundle)")
+    if source is not None and kw["recipe"] is not None:
+        raise UsageError("--from takes the recipe from the bundle's manifest; drop --recipe")
+    if source is None and kw["out"] is None:
+        raise UsageError("generate needs --out DIR")
+    recipe = host.recipe(kw["recipe"]) if source is None else _recipe_of(host, source)
     scheme = host.scheme_for(recipe)
     scheme_params: dict[str, Any] = {}
     for flag, owners in flags.items():
@@ -301,34 +532,90 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
                 f"uses the {scheme.name} scheme"
             )
         scheme_params[owners[scheme.name]] = value
-    gen = Generator.from_recipe(
-        recipe.id,
-        seed=kw["seed"],
-        exposure_mode=kw["mode"],
-        difficulty=kw["difficulty"],
-        override=kw["override"],
-        host=host,
-        **scheme_params,
-    )
+    common: dict[str, Any] = {
+        "seed": kw["seed"],
+        "exposure_mode": kw["mode"],
+        "difficulty": kw["difficulty"],
+        "override": kw["override"],
+        "host": host,
+    }
+    if source is None:
+        gen = Generator.from_recipe(recipe.id, **common, **scheme_params)
+    else:
+        gen = Generator.from_bundle(source, **common, **scheme_params)
     cfg = gen.config
-    shown: str = kw["out"]
+    quiet: bool = kw["quiet"]
+    say = _say(quiet)
+    for note in gen.notes:
+        click.echo(f"leadforge: warning: {note}", err=True)
+    shown: str = kw["out"] if kw["out"] is not None else str(source)
     out = check_out(shown)  # before the simulation: a bad --out should not cost a whole run
     timestamp = generation_timestamp()
-    click.echo(
-        f"Generating bundle with recipe '{recipe.id}', seed={cfg.seed}, mode={cfg.exposure_mode.value}, "
-        f"difficulty={cfg.difficulty.value} ..."
-    )
-    started = time.monotonic()
-    bundle = gen.generate()
-    click.echo(f"Writing bundle to {out} ...")
-    bundle.save(out, generation_timestamp=timestamp, progress=None if kw["quiet"] else StderrProgress())
-    click.echo(f"Done. Bundle written to {out} ({time.monotonic() - started:.1f}s)")
-    if kw["validate"]:
-        report = validate_bundle(out, host)
-        if not report.ok:
-            _print_findings(report.errors, report.warnings, str(out))
-            sys.exit(1)
-        click.echo(f"OK: bundle at {out} passed all checks.")
+    progress = _progress(quiet)
+    if cfg.derived:
+        say(f"Sizes not given follow the recipe's ratios: {', '.join(cfg.derived)}")
+    try:
+        with open_engine(workers, scheduler, check_path=out.parent) as engine:
+            where = _on(engine, scheduler)
+            say(
+                f"Generating bundle with recipe '{recipe.id}', seed={cfg.seed}, "
+                f"mode={cfg.exposure_mode.value}, difficulty={cfg.difficulty.value}{where} ..."
+            )
+            started = time.monotonic()
+            bundle = gen.generate()
+            say(f"Writing bundle to {out} ...")
+            bundle.save(out, generation_timestamp=timestamp, progress=progress, engine=engine)
+            progress.close()
+            say(f"Done. Bundle written to {out} ({time.monotonic() - started:.1f}s)")
+            if not kw["validate"]:
+                return
+            say(f"Validating {out} ...")
+            report = _validate(out, host, engine, progress)
+    finally:
+        progress.close()
+    if not report.ok:
+        _print_findings(report.errors, report.warnings, str(out))
+        sys.exit(1)
+    click.echo(f"OK: bundle at {out} passed all checks.")
+
+
+def _recipe_of(host: PluginHost, source: str) -> Any:
+    """The installed recipe a bundle names (``generate --from``)."""
+    from leadforge.bundle.manifest import Manifest
+    from leadforge.validation import check_bundle_dir
+
+    root = Path(source)
+    check_bundle_dir(root)
+    recipe_id = Manifest.load(root).recipe_id
+    if recipe_id is None:
+        raise UsageError(f"{source}: its manifest names no recipe_id")
+    return host.recipe(recipe_id)
+
+
+def _say(quiet: bool) -> Callable[[str], None]:
+    """Prints a status line, or nothing under ``--quiet``."""
+
+    def say(text: str) -> None:
+        if not quiet:
+            click.echo(text)
+
+    return say
+
+
+def _on(engine: Engine, scheduler: str | None) -> str:
+    if scheduler is not None:
+        return f", on the Dask cluster at {scheduler}"
+    return f", on {engine.workers} workers" if engine.workers > 1 else ""
+
+
+def _validate(root: Path, host: PluginHost, engine: Engine, progress: Progress) -> ValidationReport:
+    from leadforge.validation import validate_bundle
+
+    try:
+        return validate_bundle(root, host, engine=engine, progress=progress)
+    except BundleError as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
 
 
 def _print_findings(errors: Sequence[Any], warnings: Sequence[Any], where: str) -> None:
@@ -340,6 +627,8 @@ def _print_findings(errors: Sequence[Any], warnings: Sequence[Any], where: str) 
 
 
 def _bundle_path(path: str) -> Path:
+    from leadforge.validation import check_bundle_dir
+
     p = Path(path)
     try:
         check_bundle_dir(p)
@@ -349,19 +638,25 @@ def _bundle_path(path: str) -> Path:
     return p
 
 
-@main.command("validate")
+@click.command("validate", params=_engine_options())
 @click.argument("bundle_path")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def validate_cmd(bundle_path: str, as_json: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def validate_cmd(
+    bundle_path: str, as_json: bool, quiet: bool, workers: int | None, scheduler: str | None
+) -> None:
     """Check a bundle: envelope, hashes, exposure rules and the scheme's own invariants."""
-    from leadforge.validation import validate_bundle
+    from leadforge.engine import open_engine
 
+    n, address = _engine_args(workers, scheduler)
     root = _bundle_path(bundle_path)
+    host = _host()
+    progress = _progress(quiet)
     try:
-        report = validate_bundle(root, get_host())
-    except BundleError as exc:
-        click.echo(f"FAIL: {exc}", err=True)
-        sys.exit(1)
+        with open_engine(n, address, check_path=root) as engine:
+            report = _validate(root, host, engine, progress)
+    finally:
+        progress.close()
     if as_json:
         _dump(report.to_json())
         sys.exit(0 if report.ok else 1)
@@ -384,15 +679,26 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@main.command("inspect")
+@click.command("inspect")
 @click.argument("bundle_path")
 @click.option("--json", "-j", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def inspect_cmd(bundle_path: str, as_json: bool) -> None:
+@click.option(
+    "--schema", "schema", is_flag=True, help="Print every column of every table and task, and an ER diagram."
+)
+def inspect_cmd(bundle_path: str, as_json: bool, schema: bool) -> None:
     """Summarise a bundle from its manifest (reads no data files)."""
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge.validation import check_bundle_dir
+
     root = Path(bundle_path)
     try:
         check_bundle_dir(root)
         m = Manifest.load(root)
+        if schema:
+            from leadforge.bundle.dictionary import facts_from_bundle, schema_text
+
+            click.echo(schema_text(facts_from_bundle(BundleView(root, m))), nl=False)
+            return
     except BundleError as exc:
         _fail(str(exc), 1)
     if as_json:
@@ -434,7 +740,7 @@ def inspect_cmd(bundle_path: str, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@main.command("new-scheme")
+@click.command("new-scheme")
 @click.argument("name")
 @click.option(
     "--dir",
@@ -445,7 +751,6 @@ def inspect_cmd(bundle_path: str, as_json: bool) -> None:
 )
 def new_scheme_cmd(name: str, target: Path | None) -> None:
     """Create a ready-to-install scheme plugin distribution named NAME (e.g. ticket_triage)."""
-    from leadforge.api import core_version
     from leadforge.scaffold.render import SchemeNames, default_target, write_project
 
     names = SchemeNames.of(name, core_version())

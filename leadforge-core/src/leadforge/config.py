@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -40,6 +40,8 @@ class GenerationConfig:
     difficulty: Difficulty
     params: Any
     profile: Any | None = None
+    #: sizes the user left out that followed the recipe's ratios (``"n_accounts=300,000"``), to say so
+    derived: tuple[str, ...] = field(default=(), compare=False)
 
     def params_as(self, params_type: type[P]) -> P:
         if not isinstance(self.params, params_type):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
@@ -33,6 +33,10 @@ from leadforge.errors import (
 )
 from leadforge.recipes import Recipe, load_recipe
 from leadforge.schemes import GenerateOption, SchemeInfo
+
+if TYPE_CHECKING:
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge.findings import Finding
 
 Status = Literal["ok", "broken", "incompatible", "disabled"]
 
@@ -160,11 +164,9 @@ class PluginHost:
 
     @classmethod
     def _empty(cls, *, strict: bool) -> PluginHost:
-        from leadforge import builtin
-
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
-        pm.register(builtin, name="core")
+        pm.register(_CorePlugin(), name="core")
         return cls(pm=pm, strict=strict)
 
     def _load(self, cand: _Candidate) -> None:
@@ -401,6 +403,18 @@ class PluginHost:
             plugin, version = self._distributions.get(dist, ("", ""))
             out.append({"distribution": dist, "version": version, "plugin": plugin})
         return out
+
+
+class _CorePlugin:
+    """Core's own plugin, :mod:`leadforge.builtin`, imported (with numpy and pyarrow) only when
+    a bundle is validated: every command builds a host, and most never validate."""
+
+    @staticmethod
+    @hookspecs.hookimpl
+    def validate(bundle: BundleView, manifest: Manifest) -> list[Finding]:
+        from leadforge import builtin
+
+        return builtin.validate(bundle, manifest)
 
 
 def _const(obj: object) -> Callable[[], object]:

@@ -46,7 +46,9 @@ def resolve_config(
         if key not in valid:
             raise unknown_key_error(key, valid, "the arguments")
 
-    merged: dict[str, Any] = {**recipe.param_defaults(names), **override, **explicit}
+    base = recipe_params(recipe, scheme)
+    merged: dict[str, Any] = {**base, **override, **explicit}
+    derived = _derive_sizes(scheme, base, merged, given={*override, *explicit})
     seed = merged.pop("seed", DEFAULT_SEED)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidConfigError(f"seed must be an integer, got {brief(seed)}", key="seed")
@@ -84,4 +86,28 @@ def resolve_config(
         difficulty=difficulty,
         params=params,
         profile=profile,
+        derived=derived,
     )
+
+
+def recipe_params(recipe: Recipe, scheme: SchemeInfo) -> dict[str, Any]:
+    """The parameters the recipe gives by itself: scheme defaults under the recipe's own."""
+    names = {f.name for f in param_fields(scheme.params_type)}
+    return {**{f.name: f.default for f in param_fields(scheme.params_type)}, **recipe.param_defaults(names)}
+
+
+def _derive_sizes(
+    scheme: SchemeInfo, base: Mapping[str, Any], merged: dict[str, Any], *, given: set[str]
+) -> tuple[str, ...]:
+    """Give sizes the run left out the recipe's ratio to the size they follow (in place)."""
+    derived: list[str] = []
+    for size, anchor in scheme.derived_sizes.items():
+        if size in given or anchor not in given:
+            continue
+        value, ref, to = merged.get(anchor), base.get(size), base.get(anchor)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (value, ref, to)):
+            continue  # a bad value is reported by the params check, with its key
+        assert isinstance(value, int) and isinstance(ref, int) and isinstance(to, int)
+        merged[size] = max(1, (value * ref + to // 2) // to)
+        derived.append(f"{size}={merged[size]:,}")
+    return tuple(derived)

@@ -33,6 +33,10 @@ class SchemeInfo:
     (table schemas may depend on it, e.g. a label column named by a parameter); core writes
     and validates every bundle of the scheme against it. ``footprint`` estimates a run's peak
     memory and bundle size, so core refuses a run that cannot fit before it starts.
+    ``derived_sizes`` maps a size parameter to the one it follows (``{"n_accounts": "n_leads"}``):
+    when a run sets the second and not the first, the first keeps the recipe's ratio, so
+    ``--n-leads 1000000`` alone gives a world shaped like the recipe, not a million leads
+    crammed into the default number of accounts.
     """
 
     name: str
@@ -50,6 +54,7 @@ class SchemeInfo:
     sample_params: Mapping[str, Any] = field(default_factory=dict)
     contract: Callable[[GenerationConfig], RelationalContract] | None = None
     footprint: Callable[[GenerationConfig], Footprint] | None = None
+    derived_sizes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -57,7 +62,10 @@ class SchemeInfo:
         bad = [t for t in self.task_types if t not in TASK_TYPES]
         if bad:
             raise ValueError(f"scheme {self.name}: unknown task types {bad}; use {TASK_TYPES}")
-        param_fields(self.params_type)  # fails early on an undeclared default
+        names = {f.name for f in param_fields(self.params_type)}  # fails early on an undeclared default
+        unknown = sorted({*self.derived_sizes, *self.derived_sizes.values()} - names)
+        if unknown:
+            raise ValueError(f"scheme {self.name}: derived_sizes names unknown parameters {unknown}")
 
     @property
     def params(self) -> list[ParamField]:

@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.engine import LOCAL
 from leadforge.errors import BundleError
 from leadforge.findings import Finding, Severity, guarded
 
 if TYPE_CHECKING:
+    from leadforge.engine import Engine
     from leadforge.plugins import PluginHost
+    from leadforge.progress import Progress
 
 __all__ = ["Finding", "Severity", "ValidationReport", "check_bundle_dir", "guarded", "validate_bundle"]
 
@@ -54,11 +57,18 @@ def check_bundle_dir(root: Path) -> None:
         raise BundleError(f"no manifest.json in {root}")
 
 
-def validate_bundle(root: Path, host: PluginHost) -> ValidationReport:
-    """Run every installed plugin's ``validate`` hook on the bundle at ``root``."""
+def validate_bundle(
+    root: Path, host: PluginHost, *, engine: Engine | None = None, progress: Progress | None = None
+) -> ValidationReport:
+    """Run every installed plugin's ``validate`` hook on the bundle at ``root``.
+
+    Core's heavy envelope work (hashing every file, reading every part's keys and references)
+    runs as jobs on ``engine`` (in this process when ``None``) and is merged in part order, so
+    the findings are the same whichever engine ran it; ``progress`` hears ``"validating"``.
+    """
     check_bundle_dir(root)
     manifest = Manifest.load(root)
-    bundle = BundleView(root)
+    bundle = BundleView(root, manifest, engine=engine or LOCAL, progress=progress)
     findings: list[Finding] = []
     caller = host.hook.validate
     for impl in reversed(caller.get_hookimpls()):

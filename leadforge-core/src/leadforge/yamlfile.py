@@ -77,7 +77,9 @@ def load_mapping(path: Path, *, error: type[LeadforgeError] = InvalidRecipeError
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        if len(problem) > 160:
+            problem = problem[:157] + "..."
         raise error(f"{path}:{where} invalid YAML: {problem}") from None
     except (ValueError, RecursionError, LookupError, AttributeError, TypeError) as exc:
         raise error(f"{path}: unreadable value ({type(exc).__name__}: {str(exc)[:120]})") from None

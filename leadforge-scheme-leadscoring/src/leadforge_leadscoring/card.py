@@ -45,6 +45,7 @@ class _Facts:
     world: LeadScoringWorld
     mode: ExposureMode
     stats: RunStats
+    reproduce: Sequence[str] = ()
 
     @property
     def public(self) -> bool:
@@ -68,8 +69,11 @@ class _Facts:
         return p.snapshot_day is None or p.snapshot_day >= p.horizon_days
 
 
-def render(world: LeadScoringWorld, mode: ExposureMode, stats: RunStats) -> str:
-    facts = _Facts(world, mode, stats)
+def render(
+    world: LeadScoringWorld, mode: ExposureMode, stats: RunStats, reproduce: Sequence[str] = ()
+) -> str:
+    """The card; ``reproduce`` are the writer's lines on how to make the bundle again."""
+    facts = _Facts(world, mode, stats, tuple(reproduce))
     sections = (
         _task,
         _tier,
@@ -244,8 +248,7 @@ def _reproducibility(f: _Facts) -> list[str]:
         "",
         f"Recipe `{cfg.recipe_id}`, scheme `{cfg.scheme}`, seed {cfg.seed}, difficulty `{f.tier}`:",
         "",
-        f"    leadforge generate --recipe {cfg.recipe_id} --seed {cfg.seed} --difficulty {f.tier} "
-        f"--mode {f.mode.value} --out <dir>",
+        *f.reproduce,
         "",
         "`manifest.json` records a SHA-256 for every file; `leadforge validate <dir>` checks them and "
         "the scheme's invariants.",

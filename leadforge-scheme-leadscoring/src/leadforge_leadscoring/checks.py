@@ -20,7 +20,7 @@ from leadforge.errors import BundleError
 from leadforge.findings import Finding, guarded
 
 from leadforge_leadscoring import leaks
-from leadforge_leadscoring.context import Context, table_file
+from leadforge_leadscoring.context import Context
 from leadforge_leadscoring.graph import graph_problems
 
 #: A train split converting outside this band is no plausible funnel.
@@ -53,15 +53,20 @@ def split_columns(ctx: Context) -> Iterator[Finding]:
 
 
 def positive_rate(ctx: Context) -> Iterator[Finding]:
-    rel = f"tasks/{ctx.task}/train.parquet"
-    if not ctx.bundle.exists(rel):
+    files = ctx.train_files()
+    if not files or ctx.label not in ctx.bundle.schema(files).names:
         return
-    train = ctx.bundle.read_parquet(rel, [ctx.label])
-    if ctx.label not in train.column_names or not train.num_rows:
+    positives, rows = 0.0, 0
+    for batch in ctx.bundle.iter_batches(files, [ctx.label]):
+        values = np.asarray(batch.column(0).to_numpy(zero_copy_only=False), dtype=float)
+        positives += float(np.sum(values))
+        rows += values.size
+    if not rows:
         return
-    rate = float(np.mean(np.asarray(train.column(ctx.label).to_numpy(zero_copy_only=False), dtype=float)))
+    rate = positives / rows
     lo, hi = POSITIVE_RATE
     if not lo <= rate <= hi:
+        rel = files[0] if len(files) == 1 else f"tasks/{ctx.task}/train"
         yield Finding(
             "lead_scoring.realism",
             f"positive rate {rate:.4f} is suspiciously {'low' if rate < lo else 'high'}",
@@ -71,9 +76,8 @@ def positive_rate(ctx: Context) -> Iterator[Finding]:
 
 def populated_tables(ctx: Context) -> Iterator[Finding]:
     for name in ("accounts", "contacts", "leads"):
-        rel = table_file(name)
-        if ctx.bundle.exists(rel) and ctx.bundle.parquet_rows(rel) == 0:
-            yield Finding("lead_scoring.realism", "table is empty", where=rel)
+        if ctx.bundle.has_table(name) and ctx.bundle.num_rows(ctx.bundle.table_files(name)) == 0:
+            yield Finding("lead_scoring.realism", "table is empty", where=ctx.where(name))
 
 
 def split_dtypes(ctx: Context) -> Iterator[Finding]:
@@ -96,13 +100,17 @@ def split_dtypes(ctx: Context) -> Iterator[Finding]:
 
 def stages(ctx: Context) -> Iterator[Finding]:
     """A funnel where every lead ends in one stage simulated nothing."""
-    leads = ctx.table("leads", ["current_stage"])
-    if leads is None or "current_stage" not in leads.column_names:
+    batches = ctx.batches("leads", ["current_stage"])
+    if batches is None:
         return
-    if pc.count_distinct(leads.column("current_stage")).as_py() < 2:
-        yield Finding(
-            "lead_scoring.realism", "fewer than 2 distinct stages", where=table_file("leads", "current_stage")
-        )
+    seen: set[str] = set()
+    for batch in batches:
+        seen.update(v for v in pc.unique(batch.column(0)).to_pylist() if v is not None)
+        if len(seen) >= 2:
+            return
+    yield Finding(
+        "lead_scoring.realism", "fewer than 2 distinct stages", where=ctx.where("leads", "current_stage")
+    )
 
 
 def hidden_graph(ctx: Context) -> Iterator[Finding]:

@@ -12,12 +12,122 @@ for converted leads, are withheld.
 from __future__ import annotations
 
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
+from leadforge.bundle.contract import ColumnDoc
 from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
+from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.params import LeadScoringParams
 
 TERMINAL_COLUMNS = ("close_outcome", "closed_at")
+DATE = "ISO 8601 date"
+NARRATIVE = "one of the recipe narrative's"
+
+
+def _id(what: str) -> ColumnDoc:
+    return ColumnDoc(f"Identifier of the {what}.")
+
+
+def _ref(what: str) -> ColumnDoc:
+    return ColumnDoc(f"The {what} this row belongs to.")
+
+
+def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
+    """What every column of every table means; ``label`` and ``label_window`` as in :func:`schemas`."""
+    return {
+        "accounts": {
+            "account_id": _id("account"),
+            "company_name": ColumnDoc("Synthetic company name, derived from the account id."),
+            "industry": ColumnDoc(f"Industry, {NARRATIVE} target industries."),
+            "region": ColumnDoc(f"Sales region, {NARRATIVE} geographies."),
+            "employee_band": ColumnDoc("Company size band.", "employees", V.EMPLOYEE_BANDS),
+            "estimated_revenue_band": ColumnDoc("Annual revenue band.", "USD", V.REVENUE_BANDS),
+            "process_maturity_band": ColumnDoc("Maturity of the buying process.", "", V.MATURITY_BANDS),
+            "created_at": ColumnDoc("Day the account entered the CRM.", DATE),
+        },
+        "contacts": {
+            "contact_id": _id("contact"),
+            "account_id": _ref("account"),
+            "job_title": ColumnDoc(f"Job title, from {NARRATIVE} persona titles."),
+            "role_function": ColumnDoc(f"Persona (business function), {NARRATIVE} personas."),
+            "seniority": ColumnDoc("Seniority level.", "", V.SENIORITY),
+            "buyer_role": ColumnDoc(f"Part the persona plays in a purchase, from {NARRATIVE} personas."),
+            "email_domain_type": ColumnDoc(
+                "Kind of email domain the contact signed up with.", "", V.EMAIL_DOMAINS
+            ),
+            "created_at": ColumnDoc("Day the contact entered the CRM.", DATE),
+        },
+        "leads": {
+            "lead_id": _id("lead"),
+            "contact_id": _ref("contact"),
+            "account_id": _ref("account"),
+            "lead_created_at": ColumnDoc(
+                "Day the lead was created; its features are measured from here.", DATE
+            ),
+            "lead_source": ColumnDoc(f"Acquisition channel, {NARRATIVE} channels."),
+            "first_touch_channel": ColumnDoc("Channel of the lead's first touch (its acquisition channel)."),
+            "current_stage": ColumnDoc("Funnel stage at the end of the simulated horizon.", "", V.STAGES),
+            "owner_rep_id": ColumnDoc("Sales rep who owns the lead (rep_000001 …)."),
+            "is_sql": ColumnDoc("Whether the lead became sales-qualified within the horizon."),
+            label: ColumnDoc(f"Label: the lead closed won within {label_window} days of its creation."),
+            "conversion_timestamp": ColumnDoc("Day the lead closed won; empty unless it converted.", DATE),
+        },
+        "touches": {
+            "touch_id": _id("touch"),
+            "lead_id": _ref("lead"),
+            "touch_timestamp": ColumnDoc("Day of the touch.", DATE),
+            "touch_type": ColumnDoc("Kind of marketing or SDR touch.", "", V.TOUCH_TYPES),
+            "touch_channel": ColumnDoc("Channel of the touch (the lead's acquisition channel)."),
+            "touch_direction": ColumnDoc(
+                "Whether the lead or the seller started it.", "", ("outbound", "inbound")
+            ),
+            "campaign_id": ColumnDoc("Marketing campaign; not simulated, always empty."),
+        },
+        "sessions": {
+            "session_id": _id("website session"),
+            "lead_id": _ref("lead"),
+            "session_timestamp": ColumnDoc("Day of the session.", DATE),
+            "session_type": ColumnDoc(
+                "Which part of the website the session centred on.", "", V.SESSION_TYPES
+            ),
+            "page_views": ColumnDoc("Pages viewed in the session.", "pages"),
+            "pricing_page_views": ColumnDoc("Pricing-page views in the session.", "pages"),
+            "demo_page_views": ColumnDoc("Demo-page views in the session.", "pages"),
+            "session_duration_seconds": ColumnDoc("Length of the session.", "seconds"),
+        },
+        "sales_activities": {
+            "activity_id": _id("sales activity"),
+            "lead_id": _ref("lead"),
+            "rep_id": ColumnDoc("Sales rep who performed the activity (the lead's owner)."),
+            "activity_timestamp": ColumnDoc("Day of the activity.", DATE),
+            "activity_type": ColumnDoc("Kind of activity.", "", V.ACTIVITY_TYPES),
+            "activity_outcome": ColumnDoc("What the activity achieved.", "", V.ACTIVITY_OUTCOMES),
+        },
+        "opportunities": {
+            "opportunity_id": _id("opportunity"),
+            "lead_id": _ref("lead"),
+            "created_at": ColumnDoc("Day the lead became sales-qualified and the opportunity opened.", DATE),
+            "stage": ColumnDoc("Stage at the end of the horizon.", "", V.STAGES),
+            "estimated_acv": ColumnDoc("Estimated annual contract value of the deal.", "USD"),
+            "close_outcome": ColumnDoc(
+                "How the opportunity closed; empty while open.", "", V.STAGES[V.CLOSED_WON :]
+            ),
+            "closed_at": ColumnDoc("Day the opportunity closed; empty while open.", DATE),
+        },
+        "customers": {
+            "customer_id": _id("customer"),
+            "opportunity_id": ColumnDoc("The won opportunity that made the account a customer."),
+            "account_id": _ref("account"),
+            "customer_start_at": ColumnDoc("Day the deal closed won.", DATE),
+        },
+        "subscriptions": {
+            "subscription_id": _id("subscription"),
+            "customer_id": _ref("customer"),
+            "plan_name": ColumnDoc("Plan bought, by the deal's estimated ACV.", "", V.PLAN_NAMES),
+            "subscription_start_at": ColumnDoc("Day the subscription started (the close date).", DATE),
+            "subscription_status": ColumnDoc("Status at the end of the horizon.", "", ("active",)),
+        },
+    }
 
 
 def schemas(label: str) -> dict[str, TableSchema]:
@@ -130,6 +240,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
     p = config.params_as(LeadScoringParams)
     label = p.primary_task
     s = schemas(label)
+    d = docs(label, p.label_window_days)
     # Public bundles require snapshot_day; without one the features see the whole horizon.
     snapshot = Cutoff(via="lead_id", anchor_column="lead_created_at", offset_days=p.feature_window)
     by_lead = (ForeignKey("lead_id", "leads"),)
@@ -145,6 +256,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
             numbering="shard",
             public=PublicView(cut=snapshot),
             description=description,
+            column_docs=d[name],
         )
 
     return RelationalContract(
@@ -156,6 +268,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
                 "acct",
                 time_column="created_at",
                 description="Buying companies: industry, region, size and revenue bands, process maturity.",
+                column_docs=d["accounts"],
             ),
             TableContract(
                 "contacts",
@@ -165,6 +278,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
                 (ForeignKey("account_id", "accounts"),),
                 time_column="created_at",
                 description="People at the accounts: title, persona role, seniority, buying role.",
+                column_docs=d["contacts"],
             ),
             TableContract(
                 "leads",
@@ -176,6 +290,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
                 public=PublicView(drop=(label, "conversion_timestamp")),
                 description="One row per lead: its contact, account, source and owner rep, final stage, "
                 "label and conversion date.",
+                column_docs=d["leads"],
             ),
             events("touches", "touch_id", "touch", "touch_timestamp", "Marketing and SDR touches."),
             events(
@@ -202,6 +317,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
                 numbering="shard",
                 public=PublicView(drop=("stage", *TERMINAL_COLUMNS), cut=snapshot),
                 description="One per sales-qualified lead: stage, estimated ACV, close outcome and date.",
+                column_docs=d["opportunities"],
             ),
             TableContract(
                 "customers",
@@ -213,6 +329,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
                 numbering="shard",
                 public=PublicView(omit=True),
                 description="Accounts won through a lead's opportunity.",
+                column_docs=d["customers"],
             ),
             TableContract(
                 "subscriptions",
@@ -224,6 +341,7 @@ def contract(config: GenerationConfig) -> RelationalContract:
                 numbering="shard",
                 public=PublicView(omit=True),
                 description="The subscription each customer started.",
+                column_docs=d["subscriptions"],
             ),
         )
     )

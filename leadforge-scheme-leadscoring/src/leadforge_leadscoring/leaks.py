@@ -8,17 +8,18 @@ the label better than the snapshot does (see :mod:`leadforge_leadscoring.probes`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from leadforge.bundle.relational import id_converter
 from leadforge.columns import parse_id_numbers
 from leadforge.errors import BundleError
 from leadforge.findings import Finding
 
 from leadforge_leadscoring import probes
-from leadforge_leadscoring.context import Context, table_file
+from leadforge_leadscoring.context import Context
 
 #: Tables with one row per lead event (or opportunity), numbered by core per shard.
 EVENT_TABLES = ("touches", "sessions", "sales_activities", "opportunities")
@@ -32,7 +33,9 @@ class _Labelled:
     def __init__(self, rows: pa.Table, y: np.ndarray) -> None:
         self.rows = rows
         self.y = y
-        self.lead_ids = rows.column("lead_id").combine_chunks()
+        numbers = id_converter("lead")(rows.column("lead_id").combine_chunks())
+        self._order = np.argsort(numbers, kind="stable")
+        self._sorted = numbers[self._order]
 
     @property
     def noise(self) -> float:
@@ -40,22 +43,26 @@ class _Labelled:
 
     def positions(self, lead_ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
         """Each row's position among the task rows (-1 for a lead the task does not hold)."""
-        pos = pc.index_in(lead_ids, value_set=self.lead_ids).fill_null(-1)
-        return np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.int64)
+        flat = lead_ids.combine_chunks() if isinstance(lead_ids, pa.ChunkedArray) else lead_ids
+        numbers = id_converter("lead")(flat)
+        if self._sorted.size == 0:
+            return np.full(numbers.size, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._sorted, numbers), self._sorted.size - 1)
+        hit = (self._sorted[pos] == numbers) & (numbers >= 0)
+        return np.where(hit, self._order[pos], -1).astype(np.int64)
 
 
 def _labelled(ctx: Context) -> _Labelled | None:
-    rows = ctx.split_rows()
+    rows = ctx.split_rows(limit=probes.MAX_LEADS)
     if rows is None or ctx.label not in rows.column_names or "lead_id" not in rows.column_names:
         return None
-    rows = rows.slice(0, probes.MAX_LEADS)
     y = np.asarray(rows.column(ctx.label).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     if y.all() or not y.any():
         return None
     return _Labelled(rows, y)
 
 
-def _id_numbers(values: pa.ChunkedArray, prefix: str, where: str) -> np.ndarray:
+def _id_numbers(values: pa.ChunkedArray | pa.Array, prefix: str, where: str) -> np.ndarray:
     try:
         return parse_id_numbers(values, prefix)
     except (pa.ArrowInvalid, ValueError):
@@ -95,18 +102,20 @@ def event_id_order(ctx: Context) -> Iterator[Finding]:
         if name not in contract:
             continue
         key, prefix = contract[name].primary_key, contract[name].id_prefix
-        t = ctx.table(name, ["lead_id", key])
-        if t is None or t.num_rows == 0 or not {"lead_id", key} <= set(t.column_names):
+        batches = ctx.batches(name, ["lead_id", key])
+        if batches is None:
             continue
-        owner = data.positions(t.column("lead_id"))
-        mine = owner >= 0
-        numbers = _id_numbers(t.column(key), prefix, table_file(name, key))[mine].astype(np.float64)
-        owner = owner[mine]
         first = np.full(n, np.inf)
         last = np.full(n, -np.inf)
-        np.minimum.at(first, owner, numbers)
-        np.maximum.at(last, owner, numbers)
-        count = np.bincount(owner, minlength=n)
+        count = np.zeros(n, dtype=np.int64)
+        for batch in batches:
+            owner = data.positions(batch.column(0))
+            mine = owner >= 0
+            numbers = _id_numbers(batch.column(1), prefix, ctx.where(name, key))[mine].astype(np.float64)
+            owner = owner[mine]
+            np.minimum.at(first, owner, numbers)
+            np.maximum.at(last, owner, numbers)
+            count += np.bincount(owner, minlength=n)
         has = count > 0
         if has.all() or not has.any() or data.y[has].all() or not data.y[has].any():
             continue
@@ -117,7 +126,7 @@ def event_id_order(ctx: Context) -> Iterator[Finding]:
                 yield Finding(
                     "lead_scoring.leak",
                     f"per lead, the {what} of its {key} numbers predicts the label (rank AUC {auc:.3f})",
-                    where=table_file(name, key),
+                    where=ctx.where(name, key),
                 )
 
 
@@ -138,46 +147,103 @@ def public_aggregates(ctx: Context) -> Iterator[Finding]:
             "lead_scoring.leak",
             f"a per-lead aggregate of the public tables separates the label better than any snapshot "
             f"feature (AUC {top.auc:.3f} vs {0.5 + floor:.3f})",
-            where=_probe_where(top.name),
+            where=_probe_where(ctx, top.name),
         )
     for name, support in probes.positive_markers(features, data.y):
         yield Finding(
             "lead_scoring.leak",
             f"{support} lead(s) carry this value and every one is a positive",
-            where=_probe_where(name),
+            where=_probe_where(ctx, name),
         )
 
 
 def _aggregates(ctx: Context, data: _Labelled) -> list[tuple[str, np.ndarray]]:
-    """Every per-lead aggregate a student can build from the public tables, for the task rows."""
+    """Every per-lead aggregate a student can build from the public tables, for the task rows.
+
+    Tables are streamed a batch at a time; only the task rows' accounts and contacts are kept.
+    """
     n = data.y.size
     out: list[tuple[str, np.ndarray]] = []
     for name in ("leads", *EVENT_TABLES):
-        t = ctx.table(name)
-        if t is not None and t.num_rows and "lead_id" in t.column_names:
-            out += probes.columns_of(t, data.positions(t.column("lead_id")), n, name)
-    leads = ctx.table("leads", ["lead_id", "account_id", "contact_id"])
-    if leads is None:
-        return out
-    lp = data.positions(leads.column("lead_id"))
-    for name, key in (("accounts", "account_id"), ("contacts", "contact_id")):
-        t = ctx.table(name)
-        if t is None or key not in leads.column_names or key not in t.column_names:
+        columns = ctx.columns(name)
+        if "lead_id" not in columns:
             continue
-        owner = pc.index_in(leads.column(key), value_set=t.column(key).combine_chunks()).fill_null(-1)
-        per_lead = np.full(n, -1, dtype=np.int64)
-        per_lead[lp[lp >= 0]] = np.asarray(owner.to_numpy(zero_copy_only=False))[lp >= 0]
-        valid = per_lead >= 0
+        agg = probes.Aggregates(n, name)
+        rows = 0
+        for batch in ctx.batches(name, ["lead_id", *(c for c in columns if probes.aggregated(c))]) or ():
+            agg.add(batch, data.positions(batch.column(0)))
+            rows += batch.num_rows
+        if rows:
+            out += agg.features()
+    keys = [k for k in ("account_id", "contact_id") if k in ctx.columns("leads")]
+    per_lead = _task_lead_values(ctx, data, keys)
+    if per_lead is None:
+        return out
+    for name, key in (("accounts", "account_id"), ("contacts", "contact_id")):
+        if key not in per_lead or key not in ctx.columns(name):
+            continue
+        joined, lead = _entity_rows(ctx, name, key, per_lead[key])
         # one row per lead: the entity's attributes as seen from that lead
-        joined = t.take(pa.array(np.where(valid, per_lead, 0)))
-        out += probes.columns_of(joined, np.where(valid, np.arange(n), -1), n, name)
+        out += probes.columns_of(joined, lead, n, name)
     return out
 
 
-def _probe_where(name: str) -> str:
-    """``table:column=value`` -> ``tables/table.parquet:column``."""
+def _entity_rows(ctx: Context, name: str, key: str, per_lead: pa.Array) -> tuple[pa.Table, np.ndarray]:
+    """The ``name`` row of each task row's entity (streamed: only those rows are kept), and the
+    task row each belongs to, in task-row order."""
+    n = len(per_lead)
+    taken = np.zeros(n, dtype=bool)
+    parts: list[pa.Table] = []
+    leads: list[np.ndarray] = []
+    columns = [key, *(c for c in ctx.columns(name) if probes.aggregated(c))]
+    for batch in ctx.batches(name, columns) or ():
+        idx = pc.index_in(per_lead, value_set=batch.column(0))
+        pos = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        hit = (pos >= 0) & ~taken
+        if hit.any():
+            taken |= hit
+            parts.append(pa.Table.from_batches([batch.take(pa.array(pos[hit]))]))
+            leads.append(np.flatnonzero(hit))
+    lead = np.concatenate(leads) if leads else np.zeros(0, dtype=np.int64)
+    order = np.argsort(lead, kind="stable")
+    if not parts:
+        return pa.table({}), lead
+    joined = pa.concat_tables(parts)
+    return joined.take(pa.array(order)), lead[order]
+
+
+def _task_lead_values(ctx: Context, data: _Labelled, columns: Sequence[str]) -> dict[str, pa.Array] | None:
+    """``columns`` of ``leads`` for each task row, in task-row order (null for a lead not found)."""
+    batches = ctx.batches("leads", ["lead_id", *columns])
+    if batches is None:
+        return None
+    n = data.y.size
+    found: dict[str, list[pa.Array]] = {c: [] for c in columns}
+    where: list[np.ndarray] = []
+    for batch in batches:
+        pos = data.positions(batch.column(0))
+        mine = pos >= 0
+        if not mine.any():
+            continue
+        where.append(pos[mine])
+        keep = pa.array(mine)
+        for i, c in enumerate(columns):
+            found[c].append(pc.filter(batch.column(i + 1), keep))
+    rows = np.concatenate(where) if where else np.zeros(0, dtype=np.int64)
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[rows] = np.arange(rows.size)
+    take = pa.array(np.where(slot >= 0, slot, 0), mask=slot < 0)
+    out = {}
+    for c in columns:
+        values = pa.concat_arrays(found[c]) if found[c] else pa.array([], type=pa.large_string())
+        out[c] = values.take(take) if len(values) else pa.nulls(n, type=pa.large_string())
+    return out
+
+
+def _probe_where(ctx: Context, name: str) -> str:
+    """``table:column=value`` -> ``tables/table.parquet:column`` (or the table's folder)."""
     table, _, rest = name.partition(":")
-    return table_file(table, rest.split("=", 1)[0])
+    return ctx.where(table, rest.split("=", 1)[0])
 
 
 PROBES: list[Callable[[Context], Iterable[Finding]]] = [task_id_order, event_id_order, public_aggregates]

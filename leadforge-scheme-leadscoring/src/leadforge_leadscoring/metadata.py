@@ -3,8 +3,6 @@ mechanisms after difficulty next to the rates the run realised."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from leadforge.bundle import BundleWriter
 
 from leadforge_leadscoring import registry
@@ -13,17 +11,12 @@ from leadforge_leadscoring.world import LeadScoringWorld
 
 
 def write(world: LeadScoringWorld, writer: BundleWriter, stats: RunStats) -> None:
-    """Hidden truth: the graph that ran, every latent trait, and the mechanisms after difficulty
-    next to the rates the run realised."""
+    """Hidden truth: the graph that ran, every latent trait (from the parts each shard wrote), and
+    the mechanisms after difficulty next to the rates the run realised."""
     s = world.mechanisms.model.signal_strength
     writer.write_metadata_json("graph.json", world.graph.to_json(s))
     writer.write_metadata_text("graph.graphml", world.graph.to_graphml(s))
-    writer.write_metadata_text("latent_registry.json", registry.render(_populations(world)))
+    writer.write_metadata_chunks("latent_registry.json", registry.assemble(writer.metadata_parts))
     writer.write_metadata_json(
         "mechanism_summary.json", {**world.mechanisms.summary(), "realised": stats.to_json()}
     )
-
-
-def _populations(world: LeadScoringWorld) -> Iterator[registry.ShardLatents]:
-    for shard in world.plan:
-        yield registry.ShardLatents.of(shard, world.population(shard))

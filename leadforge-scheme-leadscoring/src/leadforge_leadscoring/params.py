@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from leadforge.params import brief, param
 from leadforge_leadscoring.traits import TRAITS
 from leadforge_leadscoring.vocab import DEFAULT_TASK
 
+#: How far below ``shard_leads`` a shard's expected leads sit, in standard deviations of the draw.
+LEAD_MARGIN_SD = 8
 _TASK_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: Observable attribute -> the entity whose latent trait an intro-tier shift moves.
@@ -49,11 +52,23 @@ class LeadScoringParams:
         None, help="features use each lead's first N days (null: the whole horizon)", minimum=1, maximum=3650
     )
     shard_accounts: int = param(
-        2048,
-        help="accounts per simulation shard; fixes the random substreams, so it is part of the config",
+        16_384,
+        help="most accounts one simulation shard holds; fixes the random substreams (part of the config)",
         minimum=1,
         maximum=10**7,
     )
+    shard_leads: int = param(
+        50_000,
+        help="most leads one simulation shard holds (bounds memory per worker); part of the config",
+        minimum=1_000,
+        maximum=10**7,
+    )
+
+    def shard_count(self) -> int:
+        """How many shards the world is cut into: enough that none exceeds ``shard_accounts``
+        accounts, nor (with eight standard deviations of the lead draw to spare) ``shard_leads`` leads."""
+        target = self.shard_leads - LEAD_MARGIN_SD * math.sqrt(3 * self.shard_leads)
+        return max(-(-self.n_accounts // self.shard_accounts), math.ceil(self.n_leads / target))
 
     def check(self) -> None:
         if not _TASK_ID.match(self.primary_task):

@@ -1,27 +1,40 @@
-"""The lead_scoring scheme's leadforge plugin: the hooks that make it a scheme."""
+"""The lead_scoring scheme's leadforge plugin: the hooks that make it a scheme.
+
+Top-level imports stay light (no numpy/pyarrow): every ``leadforge`` command loads this module
+to list schemes and options, so the simulation, rendering and checks are imported inside the
+hooks that need them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadforge import hookimpl
-from leadforge.bundle import BundleWriter
-from leadforge.bundle.reader import BundleView, Manifest
-from leadforge.config import GenerationConfig
-from leadforge.rng import RNG
 from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
-from leadforge.validation import Finding
 
-from leadforge_leadscoring import checks, metadata, render, world
-from leadforge_leadscoring.contract import contract
 from leadforge_leadscoring.footprint import footprint
 from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
-from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.vocab import SCHEME
-from leadforge_leadscoring.world import LeadScoringWorld
+
+if TYPE_CHECKING:
+    from leadforge.bundle import BundleWriter, RelationalContract
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge.config import GenerationConfig
+    from leadforge.findings import Finding
+    from leadforge.rng import RNG
+
+    from leadforge_leadscoring.stats import RunStats
+    from leadforge_leadscoring.world import LeadScoringWorld
 
 LEADFORGE_PLUGIN_API = (2, 2)
 VERSION = "2.0.0"
+
+
+def contract(config: GenerationConfig) -> RelationalContract:
+    """The scheme's relational contract, imported on first use (it needs pyarrow)."""
+    from leadforge_leadscoring.contract import contract as build
+
+    return build(config)
 
 
 @hookimpl
@@ -42,6 +55,7 @@ def register_schemes() -> list[SchemeInfo]:
             sample_params={"n_accounts": 90, "n_contacts": 250, "n_leads": 300},
             contract=contract,
             footprint=footprint,
+            derived_sizes={"n_accounts": "n_leads", "n_contacts": "n_leads"},
         )
     ]
 
@@ -65,11 +79,18 @@ def generate_options() -> list[GenerateOption]:
 def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> LeadScoringWorld | None:
     if scheme != SCHEME:
         return None
+    from leadforge_leadscoring import world
+
     return world.build(config, narrative, rng)
 
 
 @hookimpl
 def write_bundle(world: Any, writer: BundleWriter) -> RunStats | None:
+    if getattr(world, "scheme", None) != SCHEME:
+        return None
+    from leadforge_leadscoring import render
+    from leadforge_leadscoring.world import LeadScoringWorld
+
     if not isinstance(world, LeadScoringWorld):
         return None
     return render.write(world, writer)
@@ -77,6 +98,12 @@ def write_bundle(world: Any, writer: BundleWriter) -> RunStats | None:
 
 @hookimpl
 def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | None:
+    if getattr(world, "scheme", None) != SCHEME:
+        return None
+    from leadforge_leadscoring import metadata
+    from leadforge_leadscoring.stats import RunStats
+    from leadforge_leadscoring.world import LeadScoringWorld
+
     if not isinstance(world, LeadScoringWorld):
         return None
     if not isinstance(written, RunStats):
@@ -89,4 +116,6 @@ def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | Non
 def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     if manifest.scheme != SCHEME:
         return None
+    from leadforge_leadscoring import checks
+
     return checks.run(bundle, manifest)

@@ -1,8 +1,8 @@
 """Accounts, contacts and leads with their latent traits, drawn shard by shard.
 
-The world is cut into shards of a fixed number of accounts. How many contacts and leads
-each shard holds is decided once for the whole world (a multinomial split, equivalent to
-every contact picking an account and every lead a contact uniformly); a shard's entities
+The world is cut into equal blocks of accounts, bounded in accounts and in leads. How many
+contacts and leads each shard holds is decided once for the whole world (contacts in
+proportion to accounts, leads by a multinomial split over contacts); a shard's entities
 are then drawn from the shard's own substreams, so any shard can be rebuilt alone, on any
 worker, in any order. Attributes share one substream per entity kind (accounts, contacts,
 leads) and every latent trait has its own, so adding a trait or changing a mechanism never
@@ -152,14 +152,34 @@ class Population:
 
 
 def plan_shards(params: LeadScoringParams, rng: RNG) -> tuple[Shard, ...]:
-    """Split the world into shards of ``shard_accounts`` accounts; contacts and leads follow."""
-    size = params.shard_accounts
-    n_shards = -(-params.n_accounts // size)
-    accounts = np.full(n_shards, size, dtype=np.int64)
-    accounts[-1] = params.n_accounts - size * (n_shards - 1)
+    """Split the world into equal blocks of accounts, enough that none holds more than
+    ``shard_accounts`` accounts or ``shard_leads`` leads; contacts follow the accounts in
+    proportion, leads the contacts.
+
+    Leads land in shards by a multinomial draw (every lead picking a contact uniformly), so the
+    plan aims eight standard deviations below ``shard_leads`` and checks the bound: it holds
+    whatever size flags are set.
+    """
+    n_accounts, n_leads = params.n_accounts, params.n_leads
+    n_shards = params.shard_count()
+    if n_shards > n_accounts:
+        raise InvalidConfigError(
+            f"{n_leads:,} leads over {n_accounts:,} accounts is more than one shard of "
+            f"{params.shard_leads:,} leads per account; raise n_accounts (or leave it out to keep "
+            "the recipe's ratio)",
+            key="n_accounts",
+        )
+    accounts = np.full(n_shards, n_accounts // n_shards, dtype=np.int64)
+    accounts[: n_accounts % n_shards] += 1
     g = rng.generator("population_plan")
-    contacts = g.multinomial(params.n_contacts, accounts / params.n_accounts)
-    leads = g.multinomial(params.n_leads, contacts / params.n_contacts)
+    contacts = _proportional(params.n_contacts, accounts)
+    leads = g.multinomial(n_leads, contacts / params.n_contacts)
+    if int(leads.max()) > params.shard_leads:
+        raise InvalidConfigError(
+            f"a shard drew {int(leads.max()):,} leads, above shard_leads={params.shard_leads:,}; "
+            "lower shard_leads or raise n_accounts",
+            key="shard_leads",
+        )
     starts = [np.concatenate([[0], np.cumsum(x)[:-1]]) for x in (accounts, contacts, leads)]
     return tuple(
         Shard(
@@ -173,6 +193,15 @@ def plan_shards(params: LeadScoringParams, rng: RNG) -> tuple[Shard, ...]:
         )
         for i in range(n_shards)
     )
+
+
+def _proportional(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split in proportion to ``weights`` (largest remainders), so it varies by at most one."""
+    exact = np.asarray(total * weights / weights.sum(), dtype=np.float64)
+    out: np.ndarray = np.floor(exact).astype(np.int64)
+    rest = total - int(out.sum())
+    out[np.argsort(-(exact - out), kind="stable")[:rest]] += 1
+    return out
 
 
 def _choice(g: np.random.Generator, n: int, weights: tuple[float, ...]) -> np.ndarray:

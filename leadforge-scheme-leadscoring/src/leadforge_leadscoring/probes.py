@@ -75,27 +75,79 @@ def columns_of(table: pa.Table, rows: np.ndarray, n: int, prefix: str) -> Iterat
     Row count; per category value, how many rows carry it; per numeric column, the sum. Id,
     timestamp and free-text columns are skipped.
     """
-    own = rows >= 0
-    idx = rows[own]
-    yield f"{prefix}:rows", np.bincount(idx, minlength=n).astype(np.float64)
-    for name in table.column_names:
-        if name.endswith("_id") or name.endswith("_at") or name.endswith("timestamp"):
-            continue
-        col = table.column(name)
-        typ = col.type
-        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-            encoded = pc.dictionary_encode(col.combine_chunks())
-            values = encoded.dictionary.to_pylist()
-            if len(values) > MAX_CATEGORIES:
+    agg = Aggregates(n, prefix)
+    agg.add(table, rows)
+    yield from agg.features()
+
+
+def aggregated(name: str) -> bool:
+    """Whether :class:`Aggregates` reads this column (ids and times carry no per-lead signal)."""
+    return not (name.endswith("_id") or name.endswith("_at") or name.endswith("timestamp"))
+
+
+class Aggregates:
+    """:func:`columns_of` built a batch at a time, so a table of events is never held whole.
+
+    Category values are counted in the order they first appear; a column that turns out to
+    have more than :data:`MAX_CATEGORIES` values is an identifier and is dropped.
+    """
+
+    def __init__(self, n: int, prefix: str) -> None:
+        self.n = n
+        self.prefix = prefix
+        self.rows = np.zeros(n, dtype=np.float64)
+        self.order: list[str] = []
+        self.categories: dict[str, dict[str, np.ndarray] | None] = {}
+        self.sums: dict[str, np.ndarray] = {}
+
+    def add(self, table: pa.Table | pa.RecordBatch, rows: np.ndarray) -> None:
+        own = rows >= 0
+        idx = rows[own]
+        self.rows += np.bincount(idx, minlength=self.n)
+        for name in table.column_names:
+            if not aggregated(name):
                 continue
-            codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)[
-                own
-            ]
-            for k, value in enumerate(values):
-                yield f"{prefix}:{name}={value}", np.bincount(idx[codes == k], minlength=n).astype(np.float64)
-        elif pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
-            v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)[own]
-            yield f"{prefix}:{name}", np.bincount(idx, weights=np.nan_to_num(v), minlength=n)
+            col = table.column(name)
+            typ = col.type
+            if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+                self._categories(name, col, own, idx)
+            elif pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
+                if name not in self.sums:
+                    self.order.append(name)
+                    self.sums[name] = np.zeros(self.n, dtype=np.float64)
+                v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)[own]
+                self.sums[name] += np.bincount(idx, weights=np.nan_to_num(v), minlength=self.n)
+
+    def _categories(
+        self, name: str, col: pa.Array | pa.ChunkedArray, own: np.ndarray, idx: np.ndarray
+    ) -> None:
+        if name not in self.categories:
+            self.order.append(name)
+            self.categories[name] = {}
+        counts = self.categories[name]
+        if counts is None:
+            return
+        encoded = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+        values = encoded.dictionary.to_pylist()
+        if len(set(counts) | set(values)) > MAX_CATEGORIES:
+            self.categories[name] = None
+            return
+        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)[own]
+        for k, value in enumerate(values):
+            add = np.bincount(idx[codes == k], minlength=self.n).astype(np.float64)
+            if value in counts:
+                counts[value] += add
+            else:
+                counts[value] = add
+
+    def features(self) -> Iterator[tuple[str, np.ndarray]]:
+        yield f"{self.prefix}:rows", self.rows
+        for name in self.order:
+            if name in self.sums:
+                yield f"{self.prefix}:{name}", self.sums[name]
+                continue
+            for value, counts in (self.categories[name] or {}).items():
+                yield f"{self.prefix}:{name}={value}", counts
 
 
 def best(features: Iterable[tuple[str, np.ndarray]], y: np.ndarray) -> Score | None:

@@ -16,8 +16,7 @@ which stays valid JSON whatever the size::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -26,22 +25,8 @@ from leadforge.columns import id_array
 
 from leadforge_leadscoring.population import Population, Shard
 
+KEY = "latent_registry"
 SECTIONS = (("account_latents", "acct"), ("contact_latents", "cnt"), ("lead_latents", "lead"))
-
-
-@dataclass(frozen=True)
-class ShardLatents:
-    """Trait arrays of one shard's accounts, contacts and leads, with their first id numbers."""
-
-    starts: tuple[int, int, int]
-    traits: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
-
-    @classmethod
-    def of(cls, shard: Shard, pop: Population) -> ShardLatents:
-        return cls(
-            (shard.account_start, shard.contact_start, shard.lead_start),
-            (pop.accounts.traits, pop.contacts.traits, pop.leads.traits),
-        )
 
 
 def _text(value: str) -> pa.Scalar:
@@ -69,18 +54,31 @@ def _lines(prefix: str, start: int, traits: Mapping[str, np.ndarray]) -> bytes:
     return bytes(data.to_pybytes()[offsets[0] : offsets[-1]])
 
 
-def render(shards: Iterable[ShardLatents]) -> str:
-    """The whole registry as JSON text (values rounded to 6 decimals)."""
-    chunks: list[list[bytes]] = [[], [], []]
-    for latents in shards:
-        for k, (_, prefix) in enumerate(SECTIONS):
-            chunks[k].append(_lines(prefix, latents.starts[k], latents.traits[k]))
-    out = ["{"]
+def parts(shard: Shard, pop: Population) -> tuple[bytes, bytes, bytes]:
+    """One shard's lines of each section (accounts, contacts, leads), each starting with ``,\\n``."""
+    starts = (shard.account_start, shard.contact_start, shard.lead_start)
+    traits = (pop.accounts.traits, pop.contacts.traits, pop.leads.traits)
+    a, c, ld = (_lines(prefix, starts[k], traits[k]) for k, (_, prefix) in enumerate(SECTIONS))
+    return a, c, ld
+
+
+def part_key(section: int) -> str:
+    return f"{KEY}-{section}"
+
+
+def assemble(parts_of: Callable[[str], Iterable[bytes]]) -> Iterator[bytes]:
+    """The whole registry as byte chunks, from every shard's parts in order (values rounded to 6
+    decimals); one shard's section in memory at a time."""
+    yield b"{\n"
     for k, (section, _) in enumerate(SECTIONS):
-        body = b"".join(chunks[k])
-        text = body[2:].decode("ascii") if body else ""
-        out.append(
-            f'  "{section}": {{' + ("\n" + text + "\n  " if text else "") + "}" + ("," if k < 2 else "")
-        )
-    out.append("}")
-    return "\n".join(out)
+        yield f'  "{section}": {{'.encode("ascii")
+        first = True
+        for chunk in parts_of(part_key(k)):
+            if not chunk:
+                continue
+            yield b"\n" + chunk[2:] if first else chunk
+            first = False
+        if not first:
+            yield b"\n  "
+        yield b"}" + (b"," if k < len(SECTIONS) - 1 else b"") + b"\n"
+    yield b"}"

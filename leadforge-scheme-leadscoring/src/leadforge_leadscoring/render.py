@@ -8,14 +8,15 @@ contract says, so nothing here branches on the exposure mode except what the car
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
-from leadforge.bundle import BundleWriter, ManifestFields, TaskSpec
+from leadforge.bundle import BundleWriter, ManifestFields, ShardOut, TaskSpec
 from leadforge.distortions import DistortionKnobs, distort
 from leadforge.features import catalog_schema
 
-from leadforge_leadscoring import card, snapshot, tables
+from leadforge_leadscoring import card, registry, snapshot, tables
 from leadforge_leadscoring.catalog import task_catalog
 from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.world import LeadScoringWorld, SimulatedShard
@@ -53,6 +54,7 @@ def manifest_fields(world: LeadScoringWorld) -> ManifestFields:
             "label_window_days": p.label_window_days,
             "snapshot_day": p.snapshot_day,
             "shard_accounts": p.shard_accounts,
+            "shard_leads": p.shard_leads,
         },
         hidden={"motif_family": world.graph.motif_family},
     )
@@ -68,26 +70,31 @@ def task_rows(world: LeadScoringWorld, sim: SimulatedShard, knobs: DistortionKno
 
 
 def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
-    """Every shard's tables and task rows, then the card; returns what the run measured."""
+    """Every shard's tables and task rows (on the writer's engine), then the card; returns what
+    the run measured."""
     p = world.params
-    label = p.primary_task
-    catalog = task_catalog(label, p.feature_window, p.label_window_days)
+    catalog = task_catalog(p.primary_task, p.feature_window, p.label_window_days)
     writer.declare_features(catalog)
     writer.set_manifest_fields(manifest_fields(world))
     writer.declare_task(task_spec(world), catalog_schema(catalog))
-    stats = RunStats.empty()
-    knobs = DistortionKnobs.of(world.profile)
-    total = len(world.plan)
-    for i, sim in enumerate(world.shards()):
-        rows = task_rows(world, sim, knobs)
-        writer.write_shard(
-            sim.shard.index,
-            tables=tables.build(sim, world.vocab, label=label, label_window=p.label_window_days),
-            tasks={label: rows},
-        )
-        labels = np.asarray(rows.column(label).to_numpy(zero_copy_only=False), dtype=bool)
-        stats += RunStats.of_shard(sim, labels)
-        writer.progress("simulating shards", i + 1, total)
-    stats = replace(stats, rows=writer.rows_written())
-    writer.write_dataset_card(card.render(world, writer.mode, stats))
+    per_shard = writer.map_shards(partial(write_shard, world), len(world.plan))
+    stats = replace(sum(per_shard, RunStats.empty()), rows=writer.rows_written())
+    writer.write_dataset_card(card.render(world, writer.mode, stats, writer.reproduce.markdown()))
     return stats
+
+
+def write_shard(world: LeadScoringWorld, out: ShardOut) -> RunStats:
+    """Simulate shard ``out.index`` and write its rows (and, with hidden truth, its registry lines)."""
+    p = world.params
+    label = p.primary_task
+    sim = world.simulate(world.plan[out.index])
+    rows = task_rows(world, sim, DistortionKnobs.of(world.profile))
+    out.write(
+        tables=tables.build(sim, world.vocab, label=label, label_window=p.label_window_days),
+        tasks={label: rows},
+    )
+    if out.writes_metadata:
+        for k, data in enumerate(registry.parts(sim.shard, sim.population)):
+            out.metadata_part(registry.part_key(k), data)
+    labels = np.asarray(rows.column(label).to_numpy(zero_copy_only=False), dtype=bool)
+    return RunStats.of_shard(sim, labels)

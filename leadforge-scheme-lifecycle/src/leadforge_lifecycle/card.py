@@ -5,6 +5,8 @@ A public card never describes ``early_`` tasks: public bundles do not carry them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from leadforge.enums import ExposureMode
 
 from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS
@@ -16,7 +18,10 @@ from leadforge_lifecycle.world import LifecycleWorld
 TITLE = "B2B SaaS pLTV Dataset"
 
 
-def render(world: LifecycleWorld, mode: ExposureMode, stats: BundleStats) -> str:
+def render(
+    world: LifecycleWorld, mode: ExposureMode, stats: BundleStats, reproduce: Sequence[str] = ()
+) -> str:
+    """The card; ``reproduce`` are the writer's lines on how to make the bundle again."""
     public = mode is ExposureMode.STUDENT_PUBLIC
     sections = [
         [f"# {TITLE} — {world.config.difficulty.value.capitalize()} Tier"],
@@ -27,7 +32,7 @@ def render(world: LifecycleWorld, mode: ExposureMode, stats: BundleStats) -> str
         _tables(world, stats, public),
         _tier(world),
         _traps(),
-        _reproducibility(world, mode),
+        _reproducibility(world, reproduce),
     ]
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
 
@@ -183,7 +188,7 @@ def _traps() -> list[str]:
     ]
 
 
-def _reproducibility(world: LifecycleWorld, mode: ExposureMode) -> list[str]:
+def _reproducibility(world: LifecycleWorld, reproduce: Sequence[str]) -> list[str]:
     cfg = world.config
     return [
         "## Reproducibility",
@@ -191,8 +196,7 @@ def _reproducibility(world: LifecycleWorld, mode: ExposureMode) -> list[str]:
         f"Recipe `{cfg.recipe_id}`, scheme `{cfg.scheme}`, seed {cfg.seed}, "
         f"difficulty `{cfg.difficulty.value}`:",
         "",
-        f"    leadforge generate --recipe {cfg.recipe_id} --seed {cfg.seed} --mode {mode.value} "
-        f"--difficulty {cfg.difficulty.value} {_flags(world)}--out <dir>",
+        *reproduce,
         "",
         "The same recipe, configuration, seed and package versions give byte-identical files.",
     ]
@@ -200,11 +204,3 @@ def _reproducibility(world: LifecycleWorld, mode: ExposureMode) -> list[str]:
 
 def _band(band: tuple[float, float]) -> str:
     return f"{band[0]:.0%}–{band[1]:.0%}"
-
-
-def _flags(world: LifecycleWorld) -> str:
-    p = world.params
-    flags = f"--n-customers {p.n_customers} "
-    if p.observation_date is not None:
-        flags += f"--observation-date {p.observation_date} "
-    return flags + f"--early-tenure-weeks {p.early_tenure_weeks} "

@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
+from leadforge.bundle.contract import ColumnDoc
 from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
 from leadforge_lifecycle.calendar import Calendar
+from leadforge_lifecycle.engine import CHURN_REASONS, EVENT_TYPES, INVOICE_STATUSES
 from leadforge_lifecycle.params import LifecycleParams
+from leadforge_lifecycle.population import EMPLOYEE_BANDS, MATURITY_BANDS, PLANS, REVENUE_BANDS
 
 ACCOUNTS = TableSchema.of(
     [
@@ -103,6 +106,94 @@ INVOICES = TableSchema.of(
 )
 
 
+DATE = "ISO 8601 date"
+MRR = "USD per month"
+TERM = "Contract term in months (12 or 24)."
+
+
+def _id(what: str) -> ColumnDoc:
+    return ColumnDoc(f"Identifier of the {what}.")
+
+
+def _ref(what: str) -> ColumnDoc:
+    return ColumnDoc(f"The {what} this row belongs to.")
+
+
+#: What every column of every table means.
+DOCS: dict[str, dict[str, ColumnDoc]] = {
+    "accounts": {
+        "account_id": _id("account"),
+        "company_name": ColumnDoc("Synthetic company name, derived from the account id."),
+        "industry": ColumnDoc("Industry, one of the recipe narrative's target industries."),
+        "region": ColumnDoc("Sales region, one of the recipe narrative's geographies."),
+        "employee_band": ColumnDoc("Company size band.", "employees", EMPLOYEE_BANDS),
+        "estimated_revenue_band": ColumnDoc("Annual revenue band.", "USD", REVENUE_BANDS),
+        "process_maturity_band": ColumnDoc("Maturity of the buying process.", "", MATURITY_BANDS),
+        "created_at": ColumnDoc(
+            "Day the account entered the CRM, before any of its customers started.", DATE
+        ),
+    },
+    "customers": {
+        "customer_id": _id("customer"),
+        "account_id": _ref("account"),
+        "customer_start_at": ColumnDoc("Day the customer signed and its subscription started.", DATE),
+        "initial_plan": ColumnDoc("Plan signed.", "", PLANS),
+        "initial_mrr": ColumnDoc("Monthly recurring revenue at signing.", MRR),
+        "contract_term_months": ColumnDoc(TERM, "months"),
+        "csm_rep_id": ColumnDoc("Customer success manager assigned (rep_000001 …)."),
+        "opportunity_id": ColumnDoc("Originating sales opportunity; not simulated, always empty."),
+    },
+    "subscriptions": {
+        "subscription_id": _id("subscription"),
+        "customer_id": _ref("customer"),
+        "plan_name": ColumnDoc("Plan at signing.", "", PLANS),
+        "subscription_status": ColumnDoc("Status at the end of the simulation.", "", ("active", "churned")),
+        "subscription_start_at": ColumnDoc("Day the subscription started.", DATE),
+        "current_mrr": ColumnDoc("Monthly recurring revenue at the end of the simulation.", MRR),
+        "contract_term_months": ColumnDoc(TERM, "months"),
+        "renewal_count": ColumnDoc("Renewals over the simulation.", "count"),
+        "expansion_count": ColumnDoc("Expansions over the simulation.", "count"),
+        "subscription_end_at": ColumnDoc("Day the subscription ended; empty while active.", DATE),
+        "churn_at": ColumnDoc("Day the customer churned; empty while active.", DATE),
+        "churn_reason": ColumnDoc("Why the customer churned; empty while active.", "", CHURN_REASONS),
+        "current_plan": ColumnDoc("Plan at the end of the simulation.", "", PLANS),
+        "downgrade_count": ColumnDoc("Contractions over the simulation.", "count"),
+    },
+    "subscription_events": {
+        "event_id": _id("subscription event"),
+        "subscription_id": _ref("subscription"),
+        "customer_id": _ref("customer"),
+        "event_timestamp": ColumnDoc("Day of the event (weekly resolution).", DATE),
+        "event_type": ColumnDoc("What happened to the subscription.", "", EVENT_TYPES),
+        "mrr_before": ColumnDoc("Monthly recurring revenue just before the event.", MRR),
+        "mrr_after": ColumnDoc("Monthly recurring revenue just after the event.", MRR),
+        "contract_term_months_new": ColumnDoc(
+            "New contract term of a renewal; empty for other events.", "months"
+        ),
+    },
+    "health_signals": {
+        "signal_id": _id("health signal"),
+        "customer_id": _ref("customer"),
+        "period_start": ColumnDoc("First day of the tenure week the signal covers.", DATE),
+        "active_users": ColumnDoc("Users active in the week.", "users"),
+        "feature_depth_score": ColumnDoc(
+            "Breadth of product use in the week, 0 (none) to 1 (full).", "score 0-1"
+        ),
+        "support_tickets": ColumnDoc("Support tickets opened in the week.", "count"),
+        "nps_score": ColumnDoc("Net Promoter Score answer, when surveyed and answered; else empty.", "0-10"),
+    },
+    "invoices": {
+        "invoice_id": _id("invoice"),
+        "customer_id": _ref("customer"),
+        "invoice_date": ColumnDoc("Day the invoice was issued.", DATE),
+        "amount_usd": ColumnDoc("Amount invoiced.", "USD"),
+        "payment_status": ColumnDoc(
+            "Payment status; public bundles show it as of the observation date.", "", INVOICE_STATUSES
+        ),
+    },
+}
+
+
 def relational_contract(observation: dt.date) -> RelationalContract:
     """The contract for a world observed on ``observation`` (the public cutoff)."""
     cut = PublicView(cut=Cutoff(date=observation))
@@ -116,6 +207,7 @@ def relational_contract(observation: dt.date) -> RelationalContract:
                 id_prefix="acct",
                 time_column="created_at",
                 description="Companies that own one or more customers.",
+                column_docs=DOCS["accounts"],
             ),
             TableContract(
                 "customers",
@@ -125,6 +217,7 @@ def relational_contract(observation: dt.date) -> RelationalContract:
                 foreign_keys=(ForeignKey("account_id", "accounts"),),
                 time_column="customer_start_at",
                 description="One row per won customer, as signed.",
+                column_docs=DOCS["customers"],
             ),
             TableContract(
                 "subscriptions",
@@ -135,6 +228,7 @@ def relational_contract(observation: dt.date) -> RelationalContract:
                 time_column="subscription_start_at",
                 public=PublicView(drop=SUBSCRIPTION_OUTCOME_COLUMNS),
                 description="Each customer's subscription; instructor bundles hold its final state.",
+                column_docs=DOCS["subscriptions"],
             ),
             TableContract(
                 "subscription_events",
@@ -146,6 +240,7 @@ def relational_contract(observation: dt.date) -> RelationalContract:
                 numbering="shard",
                 public=cut,
                 description="Renewals, expansions, contractions, payment failures and recoveries, churn.",
+                column_docs=DOCS["subscription_events"],
             ),
             TableContract(
                 "health_signals",
@@ -157,6 +252,7 @@ def relational_contract(observation: dt.date) -> RelationalContract:
                 numbering="shard",
                 public=cut,
                 description="Weekly usage, support and survey telemetry per customer.",
+                column_docs=DOCS["health_signals"],
             ),
             TableContract(
                 "invoices",
@@ -168,6 +264,7 @@ def relational_contract(observation: dt.date) -> RelationalContract:
                 numbering="shard",
                 public=cut,
                 description="Monthly invoices; public bundles show each status as of the observation date.",
+                column_docs=DOCS["invoices"],
             ),
         )
     )

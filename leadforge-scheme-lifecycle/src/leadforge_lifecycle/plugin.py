@@ -1,34 +1,49 @@
-"""The lifecycle scheme's leadforge plugin: the hooks that make it a scheme."""
+"""The lifecycle scheme's leadforge plugin: the hooks that make it a scheme.
+
+Top-level imports stay light (no numpy/pyarrow): every ``leadforge`` command loads this module
+to list schemes and options, so the simulation, rendering and checks are imported inside the
+hooks that need them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadforge import hookimpl
-from leadforge.bundle import BundleWriter
-from leadforge.bundle.reader import BundleView, Manifest
-from leadforge.config import GenerationConfig
 from leadforge.narrative import Narrative
-from leadforge.rng import RNG
 from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
-from leadforge.validation import Finding
 
-from leadforge_lifecycle import checks, metadata, render, world
-from leadforge_lifecycle.contract import contract
 from leadforge_lifecycle.footprint import footprint
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
-from leadforge_lifecycle.stats import BundleStats
-from leadforge_lifecycle.world import LifecycleWorld
+
+if TYPE_CHECKING:
+    from leadforge.bundle import BundleWriter, RelationalContract
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge.config import GenerationConfig
+    from leadforge.findings import Finding
+    from leadforge.rng import RNG
+
+    from leadforge_lifecycle.stats import BundleStats
+    from leadforge_lifecycle.world import LifecycleWorld
 
 LEADFORGE_PLUGIN_API = (2, 2)
 VERSION = "2.0.0"
+#: Equal to ``leadforge_lifecycle.world.SCHEME``, repeated here so listing schemes imports no numpy.
+SCHEME = "lifecycle"
+
+
+def contract(config: GenerationConfig) -> RelationalContract:
+    """The scheme's relational contract, imported on first use (it needs pyarrow)."""
+    from leadforge_lifecycle.contract import contract as build
+
+    return build(config)
 
 
 @hookimpl
 def register_schemes() -> list[SchemeInfo]:
     return [
         SchemeInfo(
-            name=world.SCHEME,
+            name=SCHEME,
             title="B2B SaaS customer lifecycle (pLTV and churn)",
             version=VERSION,
             params_type=LifecycleParams,
@@ -49,21 +64,28 @@ def register_schemes() -> list[SchemeInfo]:
 @hookimpl
 def generate_options() -> list[GenerateOption]:
     return options_from_params(
-        world.SCHEME, LifecycleParams, "n_customers", "observation_date", "early_tenure_weeks"
+        SCHEME, LifecycleParams, "n_customers", "observation_date", "early_tenure_weeks"
     )
 
 
 @hookimpl
 def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> LifecycleWorld | None:
-    if scheme != world.SCHEME:
+    if scheme != SCHEME:
         return None
     if not isinstance(narrative, Narrative):
         raise TypeError(f"the lifecycle scheme needs a Narrative, got {type(narrative).__name__}")
+    from leadforge_lifecycle import world
+
     return world.build(config, narrative, rng)
 
 
 @hookimpl
 def write_bundle(world: Any, writer: BundleWriter) -> BundleStats | None:
+    if getattr(world, "scheme", None) != SCHEME:
+        return None
+    from leadforge_lifecycle import render
+    from leadforge_lifecycle.world import LifecycleWorld
+
     if not isinstance(world, LifecycleWorld):
         return None
     return render.write(world, writer)
@@ -71,6 +93,12 @@ def write_bundle(world: Any, writer: BundleWriter) -> BundleStats | None:
 
 @hookimpl
 def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | None:
+    if getattr(world, "scheme", None) != SCHEME:
+        return None
+    from leadforge_lifecycle import metadata
+    from leadforge_lifecycle.stats import BundleStats
+    from leadforge_lifecycle.world import LifecycleWorld
+
     if not isinstance(world, LifecycleWorld):
         return None
     if not isinstance(written, BundleStats):
@@ -83,6 +111,8 @@ def write_metadata(world: Any, writer: BundleWriter, written: Any) -> bool | Non
 
 @hookimpl
 def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
-    if manifest.scheme != world.SCHEME:
+    if manifest.scheme != SCHEME:
         return None
+    from leadforge_lifecycle import checks
+
     return checks.run(bundle, manifest)

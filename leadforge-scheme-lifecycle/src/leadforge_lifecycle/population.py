@@ -7,7 +7,8 @@ shard's own substream, so a shard can be (re)built without the rest of the popul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -54,6 +55,18 @@ class Accounts:
 
     def __len__(self) -> int:
         return int(self.industry.size)
+
+    def blocks(self, size: int) -> Iterator[tuple[int, Accounts]]:
+        """``(first index, accounts)`` slices of at most ``size`` accounts, in order: world-level
+        renderings (the accounts table, the registry's account section) go block by block, so
+        their memory stays bounded however many customers the world has."""
+        arrays = [f.name for f in fields(self) if f.name not in _VOCABULARIES]
+        for start in range(0, len(self), size):
+            cut = slice(start, start + size)
+            yield start, replace(self, **{name: getattr(self, name)[cut] for name in arrays})
+
+
+_VOCABULARIES = ("industries", "regions")
 
 
 def n_accounts(n_customers: int) -> int:

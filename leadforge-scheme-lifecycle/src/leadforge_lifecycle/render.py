@@ -1,25 +1,39 @@
-"""``write_bundle``: stream a world into the bundle, one shard at a time.
+"""``write_bundle``: the world's shards simulated and written through core's ``map_shards``.
 
-Each shard hands the writer full rows of the five customer-level tables and every task's
-snapshot rows; core projects them for the exposure mode, numbers the event tables and
-assigns splits (one per customer, decided by the calendar churn task, declared first).
+``render.write`` declares the features and tasks, writes the world-level accounts table once,
+then hands :func:`shard_task` (bound to the world with ``functools.partial``) to
+``writer.map_shards``: shard ``k`` is simulated, rendered as full rows of the five
+customer-level tables and every task's snapshot rows, and written, in-process or on a Dask
+worker. Core projects the rows for the exposure mode, numbers the event tables and assigns
+splits (one per customer, decided by the calendar churn task, declared first). A shard task
+returns only its small :class:`ShardResult`; the driver adds them in shard order, so the card
+and metadata figures do not depend on where or in which order shards ran. Instructor bundles
+also get each shard's slice of ``latent_registry.json`` as a metadata part.
+
 Snapshot distortions draw from ``distortions::<regime>::<shard>``, so each regime has its own
 substream and a shard's noise does not depend on any other shard.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 import pyarrow as pa
-from leadforge.bundle import BundleWriter, ManifestFields
+from leadforge.bundle import BundleWriter, ManifestFields, ShardOut
 from leadforge.distortions import DistortionKnobs, distort
 
-from leadforge_lifecycle import card, rates
+from leadforge_lifecycle import card, metadata, rates
 from leadforge_lifecycle.calendar import FORWARD_WINDOWS_DAYS
 from leadforge_lifecycle.catalog import CALENDAR, CATALOG, REGIMES, Regime, task_schema, tasks
 from leadforge_lifecycle.snapshot import days_to_churn, snapshot
 from leadforge_lifecycle.stats import BundleStats, LabelSummary
 from leadforge_lifecycle.tables import accounts_table, shard_tables
 from leadforge_lifecycle.world import LifecycleWorld, Shard
+
+#: Accounts per row group of ``accounts.parquet``: the table is world-level (a third as many
+#: accounts as customers), so it is rendered and written block by block.
+ACCOUNT_BLOCK = 100_000
 
 
 def manifest_fields(world: LifecycleWorld) -> ManifestFields:
@@ -39,6 +53,14 @@ def regimes_for(public: bool) -> tuple[Regime, ...]:
     return (CALENDAR,) if public else REGIMES
 
 
+@dataclass(frozen=True)
+class ShardResult:
+    """What one shard task sends back to the driver: label summaries per regime and rate counts."""
+
+    labels: tuple[LabelSummary, ...]
+    rates: rates.RateCounts
+
+
 def write(world: LifecycleWorld, writer: BundleWriter) -> BundleStats:
     """Write every table, task and the card; return the figures ``write_metadata`` needs."""
     regimes = regimes_for(writer.public)
@@ -47,27 +69,36 @@ def write(world: LifecycleWorld, writer: BundleWriter) -> BundleStats:
         for spec in tasks(regime):
             writer.declare_task(spec, task_schema(spec.label_column))
     writer.set_manifest_fields(manifest_fields(world))
-    accounts = accounts_table(world.accounts, world.calendar)
-    writer.write_table("accounts", accounts)
+    for first, block in world.accounts.blocks(ACCOUNT_BLOCK):
+        writer.write_table("accounts", accounts_table(block, world.calendar, first))
+    results = writer.map_shards(
+        partial(shard_task, world), world.n_shards, stage="simulating customer shards"
+    )
     labels = {r.name: LabelSummary() for r in regimes}
-    knobs = DistortionKnobs.of(world.profile)
     world_rates = rates.RateCounts()
-    for shard in world.shards():
-        tables = shard_tables(shard, world.calendar, as_of_observation=writer.public)
-        task_rows: dict[str, pa.Table] = {}
-        for regime in regimes:
-            summary, snaps = _snapshots(world, shard, regime, knobs)
+    for result in results:
+        for regime, summary in zip(regimes, result.labels, strict=True):
             labels[regime.name] = labels[regime.name] + summary
-            task_rows.update(snaps)
-        writer.write_shard(shard.index, tables=tables, tasks=task_rows)
-        world_rates = world_rates + rates.of_trajectories(shard.trajectories, shard.health.active_users)
-        writer.progress(
-            "simulating customers", shard.customers.first + len(shard.customers), world.n_customers
-        )
-        del shard, tables, task_rows
+        world_rates = world_rates + result.rates
     stats = BundleStats(table_rows=writer.rows_written(), labels=labels, rates=world_rates)
-    writer.write_dataset_card(card.render(world, writer.mode, stats))
+    writer.write_dataset_card(card.render(world, writer.mode, stats, writer.reproduce.markdown()))
     return stats
+
+
+def shard_task(world: LifecycleWorld, out: ShardOut) -> ShardResult:
+    """Simulate shard ``out.index``, write its rows (and registry part) and return its figures."""
+    shard = world.simulate(out.index)
+    knobs = DistortionKnobs.of(world.profile)
+    summaries: list[LabelSummary] = []
+    task_rows: dict[str, pa.Table] = {}
+    for regime in regimes_for(out.public):
+        summary, snaps = _snapshots(world, shard, regime, knobs)
+        summaries.append(summary)
+        task_rows.update(snaps)
+    out.write(tables=shard_tables(shard, world.calendar, as_of_observation=out.public), tasks=task_rows)
+    if out.writes_metadata:
+        out.metadata_part(metadata.REGISTRY, metadata.customer_part(shard.customers))
+    return ShardResult(tuple(summaries), rates.of_trajectories(shard.trajectories, shard.health.active_users))
 
 
 def _snapshots(

@@ -68,8 +68,9 @@ class _Frame:
         return date_array(self.observation, days)
 
 
-def accounts_table(accounts: Accounts, calendar: Calendar) -> Rows:
-    ids = id_array("acct", np.arange(1, len(accounts) + 1))
+def accounts_table(accounts: Accounts, calendar: Calendar, first: int = 0) -> Rows:
+    """Accounts ``first …`` of the world (``accounts`` may be one block of them)."""
+    ids = id_array("acct", np.arange(first + 1, first + len(accounts) + 1))
     return {
         "account_id": ids,
         "company_name": pc.binary_join_element_wise(

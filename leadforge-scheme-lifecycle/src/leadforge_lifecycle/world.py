@@ -9,8 +9,9 @@ content depends only on the config and ``k``, never on which process ran it or i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from typing import Any
 
 from leadforge.config import GenerationConfig
 from leadforge.narrative import Narrative
@@ -117,6 +118,23 @@ class LifecycleWorld:
         """Every shard in order, simulated one at a time (memory holds one shard)."""
         for k in range(self.n_shards):
             yield self.simulate(k)
+
+    def __reduce__(self) -> tuple[Callable[..., LifecycleWorld], tuple[Any, ...]]:
+        """Pickle the retention motif by its family name.
+
+        The world is sent to every worker once; its motif is one of the module's constant
+        families, whose read-only weight tables ``pickle`` refuses, so the name stands for it.
+        """
+        if FAMILIES.get(self.motif.name) != self.motif or self.mechanism.motif != self.motif:
+            raise TypeError(f"a world pickles only on a known motif family, not {self.motif.name!r}")
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("motif", "mechanism")}
+        mechanism = {f.name: getattr(self.mechanism, f.name) for f in fields(Mechanism) if f.name != "motif"}
+        return _restore, (self.motif.name, mechanism, state)
+
+
+def _restore(family: str, mechanism: dict[str, Any], state: dict[str, Any]) -> LifecycleWorld:
+    motif = FAMILIES[family]
+    return LifecycleWorld(motif=motif, mechanism=Mechanism(motif=motif, **mechanism), **state)
 
 
 def pick_family(params: LifecycleParams, rng: RNG) -> RetentionMotif:

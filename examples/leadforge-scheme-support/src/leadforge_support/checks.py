@@ -34,16 +34,17 @@ def run(bundle: BundleView, manifest: Manifest) -> list[Finding]:
 def _checks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     breached = _breached_by_ticket(bundle)
     for split in SPLITS:
-        rel = f"tasks/{TASK_ID}/{split}.parquet"
-        if not bundle.exists(rel):
+        if not bundle.has_split(TASK_ID, split):
             continue
-        names = bundle.schema(rel).names
+        files = bundle.split_files(TASK_ID, split)
+        rel = files[0] if len(files) == 1 else f"tasks/{TASK_ID}/{split}"
+        names = bundle.schema(files).names
         for col in TICKET_TRUTH:
             if col in names:
                 yield Finding("support.leak", "resolution column in a task split", where=f"{rel}:{col}")
         if TASK_ID not in names:
             continue
-        rows = bundle.read_parquet(rel, ["ticket_id", TASK_ID])
+        rows = bundle.split(TASK_ID, split, ["ticket_id", TASK_ID])
         labels = rows.column(TASK_ID)
         if rows.num_rows and pc.sum(labels.cast("int64")).as_py() in (0, rows.num_rows):
             yield Finding("support.label", "label is constant", where=f"{rel}:{TASK_ID}")
@@ -53,7 +54,7 @@ def _checks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
 
 def _breached_by_ticket(bundle: BundleView) -> tuple[pa.Array, np.ndarray] | None:
     """Ticket ids and whether each breached its SLA, from the tickets table (instructor only)."""
-    if not bundle.exists("tables/tickets.parquet"):
+    if not bundle.has_table("tickets"):
         return None
     t = bundle.table("tickets", ["ticket_id", "created_at", "priority", "resolved_at"])
     sla = np.array([SLA_DAYS[p] for p in PRIORITIES], dtype=np.int64)

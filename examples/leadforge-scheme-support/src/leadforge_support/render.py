@@ -3,16 +3,20 @@
 The scheme hands core full (instructor) rows in every exposure mode; the writer applies the
 public projection declared in :mod:`leadforge_support.contract`, assigns the splits and
 writes them in key order. The queue couples every ticket to every other, so the whole
-helpdesk is one shard.
+helpdesk is one shard: ``write`` still hands it to ``writer.map_shards`` as a picklable task
+(:func:`shard_task` bound to the world with ``functools.partial``), the one way a scheme's
+shards reach core, so the same code runs in-process or on a Dask worker. Small world-level
+tables (customers, agents) are written whole with ``writer.write_table``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
-from leadforge.bundle import BundleWriter, ManifestFields
+from leadforge.bundle import BundleWriter, ManifestFields, ShardOut
 from leadforge.columns import date_array, id_array, id_range
 from leadforge.distortions import DistortionKnobs, distort
 from leadforge.enums import ExposureMode
@@ -51,13 +55,18 @@ def write(world: SupportWorld, writer: BundleWriter) -> BundleStats:
     )
     writer.write_table("customers", customers(world))
     writer.write_table("agents", agents(world))
-    knobs = DistortionKnobs.of(world.profile)
-    features = distort(snapshot(world), CATALOG, knobs, world.rng.generator("snapshot_distortions"))
-    writer.write_shard(0, tables={"tickets": tickets(world)}, tasks={TASK_ID: features})
-    labels = features.column(TASK_ID).to_numpy(zero_copy_only=False)
-    stats = BundleStats(features.num_rows, int(np.count_nonzero(labels)))
+    (stats,) = writer.map_shards(partial(shard_task, world), 1, stage="simulating the helpdesk")
     writer.write_dataset_card(card(world, writer, stats))
     return stats
+
+
+def shard_task(world: SupportWorld, out: ShardOut) -> BundleStats:
+    """The one shard: every ticket and the SLA task's rows; returns only the small figures."""
+    knobs = DistortionKnobs.of(world.profile)
+    features = distort(snapshot(world), CATALOG, knobs, world.rng.generator("snapshot_distortions"))
+    out.write(tables={"tickets": tickets(world)}, tasks={TASK_ID: features})
+    labels = features.column(TASK_ID).to_numpy(zero_copy_only=False)
+    return BundleStats(features.num_rows, int(np.count_nonzero(labels)))
 
 
 def _plans(world: SupportWorld) -> np.ndarray:
@@ -181,7 +190,6 @@ def card(world: SupportWorld, writer: BundleWriter, stats: BundleStats) -> str:
             f"Recipe `{cfg.recipe_id}`, seed {cfg.seed}, scheme `{cfg.scheme}`, "
             f"difficulty `{cfg.difficulty.value}`:",
             "",
-            f"    leadforge generate --recipe {cfg.recipe_id} --seed {cfg.seed} --mode {writer.mode.value} "
-            f"--difficulty {cfg.difficulty.value} --out <dir>",
+            *writer.reproduce.markdown(),
         ]
     )

@@ -2,6 +2,7 @@
 
 from leadforge.bundle.contract import (
     ID_BLOCK,
+    ColumnDoc,
     Cutoff,
     ForeignKey,
     PublicView,
@@ -16,18 +17,21 @@ from leadforge.bundle.manifest import (
     TaskManifest,
 )
 from leadforge.bundle.splits import SplitFractions
-from leadforge.bundle.writer import BundleWriter, TaskSpec
+from leadforge.bundle.tasks import TaskSpec
+from leadforge.bundle.writer import BundleWriter, ShardOut
 
 __all__ = [
     "ID_BLOCK",
     "SCHEMA_VERSION",
     "BundleWriter",
+    "ColumnDoc",
     "Cutoff",
     "ForeignKey",
     "Manifest",
     "ManifestFields",
     "PublicView",
     "RelationalContract",
+    "ShardOut",
     "SplitFractions",
     "StructuralRedactions",
     "TableContract",

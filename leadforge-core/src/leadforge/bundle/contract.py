@@ -99,6 +99,37 @@ class PublicView:
 
 
 @dataclass(frozen=True)
+class ColumnDoc:
+    """What one column means, for the data dictionary and the dataset metadata files.
+
+    ``unit`` is free text (``USD``, ``seconds``, ``ISO 8601 date``); ``values`` lists the
+    allowed values of a categorical column when they are fixed by the scheme (empty when
+    open-ended or drawn from the recipe).
+    """
+
+    description: str = ""
+    unit: str = ""
+    values: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"description": self.description}
+        if self.unit:
+            out["unit"] = self.unit
+        if self.values:
+            out["values"] = list(self.values)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> ColumnDoc:
+        if not isinstance(data, Mapping):
+            raise TypeError("a column doc must be an object")
+        values = data.get("values") or ()
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+            raise TypeError("a column doc's values must be a list of strings")
+        return cls(str(data.get("description", "")), str(data.get("unit", "")), tuple(values))
+
+
+@dataclass(frozen=True)
 class TableContract:
     """One table of a scheme: its full (instructor) schema and the promises around it."""
 
@@ -111,9 +142,14 @@ class TableContract:
     numbering: Numbering = "plan"
     public: PublicView = field(default_factory=PublicView)
     description: str = ""
+    #: column name -> what it means; columns without an entry are simply undocumented.
+    column_docs: Mapping[str, ColumnDoc] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         names = self.schema.names
+        undeclared = [c for c in self.column_docs if c not in names]
+        if undeclared:
+            raise ValueError(f"table {self.name}: column docs name unknown columns {undeclared}")
         for col in (self.primary_key, self.time_column, *(fk.column for fk in self.foreign_keys)):
             if col is not None and col not in names:
                 raise ValueError(f"table {self.name}: column {col!r} is not in its schema")
@@ -141,6 +177,9 @@ class TableContract:
     def public_schema(self, redacted: Iterable[str] = ()) -> TableSchema:
         return self.schema.without((*self.public.drop, *redacted))
 
+    def doc(self, column: str) -> ColumnDoc:
+        return self.column_docs.get(column) or ColumnDoc()
+
     def foreign_key(self, column: str) -> ForeignKey:
         for fk in self.foreign_keys:
             if fk.column == column:
@@ -148,6 +187,7 @@ class TableContract:
         raise KeyError(column)
 
     def to_json(self) -> dict[str, Any]:
+        names = self.schema.names
         return {
             "primary_key": self.primary_key,
             "id_prefix": self.id_prefix,
@@ -157,6 +197,11 @@ class TableContract:
             "columns": {c.name: c.dtype for c in self.schema.columns},
             "public": self.public.to_json(),
             "description": self.description,
+            **(
+                {"column_docs": {c: self.column_docs[c].to_json() for c in names if c in self.column_docs}}
+                if self.column_docs
+                else {}
+            ),
         }
 
 
@@ -229,6 +274,7 @@ class RelationalContract:
             fks = t.get("foreign_keys") or []
             pub = t.get("public") or {}
             cut = pub.get("cut") if isinstance(pub, Mapping) else None
+            docs = t.get("column_docs") or {}
             try:
                 tables.append(
                     TableContract(
@@ -260,6 +306,7 @@ class RelationalContract:
                             ),
                         ),
                         description=str(t.get("description", "")),
+                        column_docs={str(c): ColumnDoc.from_json(d) for c, d in docs.items()},
                     )
                 )
             except (KeyError, TypeError, AttributeError) as exc:

@@ -8,6 +8,7 @@ problem, so a hostile or damaged manifest is reported, not a crash.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from leadforge.errors import BundleError
 from leadforge.findings import Finding, Severity
 from leadforge.params import brief
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 MANIFEST = "manifest.json"
 TASK_MANIFEST = "task_manifest.json"
 SPLITS = ("train", "valid", "test")
@@ -39,7 +40,7 @@ HEAD_KEYS = (
 #: Envelope keys that follow the scheme's config and hidden keys, in this order.
 ENVELOPE_KEYS = ("redacted_columns", "relational_snapshot_safe", "structural_redactions", "tables", "tasks")
 #: Schema-7 keys that close every manifest, in this order.
-TAIL_KEYS = ("hidden_fields", "relational_contract", "config_digest", "plugins", "files")
+TAIL_KEYS = ("hidden_fields", "relational_contract", "config_digest", "generation_params", "plugins", "files")
 #: Keys core writes itself; a scheme's manifest fields must not reuse them.
 CORE_KEYS = frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS))
 #: ``task_manifest.json`` keys, in this order.
@@ -104,12 +105,26 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class TableEntry:
+    """A table as the manifest records it: one file, or a folder of ordered shard parts.
+
+    A partitioned table's ``file`` is its folder and its ``sha256`` is :func:`parts_digest`
+    of the parts' digests (each part is also in ``files``).
+    """
+
     row_count: int
     file: str
     sha256: str
+    parts: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.parts or (self.file,)
 
     def to_json(self) -> dict[str, Any]:
-        return {"row_count": self.row_count, "file": self.file, "sha256": self.sha256}
+        out: dict[str, Any] = {"row_count": self.row_count, "file": self.file, "sha256": self.sha256}
+        if self.parts:
+            out["parts"] = list(self.parts)
+        return out
 
 
 @dataclass(frozen=True)
@@ -118,13 +133,26 @@ class TaskEntry:
 
     rows: Mapping[str, int]
     sha256: Mapping[str, str]
+    #: split -> ordered part paths, for a partitioned bundle (empty: one file per split).
+    parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for s in SPLITS:
             out[f"{s}_rows"] = self.rows.get(s)
             out[f"{s}_sha256"] = self.sha256.get(s)
+        if self.parts:
+            out["parts"] = {s: list(self.parts[s]) for s in SPLITS if s in self.parts}
         return out
+
+
+def parts_digest(digests: Sequence[str]) -> str:
+    """The SHA-256 a partitioned table or split is recorded under: of its parts' hex digests, in order."""
+    return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
 
 
 @dataclass(frozen=True)
@@ -204,6 +232,8 @@ class Manifest:
     hidden_fields: tuple[str, ...] = ()
     contract: RelationalContract | None = None
     config_digest: str | None = None
+    #: every scheme parameter as resolved (schema 8): what ``generate --from`` rebuilds the run from
+    params: Mapping[str, Any] | None = None
     plugins: tuple[PluginRef, ...] = ()
     files: Mapping[str, FileEntry] | None = None
     findings: tuple[Finding, ...] = ()
@@ -213,6 +243,16 @@ class Manifest:
     @property
     def is_public(self) -> bool:
         return self.exposure_mode == "student_public"
+
+    def table_files(self, name: str) -> tuple[str, ...]:
+        """The table's file, or its parts in shard order (either layout)."""
+        entry = self.tables.get(name)
+        return entry.files if entry is not None else (f"tables/{name}.parquet",)
+
+    def split_files(self, task_id: str, split: str) -> tuple[str, ...]:
+        entry = self.tasks.get(task_id)
+        parts = entry.parts.get(split, ()) if entry is not None else ()
+        return parts or (f"tasks/{task_id}/{split}.parquet",)
 
     def scheme_field(self, key: str) -> Any:
         """A scheme field; :class:`BundleError` if the manifest lacks it."""
@@ -242,6 +282,8 @@ class Manifest:
         out["hidden_fields"] = list(self.hidden_fields)
         out["relational_contract"] = self.contract.to_json() if self.contract else None
         out["config_digest"] = self.config_digest
+        if self.params is not None:
+            out["generation_params"] = dict(self.params)
         out["plugins"] = [p.to_json() for p in self.plugins]
         out["files"] = None if self.files is None else {k: v.to_json() for k, v in sorted(self.files.items())}
         return out
@@ -306,6 +348,23 @@ class _Reader:
         return {}
 
 
+def _params(raw: Mapping[str, Any], r: _Reader) -> dict[str, Any] | None:
+    value = raw.get("generation_params")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        r.bad(f"generation_params must be an object, got {brief(value)}")
+        return None
+    return value
+
+
+def _parts(r: _Reader, where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        r.bad(f"{where} must be a list of file paths")
+        return ()
+    return tuple(value)
+
+
 def parse(raw: Mapping[str, Any]) -> Manifest:
     """A typed manifest from parsed JSON, with a finding for every key that is wrong or missing."""
     r = _Reader(MANIFEST)
@@ -329,7 +388,8 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         ):
             r.bad(f"tables.{_short(name, 60)} needs row_count (integer), file and sha256 (strings)")
             continue
-        tables[str(name)] = TableEntry(rows, rel, sha)
+        parts = _parts(r, f"tables.{_short(name, 60)}", entry.get("parts", []))
+        tables[str(name)] = TableEntry(rows, rel, sha, parts)
     tasks: dict[str, TaskEntry] = {}
     for task_id, entry in r.obj(raw, "tasks").items():
         if not isinstance(entry, dict):
@@ -342,7 +402,17 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         ):
             r.bad(f"tasks.{_short(task_id, 60)} needs <split>_rows (integers) and <split>_sha256 (strings)")
             continue
-        tasks[str(task_id)] = TaskEntry(counts, shas)  # type: ignore[arg-type]
+        split_parts: dict[str, tuple[str, ...]] = {}
+        raw_parts = entry.get("parts", {})
+        if not isinstance(raw_parts, dict):
+            r.bad(f"tasks.{_short(task_id, 60)}.parts is not an object")
+            raw_parts = {}
+        for s, listed in raw_parts.items():
+            if s not in SPLITS:
+                r.bad(f"tasks.{_short(task_id, 60)}.parts has an unknown split {_short(str(s), 20)!r}")
+                continue
+            split_parts[s] = _parts(r, f"tasks.{_short(task_id, 60)}.parts.{s}", listed)
+        tasks[str(task_id)] = TaskEntry(counts, shas, split_parts)  # type: ignore[arg-type]
     files: dict[str, FileEntry] | None = None
     raw_files = raw.get("files")
     if isinstance(raw_files, dict):
@@ -420,6 +490,7 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         hidden_fields=tuple(hidden),
         contract=contract,
         config_digest=r.str_(raw, "config_digest", required=False),
+        params=_params(raw, r),
         plugins=tuple(plugins),
         files=files,
         findings=tuple(r.findings),

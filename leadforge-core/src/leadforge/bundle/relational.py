@@ -1,17 +1,28 @@
 """Checking a bundle against its relational contract, for every scheme alike.
 
 Keys unique and well formed, foreign keys resolving, dtypes exactly as declared, child rows not
-before their parent, and — in public bundles — no row after its cutoff. Columns are streamed a
-row group at a time and turned straight into integers (the number after ``<prefix>_``, days
-since 1970), so the check holds a few int64 arrays, never a table's strings, and references
-are resolved by binary search over sorted key numbers rather than by string joins.
+before their parent, and — in public bundles — no row after its cutoff. Every table is read a
+row group at a time, a few columns at once, and turned straight into integers (the number after
+``<prefix>_``, days since 1970), so the check never holds a table's strings. The work is split
+per file (a table's parts in a multi-shard bundle) into module-level jobs that any
+:class:`~leadforge.engine.Engine` can run, and their partial results are merged in part order,
+so the findings do not depend on where the jobs ran:
+
+1. per part, a table's key numbers: count, malformed ones, range and whether they rise
+   strictly (then uniqueness across parts is a range comparison and nothing is kept); a table
+   that others reference also keeps its sorted key numbers and the days its children compare
+   with (per entity, not per event);
+2. per part of a referencing table, references resolved by binary search over the parent's
+   key numbers, with the counts of dangling, early and late rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -20,106 +31,32 @@ import pyarrow.parquet as pq
 
 from leadforge.bundle.contract import RelationalContract, TableContract
 from leadforge.bundle.projection import day_numbers
-from leadforge.bundle.reader import BundleView, reading
+from leadforge.bundle.reader import BATCH_ROWS, BundleView, confined, reading
+from leadforge.engine import LOCAL
 from leadforge.findings import Finding
+
+if TYPE_CHECKING:
+    from leadforge.engine import Engine
+    from leadforge.progress import Progress
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _CHECK = "relational"
 _EPOCH = dt.date(1970, 1, 1)
 _UNKNOWN_DAY = np.iinfo(np.int32).max
+_EMPTY = np.zeros(0, dtype=np.int64)
+_EMPTY32 = np.zeros(0, dtype=np.int32)
 
 
-@dataclass(frozen=True)
-class _Keys:
-    """A table's key numbers sorted, and the file row each sorted number came from."""
-
-    sorted_numbers: np.ndarray
-    rows: np.ndarray
-
-    def find(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each number: whether the table holds it, and (where it does) the file row."""
-        if self.sorted_numbers.size == 0:
-            return np.zeros(numbers.size, dtype=bool), np.zeros(numbers.size, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.sorted_numbers, numbers), self.sorted_numbers.size - 1)
-        found = self.sorted_numbers[pos] == numbers
-        return found, self.rows[pos]
+def table_where(bundle: BundleView, name: str) -> str:
+    """How findings name a table: its file, or its folder when it is split in parts."""
+    files = bundle.table_files(name)
+    return files[0] if len(files) == 1 else f"tables/{name}" if files else f"tables/{name}.parquet"
 
 
-def check_contract(
-    bundle: BundleView, contract: RelationalContract, *, public: bool, redacted: tuple[str, ...] = ()
-) -> Iterator[Finding]:
-    present = set(bundle.table_names())
-    expected = {t.name for t in contract if not (public and t.public.omit)}
-    for name in sorted(present - set(contract.names)):
-        yield Finding(_CHECK, "table is not declared in the relational contract", where=_rel(name))
-    for name in sorted(expected - present):
-        yield Finding(_CHECK, "table of the relational contract is missing", where=_rel(name))
-    keys: dict[str, _Keys] = {}
-    for t in contract:
-        if t.name not in expected or t.name not in present:
-            continue
-        findings = list(_dtypes(bundle, t, public, redacted))
-        yield from findings
-        if findings:
-            continue
-        problems, keys[t.name] = _primary_key(bundle, t)
-        yield from problems
-        for fk in t.foreign_keys:
-            parent = contract[fk.parent]
-            if fk.parent not in keys or (public and fk.column in t.public.drop):
-                continue
-            numbers, found, rows, problems = _references(
-                bundle, t, fk.column, parent, keys[fk.parent], fk.nullable
-            )
-            yield from problems
-            if fk.not_before_parent and t.time_column and parent.time_column:
-                yield from _not_before(bundle, t, parent, numbers, found, rows)
-            cut = t.public.cut
-            if public and cut is not None and cut.via == fk.column:
-                yield from _after_relative_cutoff(bundle, t, parent, found, rows)
-        if public and t.public.cut is not None and t.public.cut.date is not None:
-            yield from _after_fixed_cutoff(bundle, t)
-
-
-def _rel(name: str) -> str:
-    return f"tables/{name}.parquet"
-
-
-def _dtypes(
-    bundle: BundleView, t: TableContract, public: bool, redacted: tuple[str, ...]
-) -> Iterator[Finding]:
-    schema = t.public_schema(redacted) if public else t.schema.without(redacted)
-    want = schema.arrow
-    got = bundle.schema(_rel(t.name))
-    if got.names != want.names:
-        yield Finding(
-            _CHECK, f"columns {got.names} differ from the contract's {want.names}", where=_rel(t.name)
-        )
-        return
-    for f in want:
-        actual = got.field(f.name).type
-        if actual != f.type:
-            yield Finding(
-                _CHECK,
-                f"dtype {actual} differs from the contract's {f.type}",
-                where=f"{_rel(t.name)}:{f.name}",
-            )
-
-
-def _stream(
-    bundle: BundleView, rel: str, column: str, convert: Callable[[pa.Array], np.ndarray]
-) -> np.ndarray:
-    """One column converted a row group at a time, concatenated (the strings are never all held)."""
-    parts: list[np.ndarray] = []
-    with reading(rel):
-        f = pq.ParquetFile(bundle.path(rel))
-        for i in range(f.num_row_groups):
-            col = f.read_row_group(i, columns=[column]).column(0)
-            parts.append(convert(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _id_converter(prefix: str) -> Callable[[pa.Array], np.ndarray]:
-    """Ids to their numbers; a null or malformed id becomes -1."""
+def id_converter(prefix: str) -> Callable[[pa.Array], np.ndarray]:
+    """Ids to their numbers, vectorised (prefix test, digit test, cast); null or malformed is -1."""
     head = prefix + "_"
 
     def convert(values: pa.Array) -> np.ndarray:
@@ -136,94 +73,470 @@ def _id_converter(prefix: str) -> Callable[[pa.Array], np.ndarray]:
 def id_numbers(values: pa.ChunkedArray | pa.Array, prefix: str) -> tuple[np.ndarray, int]:
     """The integer after ``<prefix>_`` of each well-formed id, and how many are malformed or null."""
     flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    numbers = _id_converter(prefix)(flat)
+    numbers = id_converter(prefix)(flat)
     good = numbers >= 0
     return numbers[good], int(numbers.size - good.sum())
 
 
-def _primary_key(bundle: BundleView, t: TableContract) -> tuple[list[Finding], _Keys]:
-    """Findings on the key column, and its numbers sorted (for resolving references)."""
-    where = f"{_rel(t.name)}:{t.primary_key}"
-    numbers = _stream(bundle, _rel(t.name), t.primary_key, _id_converter(t.id_prefix))
+def _batches(root: str, rel: str, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+    """``columns`` of one bundle file, a batch at a time (on whichever worker runs the job)."""
+    with reading(rel):
+        pf = pq.ParquetFile(confined(Path(root), rel))
+        yield from pf.iter_batches(batch_size=BATCH_ROWS, columns=list(columns), use_threads=False)
+
+
+# -- phase 1: key numbers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyJob:
+    """Read one file's primary key: with ``keep``, also the ``days`` columns its children compare
+    with and (unless they are one run of consecutive numbers, or ``numbers`` asks for them
+    anyway) the key numbers themselves."""
+
+    rel: str
+    column: str
+    prefix: str
+    keep: bool
+    days: tuple[str, ...] = ()
+    numbers: bool = False
+
+
+@dataclass(frozen=True)
+class KeyPart:
+    """One file's key numbers: how many, how many malformed, their range, whether they rise
+    strictly, and — when kept — the well-formed numbers in file order (``None`` when they are
+    the run ``low..high``) with the days alongside (int32, per well-formed row)."""
+
+    rows: int
+    bad: int
+    low: int
+    high: int
+    rising: bool
+    numbers: np.ndarray | None
+    days: tuple[np.ndarray, ...]
+
+    @property
+    def good(self) -> int:
+        return self.rows - self.bad
+
+    @property
+    def run(self) -> bool:
+        """Whether the well-formed numbers are exactly ``low, low+1, …, high`` in order."""
+        return self.rising and (self.good == 0 or self.high - self.low + 1 == self.good)
+
+
+def scan_keys(job: KeyJob, root: str) -> KeyPart:
+    convert = id_converter(job.prefix)
+    rows = bad = 0
+    low, high, last = np.iinfo(np.int64).max, -1, -1
+    rising = True
+    kept: list[np.ndarray] = []
+    kept_days: list[list[np.ndarray]] = [[] for _ in job.days]
+    for batch in _batches(root, job.rel, (job.column, *job.days)):
+        numbers = convert(batch.column(0))
+        good = numbers >= 0
+        rows += numbers.size
+        bad += int(numbers.size - np.count_nonzero(good))
+        ok = numbers[good]
+        if ok.size:
+            low, high = min(low, int(ok.min())), max(high, int(ok.max()))
+            rising = rising and int(ok[0]) > last and bool(np.all(ok[1:] > ok[:-1]))
+            last = int(ok[-1])
+        if job.keep:
+            kept.append(ok)
+            for i in range(len(job.days)):
+                kept_days[i].append(day_numbers(batch.column(i + 1))[good].astype(np.int32))
+    part = KeyPart(
+        rows, bad, low, high, rising, None, tuple(np.concatenate(d) if d else _EMPTY32 for d in kept_days)
+    )
+    if job.keep and (job.numbers or not part.run):
+        return KeyPart(rows, bad, low, high, rising, np.concatenate(kept) if kept else _EMPTY, part.days)
+    return part
+
+
+@dataclass(frozen=True)
+class ParentKeys:
+    """A referenced table's well-formed keys with the days its children need, aligned.
+
+    Keys are either ``numbers`` (sorted) or, as the writer numbers them, runs of consecutive
+    numbers (``lows[i]`` up to ``highs[i]``, their days from ``starts[i]``), so a table of
+    consecutive ids costs its days only.
+    """
+
+    numbers: np.ndarray | None
+    days: dict[str, np.ndarray]
+    lows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    highs: np.ndarray = field(default_factory=lambda: _EMPTY)
+    starts: np.ndarray = field(default_factory=lambda: _EMPTY)
+
+    def find(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each number: whether the table holds it, and where (an index into the days)."""
+        if self.numbers is None:
+            if self.lows.size == 0:
+                return np.zeros(numbers.size, dtype=bool), np.zeros(numbers.size, dtype=np.int64)
+            run = np.maximum(np.searchsorted(self.lows, numbers, side="right") - 1, 0)
+            found = (numbers >= self.lows[run]) & (numbers <= self.highs[run]) & (numbers >= 0)
+            return found, np.where(found, self.starts[run] + numbers - self.lows[run], 0)
+        if self.numbers.size == 0:
+            return np.zeros(numbers.size, dtype=bool), np.zeros(numbers.size, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.numbers, numbers), self.numbers.size - 1)
+        return (self.numbers[pos] == numbers) & (numbers >= 0), pos
+
+
+def _disjoint_rising(parts: Sequence[KeyPart]) -> bool:
+    """Whether every part rises strictly and each starts above the one before (so no duplicate)."""
+    high = -1
+    for p in parts:
+        if not p.rising:
+            return False
+        if p.rows - p.bad == 0:
+            continue
+        if p.low <= high:
+            return False
+        high = p.high
+    return True
+
+
+# -- phase 2: references --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefSpec:
+    """One foreign key to resolve: what to compare with the parent's days, if anything."""
+
+    column: str
+    parent: str
+    prefix: str
+    nullable: bool
+    not_before: str | None = None
+    anchor: str | None = None
+    offset_days: int = 0
+
+
+@dataclass(frozen=True)
+class RefJob:
+    """One file of a referencing table: its foreign keys, time column and fixed cutoff day."""
+
+    rel: str
+    refs: tuple[RefSpec, ...]
+    time_column: str | None
+    fixed_cut: int | None
+
+
+@dataclass(frozen=True)
+class RefCounts:
+    """One foreign key over one file: nulls, unresolved references (first one's number), early
+    and late rows."""
+
+    nulls: int = 0
+    dangling: int = 0
+    example: int | None = None
+    early: int = 0
+    late: int = 0
+
+    def plus(self, other: RefCounts) -> RefCounts:
+        return RefCounts(
+            self.nulls + other.nulls,
+            self.dangling + other.dangling,
+            self.example if self.example is not None else other.example,
+            self.early + other.early,
+            self.late + other.late,
+        )
+
+
+@dataclass(frozen=True)
+class RefPart:
+    refs: tuple[RefCounts, ...]
+    late_fixed: int
+
+
+@dataclass(frozen=True)
+class Parents:
+    """The referenced tables' keys, sent to each worker once."""
+
+    keys: Mapping[str, ParentKeys]
+
+
+def scan_refs(job: RefJob, root: str, parents: Parents) -> RefPart:
+    columns = list(
+        dict.fromkeys([r.column for r in job.refs] + ([job.time_column] if job.time_column else []))
+    )
+    converters = [id_converter(r.prefix) for r in job.refs]
+    counts = [RefCounts() for _ in job.refs]
+    late_fixed = 0
+    for batch in _batches(root, job.rel, columns):
+        when = day_numbers(batch.column(columns.index(job.time_column))) if job.time_column else None
+        for i, ref in enumerate(job.refs):
+            col = batch.column(columns.index(ref.column))
+            numbers = converters[i](col)
+            keys = parents.keys[ref.parent]
+            found, pos = keys.find(numbers)
+            nulls = col.null_count
+            missing = ~found & (numbers >= 0)
+            example = int(numbers[missing][0]) if missing.any() else None
+            early = late = 0
+            if when is not None and ref.not_before is not None:
+                mine, theirs = when[found], keys.days[ref.not_before][pos[found]].astype(np.int64)
+                early = int(
+                    np.count_nonzero((mine < _UNKNOWN_DAY) & (theirs < _UNKNOWN_DAY) & (mine < theirs))
+                )
+            if when is not None and ref.anchor is not None:
+                mine, anchor = when[found], keys.days[ref.anchor][pos[found]].astype(np.int64)
+                late = int(np.count_nonzero((mine > anchor + ref.offset_days) & (mine < _UNKNOWN_DAY)))
+            dangling = int(numbers.size - np.count_nonzero(found)) - nulls
+            counts[i] = counts[i].plus(RefCounts(nulls, dangling, example, early, late))
+        if when is not None and job.fixed_cut is not None:
+            late_fixed += int(np.count_nonzero((when > job.fixed_cut) & (when < _UNKNOWN_DAY)))
+    return RefPart(tuple(counts), late_fixed)
+
+
+# -- the check ------------------------------------------------------------------------------------
+
+
+def check_contract(
+    bundle: BundleView, contract: RelationalContract, *, public: bool, redacted: tuple[str, ...] = ()
+) -> Iterator[Finding]:
+    engine = bundle.engine or LOCAL
+    progress = bundle.progress
+    root = str(bundle.root)
+    present = set(bundle.table_names())
+    expected = {t.name for t in contract if not (public and t.public.omit)}
+    for name in sorted(present - set(contract.names)):
+        yield Finding(
+            _CHECK, "table is not declared in the relational contract", where=table_where(bundle, name)
+        )
+    for name in sorted(expected - present):
+        yield Finding(_CHECK, "table of the relational contract is missing", where=table_where(bundle, name))
+
+    checked: list[TableContract] = []
+    head: dict[str, list[Finding]] = {}
+    for t in contract:
+        if t.name not in expected or t.name not in present:
+            continue
+        head[t.name] = list(_dtypes(bundle, t, public, redacted))
+        if not head[t.name]:
+            checked.append(t)
+
+    refs = {
+        t.name: _ref_specs(contract, t, public, {c.name for c in checked[: checked.index(t)]})
+        for t in checked
+    }
+    needs = _parent_days(contract, refs)
+    files = {t.name: bundle.table_files(t.name) for t in checked}
+    key_jobs = [
+        KeyJob(rel, t.primary_key, t.id_prefix, t.name in needs, needs.get(t.name, ()))
+        for t in checked
+        for rel in files[t.name]
+    ]
+    key_parts = _grouped(
+        _run(engine, scan_keys, key_jobs, root, progress), [len(files[t.name]) for t in checked]
+    )
+    pk_findings: dict[str, list[Finding]] = {}
+    parents: dict[str, ParentKeys] = {}
+    for t, parts in zip(checked, key_parts, strict=True):
+        if not _disjoint_rising(parts):
+            redo = [
+                KeyJob(rel, t.primary_key, t.id_prefix, True, needs.get(t.name, ()), numbers=True)
+                for rel in files[t.name]
+            ]
+            parts = _run(engine, scan_keys, redo, root, progress)
+        pk_findings[t.name], keys = _primary_key(bundle, t, parts, needs.get(t.name))
+        if keys is not None:
+            parents[t.name] = keys
+
+    ref_tables = [t for t in checked if refs[t.name] or _fixed_cut(t, public) is not None]
+    ref_jobs = [
+        RefJob(rel, refs[t.name], t.time_column, _fixed_cut(t, public))
+        for t in ref_tables
+        for rel in files[t.name]
+    ]
+    shared = engine.share(
+        Parents({n: parents[n] for n in sorted({r.parent for t in ref_tables for r in refs[t.name]})})
+    )
+    ref_parts = dict(
+        zip(
+            (t.name for t in ref_tables),
+            _grouped(
+                _run(engine, scan_refs, ref_jobs, root, progress, shared),
+                [len(files[t.name]) for t in ref_tables],
+            ),
+            strict=True,
+        )
+    )
+
+    for t in contract:
+        if t.name not in head:
+            continue
+        yield from head[t.name]
+        if head[t.name]:
+            continue
+        yield from pk_findings[t.name]
+        if t.name in ref_parts:
+            yield from _ref_findings(bundle, t, contract, refs[t.name], ref_parts[t.name])
+
+
+def _run(
+    engine: Engine,
+    fn: Callable[..., R],
+    jobs: Sequence[Any],
+    root: str,
+    progress: Progress | None,
+    *args: Any,
+) -> list[R]:
+    """``fn(job, root, *args)`` for every job on ``engine``, in job order."""
+    if progress is None:
+        return engine.map(fn, jobs, root, *args)
+
+    def report(done: int, total: int) -> None:
+        progress.update("validating", done, total)
+
+    return engine.map(fn, jobs, root, *args, progress=report)
+
+
+def _grouped(items: Sequence[T], sizes: Sequence[int]) -> list[list[T]]:
+    out, start = [], 0
+    for n in sizes:
+        out.append(list(items[start : start + n]))
+        start += n
+    return out
+
+
+def _ref_specs(
+    contract: RelationalContract, t: TableContract, public: bool, earlier: set[str]
+) -> tuple[RefSpec, ...]:
+    """The foreign keys of ``t`` to check: parents checked before it, columns not withheld."""
+    out = []
+    for fk in t.foreign_keys:
+        if fk.parent not in earlier or (public and fk.column in t.public.drop):
+            continue
+        parent = contract[fk.parent]
+        cut = t.public.cut
+        relative = public and cut is not None and cut.via == fk.column and t.time_column is not None
+        out.append(
+            RefSpec(
+                fk.column,
+                fk.parent,
+                parent.id_prefix,
+                fk.nullable,
+                parent.time_column if fk.not_before_parent and t.time_column and parent.time_column else None,
+                cut.anchor_column if relative and cut is not None else None,
+                cut.offset_days if relative and cut is not None else 0,
+            )
+        )
+    return tuple(out)
+
+
+def _parent_days(
+    contract: RelationalContract, refs: dict[str, tuple[RefSpec, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """Per referenced table, the time columns its children compare with (in a fixed order)."""
+    needs: dict[str, dict[str, None]] = {}
+    for specs in refs.values():
+        for r in specs:
+            cols = needs.setdefault(r.parent, {})
+            for c in (r.not_before, r.anchor):
+                if c is not None:
+                    cols[c] = None
+    return {name: tuple(cols) for name, cols in needs.items()}
+
+
+def _fixed_cut(t: TableContract, public: bool) -> int | None:
+    cut = t.public.cut
+    if not public or cut is None or cut.date is None or t.time_column is None:
+        return None
+    return (cut.date - _EPOCH).days
+
+
+def _dtypes(
+    bundle: BundleView, t: TableContract, public: bool, redacted: tuple[str, ...]
+) -> Iterator[Finding]:
+    """Columns and dtypes of every file of the table (findings for the first file that differs)."""
+    schema = t.public_schema(redacted) if public else t.schema.without(redacted)
+    want = schema.arrow
+    for rel in bundle.table_files(t.name):
+        got = bundle.schema(rel)
+        if got.names != want.names:
+            yield Finding(_CHECK, f"columns {got.names} differ from the contract's {want.names}", where=rel)
+            return
+        wrong = [(f, got.field(f.name).type) for f in want if got.field(f.name).type != f.type]
+        for f, actual in wrong:
+            yield Finding(
+                _CHECK, f"dtype {actual} differs from the contract's {f.type}", where=f"{rel}:{f.name}"
+            )
+        if wrong:
+            return
+
+
+def _primary_key(
+    bundle: BundleView, t: TableContract, parts: Sequence[KeyPart], days: tuple[str, ...] | None
+) -> tuple[list[Finding], ParentKeys | None]:
+    """Findings on the key column, and (for a referenced table: ``days`` not ``None``) its keys."""
+    where = f"{table_where(bundle, t.name)}:{t.primary_key}"
     found = []
-    bad = int(np.count_nonzero(numbers < 0))
+    bad = sum(p.bad for p in parts)
     if bad:
         message = f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>"
         found.append(Finding(_CHECK, message, where=where))
+    if _disjoint_rising(parts):
+        return found, None if days is None else _runs(parts, days)
+    days = days or ()
+    numbers = np.concatenate([p.numbers for p in parts if p.numbers is not None] or [_EMPTY])
     order = np.argsort(numbers, kind="stable")
     ordered = numbers[order]
-    dup = ordered[1:][(ordered[1:] == ordered[:-1]) & (ordered[1:] >= 0)]
+    dup = ordered[1:][ordered[1:] == ordered[:-1]]
     if dup.size:
         message = f"{dup.size} duplicate id(s), e.g. {t.id_prefix}_{int(dup[0]):06d}"
         found.append(Finding(_CHECK, message, where=where))
-    return found, _Keys(ordered, order)
+    cols = [np.concatenate([p.days[i] for p in parts] or [_EMPTY32])[order] for i in range(len(days))]
+    return found, ParentKeys(ordered, dict(zip(days, cols, strict=True)))
 
 
-def _references(
-    bundle: BundleView, t: TableContract, column: str, parent: TableContract, keys: _Keys, nullable: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Finding]]:
-    """The column's id numbers (-1 where null or malformed), whether each resolves, the parent row."""
-    where = f"{_rel(t.name)}:{column}"
-    rel = _rel(t.name)
-    nulls = int(_stream(bundle, rel, column, lambda a: np.asarray([a.null_count])).sum())
-    numbers = _stream(bundle, rel, column, _id_converter(parent.id_prefix))
-    found, rows = keys.find(numbers)
-    found &= numbers >= 0
-    problems = []
-    if nulls and not nullable:
-        problems.append(Finding(_CHECK, f"{nulls} null reference(s) to {parent.name}", where=where))
-    dangling = int(np.count_nonzero(~found)) - nulls
-    if dangling:
-        bad = numbers[~found & (numbers >= 0)]
-        example = f", e.g. {parent.id_prefix}_{int(bad[0]):06d}" if bad.size else ""
-        problems.append(
-            Finding(_CHECK, f"{dangling} reference(s) to {parent.name} do not resolve{example}", where=where)
-        )
-    return numbers, found, rows, problems
+def _runs(parts: Sequence[KeyPart], days: tuple[str, ...]) -> ParentKeys:
+    """Keys of parts that rise strictly, each above the last: runs where they are consecutive,
+    sorted numbers otherwise."""
+    cols = {d: np.concatenate([p.days[i] for p in parts] or [_EMPTY32]) for i, d in enumerate(days)}
+    held = [p for p in parts if p.good]
+    if all(p.numbers is None for p in parts):
+        lows = np.array([p.low for p in held], dtype=np.int64)
+        highs = np.array([p.high for p in held], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum([p.good for p in held])[:-1]]).astype(np.int64)
+        return ParentKeys(None, cols, lows, highs, starts)
+    numbers = np.concatenate(
+        [p.numbers if p.numbers is not None else np.arange(p.low, p.high + 1) for p in held] or [_EMPTY]
+    )
+    return ParentKeys(numbers, cols)
 
 
-def _days(bundle: BundleView, t: TableContract, column: str) -> np.ndarray:
-    return _stream(bundle, _rel(t.name), column, day_numbers)
-
-
-def _not_before(
+def _ref_findings(
     bundle: BundleView,
     t: TableContract,
-    parent: TableContract,
-    numbers: np.ndarray,
-    found: np.ndarray,
-    rows: np.ndarray,
+    contract: RelationalContract,
+    specs: tuple[RefSpec, ...],
+    parts: Sequence[RefPart],
 ) -> Iterator[Finding]:
-    assert t.time_column and parent.time_column
-    mine = _days(bundle, t, t.time_column)[found]
-    theirs = _days(bundle, parent, parent.time_column)[rows[found]]
-    known = (mine < _UNKNOWN_DAY) & (theirs < _UNKNOWN_DAY)
-    early = int(np.count_nonzero(known & (mine < theirs)))
-    if early:
-        yield Finding(
-            _CHECK,
-            f"{early} row(s) dated before the {parent.name} row they reference ({t.time_column} < "
-            f"{parent.name}.{parent.time_column})",
-            where=_rel(t.name),
-        )
-
-
-def _after_relative_cutoff(
-    bundle: BundleView, t: TableContract, parent: TableContract, found: np.ndarray, rows: np.ndarray
-) -> Iterator[Finding]:
-    cut = t.public.cut
-    assert cut is not None and cut.anchor_column is not None and t.time_column is not None
-    when = _days(bundle, t, t.time_column)[found]
-    anchor = _days(bundle, parent, cut.anchor_column)[rows[found]]
-    late = int(np.count_nonzero((when > anchor + cut.offset_days) & (when < _UNKNOWN_DAY)))
+    rel = table_where(bundle, t.name)
+    for i, spec in enumerate(specs):
+        c = RefCounts()
+        for p in parts:
+            c = c.plus(p.refs[i])
+        where = f"{rel}:{spec.column}"
+        if c.nulls and not spec.nullable:
+            yield Finding(_CHECK, f"{c.nulls} null reference(s) to {spec.parent}", where=where)
+        if c.dangling:
+            example = f", e.g. {spec.prefix}_{c.example:06d}" if c.example is not None else ""
+            yield Finding(
+                _CHECK, f"{c.dangling} reference(s) to {spec.parent} do not resolve{example}", where=where
+            )
+        if c.early:
+            yield Finding(
+                _CHECK,
+                f"{c.early} row(s) dated before the {spec.parent} row they reference ({t.time_column} < "
+                f"{spec.parent}.{contract[spec.parent].time_column})",
+                where=rel,
+            )
+        if c.late:
+            yield Finding(_CHECK, f"{c.late} row(s) dated after the public cutoff", where=rel)
+    late = sum(p.late_fixed for p in parts)
     if late:
-        yield Finding(_CHECK, f"{late} row(s) dated after the public cutoff", where=_rel(t.name))
-
-
-def _after_fixed_cutoff(bundle: BundleView, t: TableContract) -> Iterator[Finding]:
-    cut = t.public.cut
-    assert cut is not None and cut.date is not None and t.time_column is not None
-    when = _days(bundle, t, t.time_column)
-    late = int(np.count_nonzero((when > (cut.date - _EPOCH).days) & (when < _UNKNOWN_DAY)))
-    if late:
-        yield Finding(_CHECK, f"{late} row(s) dated after the public cutoff", where=_rel(t.name))
+        yield Finding(_CHECK, f"{late} row(s) dated after the public cutoff", where=rel)

@@ -32,6 +32,7 @@ BUNDLE_ENTRIES = frozenset(
         "manifest.json",
         "dataset_card.md",
         "feature_dictionary.csv",
+        "data_dictionary.csv",
         "tables",
         "tasks",
         "metadata",

@@ -10,20 +10,16 @@ are core's, so every scheme's bundle keeps the same promises.
 from __future__ import annotations
 
 import hashlib
-import io
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
-from dataclasses import dataclass, field
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
+from leadforge.bundle import croissant, datapackage, dictionary
 from leadforge.bundle.contract import RelationalContract
+from leadforge.bundle.files import HashingFile, ParquetFile, Written, write_parquet
 from leadforge.bundle.manifest import (
     CORE_KEYS,
     MANIFEST,
@@ -36,144 +32,49 @@ from leadforge.bundle.manifest import (
     StructuralRedactions,
     TableEntry,
     TaskEntry,
-    TaskManifest,
+    parts_digest,
 )
-from leadforge.bundle.projection import project_shard
-from leadforge.bundle.splits import SPLITS, SplitFractions, assign_splits
+from leadforge.bundle.shards import (
+    PARTS_DIR,
+    ShardOut,
+    ShardResult,
+    ShardSink,
+    SinkTask,
+    absolute,
+    run_shard,
+    split_part,
+    store_part,
+    table_part,
+)
+from leadforge.bundle.splits import SPLITS
+from leadforge.bundle.tasks import NAME, TaskSpec
 from leadforge.config import GenerationConfig
-from leadforge.enums import TASK_TYPES, ExposureMode
+from leadforge.engine import LOCAL, Engine
+from leadforge.enums import ExposureMode
 from leadforge.errors import ExposureError, GenerationError
 from leadforge.features import FeatureSpec, redacted_names, render_dictionary, visible
+from leadforge.params import to_json as params_json
 from leadforge.progress import NullProgress, Progress
-from leadforge.schema import Column, TableData, TableSchema
+from leadforge.reproduce import Reproduction
+from leadforge.schema import TableData, TableSchema
 from leadforge.yamlfile import dump_json
 
 CARD = "dataset_card.md"
 DICTIONARY = "feature_dictionary.csv"
 METADATA = "metadata"
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+R = TypeVar("R")
 
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One supervised task: its ``task_manifest.json`` and how its rows are split.
-
-    ``key_column`` identifies a row (e.g. ``lead_id``); splits are assigned from a hash of it
-    and the seed. Classification tasks are stratified by ``label_column`` unless
-    ``stratify`` is set to ``False``.
-    """
-
-    task_id: str
-    task_type: str
-    label_column: str
-    label_window_days: int
-    primary_table: str
-    key_column: str
-    description: str
-    split: SplitFractions = field(default_factory=SplitFractions)
-    stratify: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.task_type not in TASK_TYPES:
-            raise ValueError(f"task {self.task_id}: task_type must be one of {TASK_TYPES}")
-        if not _NAME.match(self.task_id):
-            raise ValueError(f"task id {self.task_id!r} is not a valid directory name")
-
-    @property
-    def stratified(self) -> bool:
-        return self.task_type == "binary_classification" if self.stratify is None else self.stratify
-
-    def manifest(self, stratified_by: str | None) -> TaskManifest:
-        return TaskManifest(
-            task_id=self.task_id,
-            task_type=self.task_type,
-            label_column=self.label_column,
-            label_window_days=self.label_window_days,
-            primary_table=self.primary_table,
-            key_column=self.key_column,
-            split=self.split.to_json(),
-            stratified=stratified_by == f"{self.task_id}.{self.label_column}",
-            stratified_by=stratified_by,
-            description=self.description,
-        )
-
-
-class _HashingFile(io.RawIOBase):
-    """A write-only file that hashes and counts bytes as they stream to disk."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self._f = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self.sha = hashlib.sha256()
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        data = bytes(b)
-        self._f.write(data)
-        self.sha.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.size
-
-    def close(self) -> None:
-        if not self.closed:
-            self._f.close()
-        super().close()
-
-
-class _ParquetFile:
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.path = path
-        self.raw = _HashingFile(path)
-        self.writer = pq.ParquetWriter(self.raw, schema, compression="snappy")
-        self.rows = 0
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows:
-            self.writer.write_table(table)
-            self.rows += table.num_rows
-
-    def close(self) -> tuple[int, str, int]:
-        self.writer.close()
-        self.raw.close()
-        return self.rows, self.raw.sha.hexdigest(), self.raw.size
-
-    def abort(self) -> None:
-        """Release the file after a failure, quietly (its folder is about to be removed)."""
-        with suppress(Exception):
-            self.writer.close()
-        with suppress(Exception):
-            self.raw.close()
-
-
-class _Task:
-    """One task's three split files, and who decides its split assignment."""
-
-    def __init__(self, root: Path, spec: TaskSpec, schema: TableSchema, leader: TaskSpec) -> None:
-        self.spec = spec
-        self.schema = schema
-        self.leader = leader
-        folder = root / "tasks" / spec.task_id
-        folder.mkdir(parents=True, exist_ok=False)
-        self.files = {s: _ParquetFile(folder / f"{s}.parquet", schema.arrow) for s in SPLITS}
-
-    @property
-    def stratified_by(self) -> str | None:
-        lead = self.leader
-        return f"{lead.task_id}.{lead.label_column}" if lead.stratified else None
+__all__ = ["BundleWriter", "ShardOut", "TaskSpec"]
 
 
 class BundleWriter:
     """Writes one bundle into ``root`` (a staging folder core later moves into place).
 
     A scheme declares its feature catalog and tasks, then hands over full rows shard by
-    shard with :meth:`write_shard`; the writer applies the relational contract (public
-    projection, ids, split assignment, row order) so the scheme cannot get them wrong.
+    shard — through :meth:`map_shards` (shards run on the writer's engine, in this process
+    or on Dask workers) or :meth:`write_shard` (in this process, in order); the writer applies
+    the relational contract (public projection, ids, split assignment, row order) so the
+    scheme cannot get them wrong.
     """
 
     def __init__(
@@ -184,26 +85,37 @@ class BundleWriter:
         *,
         split_salt: int,
         progress: Progress | None = None,
+        engine: Engine | None = None,
+        reproduce: Reproduction | None = None,
     ) -> None:
         self.root = root
         self.config = config
+        #: how to make this bundle again, for the dataset card (``reproduce.markdown()``)
+        self.reproduce = reproduce or Reproduction.of(config)
         self.contract = contract
         self.mode: ExposureMode = config.exposure_mode
         self.public = self.mode is ExposureMode.STUDENT_PUBLIC
         self.progress_reporter = progress or NullProgress()
+        self.engine: Engine = engine or LOCAL
         self.split_salt = split_salt
         self.catalog: list[FeatureSpec] | None = None
         self.redacted_columns: list[str] = []
         self.manifest_fields = ManifestFields()
-        self._tables: dict[str, _ParquetFile] = {}
-        self._table_entries: dict[str, TableEntry] = {}
-        self._tasks: dict[str, _Task] = {}
-        self._task_entries: dict[str, TaskEntry] = {}
+        self._tables: dict[str, ParquetFile] = {}
+        self._tasks: dict[str, SinkTask] = {}
+        self._split_files: dict[tuple[str, str], ParquetFile] = {}
+        #: partitioned layout: shard count, and every part written so far (relative path -> file)
+        self._shard_count = 0
+        self._parts: dict[str, Written] = {}
+        self._part_tables: set[str] = set()
         self._files: dict[str, FileEntry] = {}
         self._card_written = False
         self._closed = False
-        root.mkdir(parents=True, exist_ok=False)
-        (root / "tables").mkdir()
+        self._make_root()
+
+    def _make_root(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=False)
+        (self.root / "tables").mkdir()
 
     # -- what the scheme declares ---------------------------------------------------------
 
@@ -213,7 +125,7 @@ class BundleWriter:
         Its visible rows become ``feature_dictionary.csv``; features it redacts for this
         mode are dropped from every table and split.
         """
-        if self._tables or self._tasks:
+        if self._tables or self._tasks or self._parts:
             raise GenerationError("declare_features() must be called before writing data")
         names = [f.name for f in catalog]
         if len(set(names)) != len(names):
@@ -222,7 +134,7 @@ class BundleWriter:
         self.redacted_columns = redacted_names(catalog, self.mode)
 
     def declare_task(self, spec: TaskSpec, schema: TableSchema) -> None:
-        """Declare a task before its rows arrive through :meth:`write_shard`.
+        """Declare a task before its rows arrive through :meth:`write_shard` or :meth:`map_shards`.
 
         Tasks that share a ``key_column`` share one split assignment per key: the first
         stratified task declared with that key decides it (stratified by its label).
@@ -240,7 +152,7 @@ class BundleWriter:
                 f"task {spec.task_id} is stratified but shares key {spec.key_column!r} with the "
                 f"unstratified task {leader.task_id} declared before it; declare the stratified one first"
             )
-        self._tasks[spec.task_id] = _Task(self.root, spec, schema, leader)
+        self._tasks[spec.task_id] = SinkTask(spec, schema, leader)
 
     def set_manifest_fields(self, fields: ManifestFields) -> None:
         _check_manifest_keys(fields)
@@ -251,13 +163,57 @@ class BundleWriter:
 
     # -- data -----------------------------------------------------------------------------
 
+    def map_shards(
+        self, task: Callable[[ShardOut], R], count: int, *, stage: str = "simulating shards"
+    ) -> list[R]:
+        """Run ``task(out)`` for shards ``0 … count-1`` on the writer's engine; results in index order.
+
+        ``task`` (picklable: a module-level function bound with :func:`functools.partial`)
+        simulates shard ``out.index`` and hands its full rows to ``out.write``. One shard is
+        written in this process into single files; more shards are written by the workers,
+        one part file per table and split each (``tables/<name>/part-<k>.parquet``), so the
+        layout depends on ``count`` (the config) only, never on the number of workers.
+        """
+        if self._closed:
+            raise GenerationError("the bundle is already finalised")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise GenerationError(f"map_shards needs a shard count >= 1, got {count!r}")
+        report = partial(self.progress, stage)
+        report(0, count)
+        if count == 1 and not self._shard_count:
+            out = ShardOut(0, self._sink(), _direct=self)
+            value = task(out)
+            report(1, 1)
+            return [value]
+        if self._shard_count and self._shard_count != count:
+            raise GenerationError(
+                f"map_shards was called with {self._shard_count} shards before, now {count}"
+            )
+        if self._split_files:
+            raise GenerationError("task rows were written with write_shard; map_shards cannot add parts")
+        self._shard_count = count
+        engine = self.engine
+        results: list[ShardResult[R]] = engine.map(
+            run_shard, range(count), engine.share(task), engine.share(self._sink()), progress=report
+        )
+        for res in results:
+            for rel, written in (*res.tables.items(), *res.splits.items()):
+                if rel in self._parts:
+                    raise GenerationError(f"{rel} is written twice")
+                self._parts[rel] = written
+            self._part_tables.update(rel.split("/")[1] for rel in res.tables)
+        clash = self._part_tables & set(self._tables)
+        if clash:
+            raise GenerationError(f"tables {sorted(clash)} are written both whole and in shards")
+        return [res.value for res in results]
+
     def write_shard(
         self,
         index: int,
         tables: Mapping[str, TableData] | None = None,
         tasks: Mapping[str, TableData] | None = None,
     ) -> None:
-        """Append shard ``index``'s full rows: one row group per table and split file.
+        """Append shard ``index``'s full rows in this process: one row group per table and split file.
 
         ``tables`` maps contract table names to full (instructor) rows; ``"shard"``-numbered
         keys are shard-local integers. Task rows are assigned to splits by key and written
@@ -265,19 +221,27 @@ class BundleWriter:
         """
         if self._closed:
             raise GenerationError("the bundle is already finalised")
-        chunks = {name: self._full_table(name, data) for name, data in (tables or {}).items()}
-        projected = project_shard(
-            self.contract, index, chunks, public=self.public, redacted=self.redacted_columns
-        )
-        for name, table in projected.items():
-            out = self._table_file(name)
-            out.write(table.cast(out.writer.schema) if table.schema != out.writer.schema else table)
-        self._write_tasks(tasks or {})
+        sink = self._sink()
+        for name, table in sink.tables(index, tables or {}).items():
+            if name in self._part_tables:
+                raise GenerationError(f"table {name!r} is written both whole and in shards")
+            self._table_file(name).write(table)
+        splits = sink.splits(tasks or {})
+        if splits and self._shard_count:
+            raise GenerationError("task rows go through map_shards in a bundle written in shards")
+        for tid, parts in splits.items():
+            for split, table in zip(SPLITS, parts, strict=True):
+                self._split_file(tid, split).write(table)
 
     def rows_written(self) -> dict[str, int]:
         """Rows appended so far to each table, as the bundle holds them (after the projection):
         what a dataset card states, without the scheme re-deriving core's cuts."""
-        return {t.name: self._tables[t.name].rows for t in self.contract if t.name in self._tables}
+        rows = {name: f.rows for name, f in self._tables.items()}
+        for rel, written in self._parts.items():
+            if rel.startswith("tables/"):
+                name = rel.split("/")[1]
+                rows[name] = rows.get(name, 0) + written.rows
+        return {t.name: rows[t.name] for t in self.contract if t.name in rows}
 
     def write_table(self, name: str, data: TableData) -> None:
         """Write a whole table at once (shard 0): for small tables not simulated in shards."""
@@ -304,13 +268,29 @@ class BundleWriter:
         self._check_metadata(name)
         rel = f"{METADATA}/{name}"
         (self.root / METADATA).mkdir(exist_ok=True)
-        out = _HashingFile(self.root / rel)
+        out = HashingFile(self.root / rel)
         try:
             for chunk in chunks:
                 out.write(chunk)
         finally:
             out.close()
         self._record_file(rel, out.sha.hexdigest(), out.size)
+
+    def _keep_part(self, key: str, index: int, data: bytes) -> None:
+        """Where a shard run in this process leaves a metadata fragment (see ``ShardOut.metadata_part``)."""
+        store_part(self.root, key, index, data)
+
+    def metadata_parts(self, key: str) -> Iterator[bytes]:
+        """The fragments shards wrote with ``out.metadata_part(key, …)``, in shard order, one at a
+        time; each is removed once read (they never become bundle files)."""
+        folder = self.root / PARTS_DIR / key
+        if not NAME.match(key) or not folder.is_dir():
+            return
+        for path in sorted(folder.iterdir()):
+            data = path.read_bytes()
+            path.unlink()
+            yield data
+        folder.rmdir()
 
     # -- finishing ------------------------------------------------------------------------
 
@@ -320,23 +300,22 @@ class BundleWriter:
             raise GenerationError("the scheme did not declare its feature catalog")
         if not self._card_written:
             raise GenerationError("the scheme did not write a dataset card")
+        shutil.rmtree(self.root / PARTS_DIR, ignore_errors=True)
+        tables: dict[str, TableEntry] = {}
         for t in self.contract:
-            if not (self.public and t.public.omit):
-                self._table_file(t.name)
-        for name, f in self._tables.items():
-            rows, sha, size = f.close()
-            rel = f"tables/{name}.parquet"
-            self._table_entries[name] = TableEntry(rows, rel, sha)
-            self._record_file(rel, sha, size)
-        for task in self._tasks.values():
-            counts, shas = {}, {}
-            for split, f in task.files.items():
-                counts[split], shas[split], size = f.close()
-                self._record_file(f"tasks/{task.spec.task_id}/{split}.parquet", shas[split], size)
-            self._task_entries[task.spec.task_id] = TaskEntry(counts, shas)
-            self._write_json(
-                f"tasks/{task.spec.task_id}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json()
-            )
+            if self.public and t.public.omit:
+                continue
+            if t.name in self._part_tables:
+                tables[t.name] = self._partitioned_table(t.name)
+                continue
+            rel = f"tables/{t.name}.parquet"
+            done = self._table_file(t.name).close()
+            tables[t.name] = TableEntry(done.rows, rel, done.sha256)
+            self._record_file(rel, done.sha256, done.size)
+        tasks: dict[str, TaskEntry] = {}
+        for tid, task in self._tasks.items():
+            tasks[tid] = self._partitioned_task(task) if self._shard_count > 1 else self._single_task(task)
+            self._write_json(f"tasks/{tid}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json())
         self._closed = True
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -362,97 +341,98 @@ class BundleWriter:
             structural_redactions=StructuralRedactions.of(self.contract)
             if self.public
             else StructuralRedactions(),
-            tables=self._table_entries,
-            tasks=self._task_entries,
+            tables=tables,
+            tasks=tasks,
             hidden_fields=tuple(mf.hidden),
             contract=self.contract,
             config_digest=self.config.digest(),
+            params=params_json(self.config.params),
             plugins=tuple(plugins),
             files=dict(self._files),
             extra_keys=tuple(mf.extra),
         )
+        task_docs = {tid: (t.spec.manifest(t.stratified_by), t.schema) for tid, t in self._tasks.items()}
+        facts = dictionary.facts_from_manifest(manifest, task_docs, self.catalog)
+        self._write_bytes(dictionary.FILE, dictionary.render(facts))
+        facts = replace(facts, files=dict(self._files))
+        self._write_bytes(croissant.FILE, croissant.render(facts))
+        self._write_bytes(datapackage.FILE, datapackage.render(facts))
+        manifest = replace(manifest, files=dict(self._files))
         (self.root / MANIFEST).write_bytes(dump_json(manifest.to_json()))
         return manifest
 
     def abort(self) -> None:
         """Close every open file after a failure, so nothing complains when they are collected."""
         self._closed = True
-        for f in (*self._tables.values(), *(f for t in self._tasks.values() for f in t.files.values())):
+        for f in (*self._tables.values(), *self._split_files.values()):
             f.abort()
 
     # -- internals ------------------------------------------------------------------------
 
-    def _full_table(self, name: str, data: TableData) -> pa.Table:
-        if name not in self.contract:
-            raise GenerationError(f"table {name!r} is not declared in the scheme's relational contract")
-        t = self.contract[name]
-        shard_keys = {t.primary_key} if t.numbering == "shard" else set()
-        shard_keys |= {fk.column for fk in t.foreign_keys if self.contract[fk.parent].numbering == "shard"}
-        schema = TableSchema(
-            tuple(Column(c.name, "Int64") if c.name in shard_keys else c for c in t.schema.columns)
+    def _sink(self) -> ShardSink:
+        return ShardSink(
+            root=absolute(self.root),
+            contract=self.contract,
+            public=self.public,
+            writes_metadata=self.mode.writes_metadata,
+            redacted=tuple(self.redacted_columns),
+            tasks=dict(self._tasks),
+            split_salt=self.split_salt,
         )
-        try:
-            return schema.table(data)
-        except (ValueError, TypeError, pa.ArrowException) as exc:
-            raise GenerationError(f"table {name}: {exc}") from None
 
-    def _table_file(self, name: str) -> _ParquetFile:
+    def _table_file(self, name: str) -> ParquetFile:
         if name not in self._tables:
-            t = self.contract[name]
-            schema = (
-                t.public_schema(self.redacted_columns)
-                if self.public
-                else t.schema.without(self.redacted_columns)
+            self._tables[name] = ParquetFile(
+                self.root / "tables" / f"{name}.parquet", self._sink().table_schema(name)
             )
-            self._tables[name] = _ParquetFile(self.root / "tables" / f"{name}.parquet", schema.arrow)
         return self._tables[name]
 
-    def _write_tasks(self, tasks: Mapping[str, TableData]) -> None:
-        unknown = [t for t in tasks if t not in self._tasks]
-        if unknown:
-            raise GenerationError(f"tasks {unknown} were not declared")
-        redacted = self.redacted_columns
-        tables = {tid: self._tasks[tid].schema.table(_without(data, redacted)) for tid, data in tasks.items()}
-        decided: dict[str, tuple[pa.Array, np.ndarray]] = {}
-        for tid in sorted(tables, key=lambda t: t != self._tasks[t].leader.task_id):
-            task, table = self._tasks[tid], tables[tid]
-            spec = task.spec
-            keys = table.column(spec.key_column).combine_chunks()
-            if keys.null_count:
-                raise GenerationError(f"task {tid}: key column {spec.key_column!r} has nulls")
-            if task.leader.task_id == tid:
-                split = self._assign(task, table, keys)
-                decided[spec.key_column] = (keys, split)
-            else:
-                split = self._follow(spec, keys, decided.get(spec.key_column))
-            order = np.asarray(pc.sort_indices(keys).to_numpy(zero_copy_only=False))
-            ordered, split_ordered = table.take(pa.array(order)), split[order]
-            for i, name in enumerate(SPLITS):
-                task.files[name].write(ordered.filter(pa.array(split_ordered == i)))
+    def _split_file(self, task_id: str, split: str) -> ParquetFile:
+        key = (task_id, split)
+        if key not in self._split_files:
+            path = self.root / "tasks" / task_id / f"{split}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._split_files[key] = ParquetFile(path, self._tasks[task_id].schema.arrow)
+        return self._split_files[key]
 
-    def _assign(self, task: _Task, table: pa.Table, keys: pa.Array) -> np.ndarray:
-        labels = None
-        if task.spec.stratified:
-            col = table.column(task.spec.label_column)
-            if col.null_count:
-                raise GenerationError(f"task {task.spec.task_id}: label column has nulls")
-            labels = np.asarray(col.to_numpy(zero_copy_only=False))
-        return assign_splits(keys, self.split_salt, task.spec.split, labels)
+    def _part(self, rel: str, schema_of: Callable[[], Any]) -> Written:
+        """A shard's part, or an empty one if that shard wrote no rows for it."""
+        if rel not in self._parts:
+            self._parts[rel] = write_parquet(self.root / rel, schema_of(), None)
+        done = self._parts[rel]
+        self._record_file(rel, done.sha256, done.size)
+        return done
 
-    def _follow(
-        self, spec: TaskSpec, keys: pa.Array, decided: tuple[pa.Array, np.ndarray] | None
-    ) -> np.ndarray:
-        """The leader's split for keys it holds in this shard; the plain hash cut for the others."""
-        split = assign_splits(keys, self.split_salt, spec.split, None, ranked=False)
-        if decided is not None:
-            idx = pc.index_in(keys, value_set=decided[0])
-            found = np.asarray(pc.is_valid(idx).to_numpy(zero_copy_only=False), dtype=bool)
-            pos = np.asarray(pc.fill_null(idx, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-            split = np.where(found, decided[1][pos], split).astype(np.int8)
-        return split
+    def _partitioned_table(self, name: str) -> TableEntry:
+        schema = partial(self._sink().table_schema, name)
+        parts = [table_part(name, k) for k in range(self._shard_count)]
+        done = [self._part(rel, schema) for rel in parts]
+        return TableEntry(
+            sum(d.rows for d in done), f"tables/{name}", parts_digest([d.sha256 for d in done]), tuple(parts)
+        )
+
+    def _partitioned_task(self, task: SinkTask) -> TaskEntry:
+        tid = task.spec.task_id
+        counts, shas, parts = {}, {}, {}
+        for split in SPLITS:
+            rels = [split_part(tid, split, k) for k in range(self._shard_count)]
+            done = [self._part(rel, lambda: task.schema.arrow) for rel in rels]
+            counts[split] = sum(d.rows for d in done)
+            shas[split] = parts_digest([d.sha256 for d in done])
+            parts[split] = tuple(rels)
+        return TaskEntry(counts, shas, parts)
+
+    def _single_task(self, task: SinkTask) -> TaskEntry:
+        tid = task.spec.task_id
+        counts, shas = {}, {}
+        for split in SPLITS:
+            done = self._split_file(tid, split).close()
+            counts[split], shas[split] = done.rows, done.sha256
+            self._record_file(f"tasks/{tid}/{split}.parquet", done.sha256, done.size)
+        return TaskEntry(counts, shas)
 
     def _check_name(self, name: str, taken: Mapping[str, Any]) -> None:
-        if not _NAME.match(name):
+        if not NAME.match(name):
             raise GenerationError(f"{name!r} is not a valid table or task name")
         if name in taken:
             raise GenerationError(f"{name!r} is written twice")
@@ -462,7 +442,7 @@ class BundleWriter:
             raise ExposureError(
                 f"refusing to write hidden truth metadata/{name} into a {self.mode.value} bundle"
             )
-        if not _NAME.match(name):
+        if not NAME.match(name):
             raise GenerationError(f"{name!r} is not a valid metadata file name")
 
     def _record_file(self, rel: str, sha: str, size: int) -> None:
@@ -478,17 +458,6 @@ class BundleWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self._record_file(rel, hashlib.sha256(data).hexdigest(), len(data))
-
-
-def _without(data: TableData, names: Sequence[str]) -> TableData:
-    """Task rows arrive full, like table rows; the columns this mode redacts are dropped here."""
-    if not names:
-        return data
-    if isinstance(data, pa.Table):
-        return data.drop_columns([n for n in names if n in data.column_names])
-    if isinstance(data, Mapping):
-        return {k: v for k, v in data.items() if k not in names}
-    return data.drop(columns=[n for n in names if n in data.columns])
 
 
 def _check_manifest_keys(fields: ManifestFields) -> None:

@@ -57,19 +57,22 @@ def task_labels(b: GeneratedBundle, task: str) -> TaskLabels | None:
         return None
     parts, codes, offsets, groups = [], [], {}, {}
     start = 0
+    view = b.view()
     for i, split in enumerate(SPLITS):
-        path = b.path / "tasks" / task / f"{split}.parquet"
         try:
-            table = pq.read_table(path, columns=[tm.key_column, tm.label_column])
-            meta = pq.ParquetFile(path).metadata
-        except (OSError, pa.ArrowException, KeyError):
+            files = view.split_files(task, split)
+            table = view.split(task, split, [tm.key_column, tm.label_column])
+            metas = [pq.ParquetFile(view.path(rel)).metadata for rel in files]
+        except (OSError, pa.ArrowException, KeyError, BundleError):
             return None
         if table.num_columns != 2 or table.column(0).null_count or table.column(1).null_count:
             return None
         parts.append(table)
         codes.append(np.full(table.num_rows, i, dtype=np.int8))
         offsets[split] = start
-        groups[split] = tuple(meta.row_group(g).num_rows for g in range(meta.num_row_groups))
+        groups[split] = tuple(
+            meta.row_group(g).num_rows for meta in metas for g in range(meta.num_row_groups)
+        )
         start += table.num_rows
     rows = pa.concat_tables(parts)
     label = np.asarray(rows.column(tm.label_column).to_numpy(zero_copy_only=False))
@@ -83,13 +86,13 @@ def task_labels(b: GeneratedBundle, task: str) -> TaskLabels | None:
 def task_column(b: GeneratedBundle, labels: TaskLabels, column: str) -> pa.ChunkedArray | None:
     """Another column of the task's rows, in the order of ``labels`` (``None`` if a split lacks it)."""
     parts = []
+    view = b.view()
     for split in SPLITS:
-        path = b.path / "tasks" / labels.task.task_id / f"{split}.parquet"
         try:
-            if column not in pq.read_schema(path).names:
+            if column not in view.schema(view.split_files(labels.task.task_id, split)).names:
                 return None
-            parts.append(pq.read_table(path, columns=[column]).column(column))
-        except (OSError, pa.ArrowException):
+            parts.append(view.split(labels.task.task_id, split, [column]).column(column))
+        except (BundleError, pa.ArrowException):
             return None
     return pa.chunked_array([c for p in parts for c in p.chunks], type=parts[0].type)
 

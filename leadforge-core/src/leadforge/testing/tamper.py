@@ -2,12 +2,14 @@
 
 Each tamper works on a private copy and names the file a validation finding has to point at:
 an edited table, relabelled training rows, an edited card or dictionary, a deleted table or
-split, an added file, and (public bundles) a ``metadata/`` folder slipped in.
+split, an added file, and (public bundles) a ``metadata/`` folder slipped in. In a multi-shard
+bundle the edits hit the first part of a table or split, which is the file findings name.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +19,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from leadforge.bundle.manifest import TASK_MANIFEST, Manifest, parse_task_manifest
+from leadforge.bundle.manifest import (
+    MANIFEST,
+    SPLITS,
+    TASK_MANIFEST,
+    Manifest,
+    parse_task_manifest,
+    part_name,
+    parts_digest,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ def tampers(manifest: Manifest) -> list[Tamper]:
     ]
     tables = sorted(manifest.tables)
     if tables:
-        rel = f"tables/{tables[0]}.parquet"
+        rel = manifest.table_files(tables[0])[0]  # a partitioned table's first part
         copy = f"tables/{tables[0]}_copy.parquet"
         out += [
             Tamper(f"{rel} edited (rows reordered)", rel, lambda root: _rewrite(root / rel, _reverse)),
@@ -52,7 +62,7 @@ def tampers(manifest: Manifest) -> list[Tamper]:
     tasks = sorted(manifest.tasks)
     if tasks:
         task = tasks[0]
-        train, test = f"tasks/{task}/train.parquet", f"tasks/{task}/test.parquet"
+        train, test = manifest.split_files(task, "train")[0], manifest.split_files(task, "test")[0]
         out += [
             Tamper(
                 f"labels flipped in {train}",
@@ -109,8 +119,6 @@ def _reverse(table: pa.Table) -> pa.Table:
 
 
 def _flip_label(table: pa.Table, task_dir: Path) -> pa.Table:
-    import json
-
     try:
         raw = json.loads((task_dir / TASK_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -127,3 +135,43 @@ def _flip_label(table: pa.Table, task_dir: Path) -> pa.Table:
     else:
         return _reverse(table)
     return table.set_column(table.column_names.index(label), label, flipped)
+
+
+def partition(root: Path, parts: int) -> None:
+    """Rewrite a single-file bundle in the multi-shard layout, manifest and hashes included.
+
+    Every table and task split becomes ``parts`` consecutive slices (the last ones may be
+    empty, as a shard with no rows is), so a reader or check can be tried on both layouts of
+    the same rows without a scheme that writes shards.
+    """
+    manifest_path = root / MANIFEST
+    raw = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files = raw["files"]
+
+    def split_file(rel: str, base: str) -> tuple[list[str], str]:
+        table = pq.read_table(root / rel)
+        (root / rel).unlink()
+        files.pop(rel, None)
+        (root / base).mkdir()
+        size = -(-table.num_rows // parts) if table.num_rows else 0
+        names, digests = [], []
+        for i in range(parts):
+            part = f"{base}/{part_name(i)}"
+            pq.write_table(table.slice(min(i * size, table.num_rows), size), root / part)
+            data = (root / part).read_bytes()
+            digests.append(hashlib.sha256(data).hexdigest())
+            files[part] = {"sha256": digests[-1], "size": len(data)}
+            names.append(part)
+        return names, parts_digest(digests)
+
+    for name, entry in raw["tables"].items():
+        names, digest = split_file(entry["file"], f"tables/{name}")
+        entry.update(file=f"tables/{name}", sha256=digest, parts=names)
+    for task, entry in raw["tasks"].items():
+        entry["parts"] = {}
+        for split in SPLITS:
+            names, digest = split_file(f"tasks/{task}/{split}.parquet", f"tasks/{task}/{split}")
+            entry[f"{split}_sha256"] = digest
+            entry["parts"][split] = names
+    raw["files"] = dict(sorted(files.items()))
+    manifest_path.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")

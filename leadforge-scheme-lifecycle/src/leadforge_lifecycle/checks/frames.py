@@ -15,14 +15,14 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from leadforge.bundle import RelationalContract
 from leadforge.bundle.reader import BundleView, Manifest
-from leadforge.bundle.relational import id_numbers
+from leadforge.bundle.relational import id_numbers, table_where
+from leadforge.bundle.splits import SPLITS
 from leadforge.columns import day_offsets
 from leadforge.errors import BundleError
 
-from leadforge_lifecycle.catalog import CALENDAR, REGIMES, Regime
+from leadforge_lifecycle.catalog import CALENDAR, REGIMES, Regime, tasks
 from leadforge_lifecycle.contract import relational_contract
 from leadforge_lifecycle.engine import EVENT_TYPES, INVOICE_STATUSES
 from leadforge_lifecycle.population import PLANS
@@ -37,6 +37,7 @@ Converter = Callable[[pa.Array], np.ndarray]
 
 
 def table_rel(name: str) -> str:
+    """A table's single-file path (:meth:`Context.rel` names either layout)."""
     return f"tables/{name}.parquet"
 
 
@@ -67,12 +68,22 @@ def _manifest_int(manifest: Manifest, key: str) -> int:
     return value
 
 
-class Context:
-    """A bundle under check: its lifecycle manifest fields and lazily loaded tables."""
+#: Tables written shard by shard: part ``i`` of each holds the rows of shard ``i``'s customers.
+SHARDED = ("customers", "subscriptions", "subscription_events", "health_signals", "invoices")
 
-    def __init__(self, bundle: BundleView, manifest: Manifest) -> None:
+
+class Context:
+    """A bundle under check: its lifecycle manifest fields and lazily loaded tables.
+
+    With ``part`` set, the context sees only that shard: part ``part`` of every sharded table
+    and task split (a shard's customers, their rows and their task rows), so the row checks
+    hold one shard in memory at a time.
+    """
+
+    def __init__(self, bundle: BundleView, manifest: Manifest, part: int | None = None) -> None:
         self.bundle = bundle
         self.manifest = manifest
+        self.part = part
         self.public = manifest.is_public
         self.observation = _manifest_date(manifest, "observation_date")
         self.early_weeks = _manifest_int(manifest, "early_tenure_weeks")
@@ -84,28 +95,54 @@ class Context:
         reports any difference; the checks that read rows need them)."""
         redacted = self.manifest.redacted_columns
         for t in self.contract:
-            rel = table_rel(t.name)
-            if not self.bundle.exists(rel):
+            if not self.bundle.has_table(t.name):
                 return False
             schema = t.public_schema(redacted) if self.public else t.schema.without(redacted)
-            got = self.bundle.schema(rel)
-            if got.names != schema.names or any(got.field(f.name).type != f.type for f in schema.arrow):
-                return False
+            for rel in self.bundle.table_files(t.name):
+                got = self.bundle.schema(rel)
+                if got.names != schema.names or any(got.field(f.name).type != f.type for f in schema.arrow):
+                    return False
         return True
+
+    def shards(self) -> int | None:
+        """How many shard parts every sharded table and task split has (``None`` unless they agree)."""
+        counts = {len(self.bundle.table_files(name)) for name in SHARDED}
+        counts |= {
+            len(self.bundle.split_files(spec.task_id, split))
+            for regime in self.regimes
+            for spec in tasks(regime)
+            for split in SPLITS
+            if self.bundle.has_split(spec.task_id, split)
+        }
+        return counts.pop() if len(counts) == 1 else None
+
+    def files(self, name: str) -> tuple[str, ...]:
+        files = self.bundle.table_files(name)
+        return files if self.part is None or name not in SHARDED else (files[self.part],)
+
+    def split_files(self, task_id: str, split: str) -> tuple[str, ...]:
+        files = self.bundle.split_files(task_id, split)
+        return files if self.part is None else (files[self.part],)
+
+    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """A per-customer table whole (of this shard)."""
+        return self.bundle.read_parquet(self.files(name), columns)
+
+    def rel(self, name: str) -> str:
+        """How a finding names a table: its file, or its folder of parts."""
+        return table_where(self.bundle, name)
+
+    def split_rel(self, task_id: str, split: str) -> str:
+        files = self.bundle.split_files(task_id, split)
+        return files[0] if len(files) == 1 else f"tasks/{task_id}/{split}"
 
     def load(self, name: str, spec: dict[str, tuple[str, Converter]]) -> dict[str, np.ndarray]:
         """Columns of a table converted to numpy; ``spec`` maps an output name to (column, converter)."""
-        rel = table_rel(name)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in spec}
         columns = sorted({col for col, _ in spec.values()})
-        try:
-            for batch in pq.ParquetFile(self.bundle.path(rel)).iter_batches(
-                batch_size=1 << 20, columns=columns
-            ):
-                for out, (col, convert) in spec.items():
-                    parts[out].append(convert(batch.column(col)))
-        except (OSError, pa.ArrowException) as exc:
-            raise BundleError(f"{rel} is not a readable Parquet file: {exc}") from None
+        for batch in self.bundle.iter_batches(self.files(name), columns):
+            for out, (col, convert) in spec.items():
+                parts[out].append(convert(batch.column(col)))
         return {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()}
 
     def day(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -205,9 +242,12 @@ class Context:
             return np.zeros(row.size, dtype=np.int64)
         return np.asarray(self.customers.day[row] + 7 * self.early_weeks, dtype=np.int64)
 
-    def split_customers(self, rel: str, columns: list[str] | None = None) -> tuple[pa.Table, np.ndarray]:
-        """A split file and the ``customers`` row of each of its customers (``-1`` if unknown)."""
-        table = self.bundle.read_parquet(rel, columns)
+    def split_customers(
+        self, task_id: str, split: str, columns: list[str] | None = None
+    ) -> tuple[pa.Table, np.ndarray]:
+        """A split (per customer, so read whole) and the ``customers`` row of each of its customers
+        (``-1`` if unknown)."""
+        table = self.bundle.read_parquet(self.split_files(task_id, split), columns)
         return table, self.customer_index(ids("cust")(table.column("customer_id").combine_chunks()))
 
 

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 import numpy as np
 from leadforge.findings import Finding
 
-from leadforge_lifecycle.checks.frames import EVENT_CODE, STATUS_CODE, Context, table_rel
+from leadforge_lifecycle.checks.frames import EVENT_CODE, STATUS_CODE, Context
 from leadforge_lifecycle.checks.history import keys_of, mrr_before
 
 CHECK = "lifecycle.invoice_chain"
-_INVOICES = table_rel("invoices")
 #: A settled status, and the event that settles it ("equal": one event per such invoice;
 #: "at most": a churn can also be voluntary).
 _SETTLED = (("recovered", "payment_recovered", "equal"), ("written_off", "churn", "at most"))
@@ -25,18 +24,20 @@ _SETTLED = (("recovered", "payment_recovered", "equal"), ("written_off", "churn"
 def chain(ctx: Context) -> Iterator[Finding]:
     inv, ev, cu = ctx.invoices, ctx.events, ctx.customers
     if np.any(inv.cols["status"] < 0):
-        yield Finding(CHECK, "unknown payment_status", where=f"{_INVOICES}:payment_status")
+        yield Finding(CHECK, "unknown payment_status", where=f"{ctx.rel('invoices')}:payment_status")
         return
     mrr = mrr_before(ctx, inv.cust, inv.day)
     if np.any(inv.cols["amount"] != mrr):
         yield Finding(
             CHECK,
             f"{int(np.sum(inv.cols['amount'] != mrr))} invoice(s) do not bill the MRR in effect",
-            where=f"{_INVOICES}:amount_usd",
+            where=f"{ctx.rel('invoices')}:amount_usd",
         )
     if np.any((inv.day - cu.day[ctx.customer_index(inv.cust)]) % 7 != 0):
         yield Finding(
-            CHECK, "invoice not on a weekly billing date of its customer", where=f"{_INVOICES}:invoice_date"
+            CHECK,
+            "invoice not on a weekly billing date of its customer",
+            where=f"{ctx.rel('invoices')}:invoice_date",
         )
     failures = ev.cols["kind"] == EVENT_CODE["payment_failure"]
     troubled = inv.cols["status"] != STATUS_CODE["paid"]
@@ -46,7 +47,7 @@ def chain(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             CHECK,
             "a failed/recovered/written-off invoice has no payment_failure event on its date",
-            where=f"{_INVOICES}:payment_status",
+            where=f"{ctx.rel('invoices')}:payment_status",
         )
     for status, event, rule in _SETTLED:
         got, have = _per_customer(ctx, status, event)
@@ -59,7 +60,7 @@ def chain(ctx: Context) -> Iterator[Finding]:
                     if ctx.public
                     else ""
                 ),
-                where=f"{_INVOICES}:payment_status",
+                where=f"{ctx.rel('invoices')}:payment_status",
             )
 
 

@@ -33,10 +33,10 @@ def targets(ctx: Context) -> Iterator[Finding]:
     for regime in ctx.regimes:
         for spec in tasks(regime):
             for split in SPLITS:
-                rel = f"tasks/{spec.task_id}/{split}.parquet"
-                if not ctx.bundle.exists(rel):
+                if not ctx.bundle.has_split(spec.task_id, split):
                     continue
-                t, row = ctx.split_customers(rel, ["customer_id", spec.label_column])
+                rel = ctx.split_rel(spec.task_id, split)
+                t, row = ctx.split_customers(spec.task_id, split, ["customer_id", spec.label_column])
                 if np.any(row < 0):
                     continue  # the snapshot check reports rows of unknown customers
                 cut = ctx.cutoff(regime, row)

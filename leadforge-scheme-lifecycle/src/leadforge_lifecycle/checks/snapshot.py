@@ -55,10 +55,10 @@ def features(ctx: Context) -> Iterator[Finding]:
         for spec in tasks(regime):
             seen: list[np.ndarray] = []
             for split in SPLITS:
-                rel = f"tasks/{spec.task_id}/{split}.parquet"
-                if not ctx.bundle.exists(rel):
+                if not ctx.bundle.has_split(spec.task_id, split):
                     continue
-                table, row = ctx.split_customers(rel)
+                rel = ctx.split_rel(spec.task_id, split)
+                table, row = ctx.split_customers(spec.task_id, split)
                 if np.any(row < 0):
                     yield Finding(CHECK, "rows of unknown customers", where=f"{rel}:customer_id")
                     continue

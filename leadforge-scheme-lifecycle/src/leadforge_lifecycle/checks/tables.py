@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 from leadforge.findings import Finding
 
-from leadforge_lifecycle.checks.frames import Context, ids, table_rel
+from leadforge_lifecycle.checks.frames import Context, ids
 
 CHECK = "lifecycle.tables"
 
@@ -32,7 +32,7 @@ def subscriptions(ctx: Context) -> Iterator[Finding]:
     subs = ctx.load(
         "subscriptions", {"id": ("subscription_id", ids("sub")), "cust": ("customer_id", ids("cust"))}
     )
-    where = table_rel("subscriptions")
+    where = ctx.rel("subscriptions")
     cust = ctx.customers.cust
     if np.unique(subs["cust"]).size != subs["cust"].size or subs["cust"].size != cust.size:
         yield Finding(CHECK, "every customer needs exactly one subscription", where=f"{where}:customer_id")
@@ -45,5 +45,5 @@ def subscriptions(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             CHECK,
             "an event's subscription is not its customer's",
-            where=f"{table_rel('subscription_events')}:subscription_id",
+            where=f"{ctx.rel('subscription_events')}:subscription_id",
         )

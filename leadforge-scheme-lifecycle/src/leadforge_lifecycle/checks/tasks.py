@@ -43,8 +43,7 @@ def task_set(ctx: Context) -> Iterator[Finding]:
                     )
         schema = task_schema(spec.label_column).without(ctx.manifest.redacted_columns)
         for split in SPLITS:
-            rel = f"tasks/{task_id}/{split}.parquet"
-            if ctx.bundle.exists(rel):
+            for rel in ctx.bundle.split_files(task_id, split) if ctx.bundle.has_split(task_id, split) else ():
                 got = ctx.bundle.schema(rel)
                 if got.names != schema.names:
                     yield Finding(

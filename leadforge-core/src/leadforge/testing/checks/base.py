@@ -9,10 +9,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from leadforge.bundle.manifest import SPLITS
 from leadforge.enums import ExposureMode
+from leadforge.errors import BundleError
 from leadforge.features import parse_dictionary
 from leadforge.testing.bundles import GeneratedBundle
 from leadforge.testing.subject import Subject
@@ -37,9 +37,10 @@ class Check:
 def task_rows(b: GeneratedBundle, task: str) -> pa.Table | None:
     """All rows of a task, whatever their split, in key order (``None`` if unreadable)."""
     tm = b.task_manifest(task)
+    view = b.view()
     try:
-        rows = pa.concat_tables([pq.read_table(b.path / "tasks" / task / f"{s}.parquet") for s in SPLITS])
-    except (OSError, pa.ArrowException):
+        rows = pa.concat_tables([view.split(task, s) for s in SPLITS])
+    except (BundleError, pa.ArrowException):
         return None
     if tm is None or tm.key_column not in rows.column_names:
         return rows

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pyarrow.parquet as pq
-
 from leadforge.bundle.manifest import SPLITS
 from leadforge.features import DICTIONARY_HEADER
 from leadforge.testing.bundles import GeneratedBundle
@@ -53,10 +51,12 @@ def _dictionary_problems(b: GeneratedBundle) -> Iterator[str]:
     for task in sorted(m.tasks):
         tm = b.task_manifest(task)
         for split in SPLITS:
-            rel = f"tasks/{task}/{split}.parquet"
-            if not (b.path / rel).exists():
+            view = b.view()
+            if not view.has_split(task, split):
                 continue
-            schema = pq.read_schema(b.path / rel)
+            files = view.split_files(task, split)
+            rel = files[0] if len(files) == 1 else f"tasks/{task}/{split}"
+            schema = view.schema(files)
             missing = [n for n in schema.names if n not in by_name]
             if missing:
                 yield f"{rel}: columns missing from feature_dictionary.csv: {missing}"

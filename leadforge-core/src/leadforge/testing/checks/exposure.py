@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leadforge.bundle.manifest import SPLITS, Manifest
+from leadforge.bundle.reader import BundleView, discover
 from leadforge.testing.bundles import GeneratedBundle
 from leadforge.testing.checks.base import INSTRUCTOR, PUBLIC, Skip, clip, dictionary_rows, parquet_files
 from leadforge.testing.subject import Subject
@@ -55,11 +55,12 @@ def _declared_redactions_absent(pub: GeneratedBundle, mp: Manifest) -> Iterator[
     redacted = set(mp.redacted_columns)
     sr = mp.structural_redactions
     for table in sr.omitted_tables:
-        if (pub.path / "tables" / f"{table}.parquet").exists():
-            yield f"tables/{table}.parquet is in the public bundle although the manifest declares it omitted"
+        if discover(pub.path, f"tables/{table}"):
+            yield f"tables/{table} is in the public bundle although the manifest declares it omitted"
     for rel in parquet_files(pub.path):
         names = set(pq.read_schema(pub.path / rel).names)
-        banned = redacted | (set(sr.columns.get(Path(rel).stem, ())) if rel.startswith("tables/") else set())
+        owner = rel.split("/")[1].removesuffix(".parquet") if rel.startswith("tables/") else None
+        banned = redacted | (set(sr.columns.get(owner, ())) if owner is not None else set())
         present = sorted(names & banned)
         if present:
             yield f"{rel} keeps column(s) the public manifest declares redacted: {present}"
@@ -92,9 +93,11 @@ def _tables_monotone(pub: GeneratedBundle, mp: Manifest, ins: GeneratedBundle, m
         )
     redacted = set(mp.redacted_columns)
     contract = mp.contract
+    vp, vi = pub.view(), ins.view()
     for name in sorted(tp & ti):
-        rel = f"tables/{name}.parquet"
-        sp, si = pq.read_schema(pub.path / rel), pq.read_schema(ins.path / rel)
+        files_p, files_i = vp.table_files(name), vi.table_files(name)
+        rel = files_p[0] if len(files_p) == 1 else f"tables/{name}"
+        sp, si = vp.schema(files_p), vi.schema(files_i)
         extra = [n for n in sp.names if n not in si.names]
         if extra:
             yield f"{rel}: public columns the instructor table lacks: {extra}"
@@ -114,16 +117,16 @@ def _tables_monotone(pub: GeneratedBundle, mp: Manifest, ins: GeneratedBundle, m
             yield f"{rel} has more rows in public ({rp}) than in instructor ({ri})"
         # Core renumbers "shard" tables after the public cut, so only plan ids name the same row in both.
         if contract is not None and name in contract and contract[name].numbering == "plan" and rp:
-            yield from _ids_subset(rel, contract[name].primary_key, pub.path / rel, ins.path / rel)
+            yield from _ids_subset(rel, contract[name].primary_key, vp, vi, name)
 
 
-def _ids_subset(rel: str, key: str, pub_file: Path, ins_file: Path) -> Iterator[str]:
-    if key not in pq.read_schema(pub_file).names or key not in pq.read_schema(ins_file).names:
+def _ids_subset(rel: str, key: str, vp: BundleView, vi: BundleView, name: str) -> Iterator[str]:
+    if key not in vp.schema(vp.table_files(name)).names or key not in vi.schema(vi.table_files(name)).names:
         return
-    ids_i = pq.read_table(ins_file, columns=[key]).column(key)
+    ids_i = vi.table(name, [key]).column(key)
     if pc.count_distinct(ids_i).as_py() != len(ids_i):
         return
-    ids_p = pq.read_table(pub_file, columns=[key]).column(key)
+    ids_p = vp.table(name, [key]).column(key)
     unknown = pc.sum(pc.invert(pc.is_in(ids_p, value_set=ids_i.combine_chunks()))).as_py() or 0
     if unknown:
         yield f"{rel}: {unknown} public {key} value(s) do not exist in the instructor table"
@@ -138,10 +141,12 @@ def _tasks_monotone(pub: GeneratedBundle, mp: Manifest, ins: GeneratedBundle, mi
         tm = pub.task_manifest(task)
         key = tm.key_column if tm is not None else None
         for split in SPLITS:
-            rel = f"tasks/{task}/{split}.parquet"
-            if not (pub.path / rel).exists() or not (ins.path / rel).exists():
+            vp, vi = pub.view(), ins.view()
+            if not vp.has_split(task, split) or not vi.has_split(task, split):
                 continue
-            a, b = pq.read_table(pub.path / rel), pq.read_table(ins.path / rel)
+            files = vp.split_files(task, split)
+            rel = files[0] if len(files) == 1 else f"tasks/{task}/{split}"
+            a, b = vp.split(task, split), vi.split(task, split)
             extra = [n for n in a.column_names if n not in b.column_names]
             if extra:
                 yield f"{rel}: public columns the instructor split lacks: {extra}"

@@ -10,10 +10,8 @@ seed, mode, tier, pinned timestamp, config digest, the scheme's relational contr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from leadforge.api import core_version
 from leadforge.bundle.manifest import (
@@ -25,9 +23,12 @@ from leadforge.bundle.manifest import (
     TAIL_KEYS,
     TASK_MANIFEST,
     TASK_MANIFEST_KEYS,
+    FileEntry,
     Manifest,
     parse_task_manifest,
+    parts_digest,
 )
+from leadforge.bundle.reader import discover
 from leadforge.testing.bundles import PINNED_TIMESTAMP, GeneratedBundle, tree_hashes
 from leadforge.testing.checks.base import INSTRUCTOR, PUBLIC, clip
 from leadforge.testing.subject import Subject
@@ -123,23 +124,34 @@ def _files(b: GeneratedBundle, m: Manifest) -> Iterator[str]:
 
 
 def _tables_section(b: GeneratedBundle, m: Manifest) -> Iterator[str]:
-    on_disk = {p.stem for p in (b.path / "tables").glob("*.parquet")}
+    view = b.view()
+    on_disk = set(view.table_names())
     if set(m.tables) != on_disk:
         yield f"tables lists {sorted(m.tables)} but tables/ holds {sorted(on_disk)}"
     files = m.files or {}
     for name, entry in m.tables.items():
-        rel = f"tables/{name}.parquet"
+        rel = f"tables/{name}" if entry.parts else f"tables/{name}.parquet"
         if entry.file != rel:
             yield f"tables[{name!r}].file is {entry.file!r}, expected {rel!r}"
-        if (b.path / rel).exists():
-            rows = pq.ParquetFile(b.path / rel).metadata.num_rows
+        if entry.parts and list(entry.parts) != list(discover(b.path, f"tables/{name}")):
+            yield f"tables[{name!r}].parts are not the part files of {rel}"
+        if all(view.exists(f) for f in entry.files):
+            rows = view.num_rows(entry.files)
             if entry.row_count != rows:
                 yield f"tables[{name!r}].row_count is {entry.row_count!r}, the file has {rows} rows"
-        if rel not in files or entry.sha256 != files[rel].sha256:
+        if _digest(entry.files, files, bool(entry.parts)) != entry.sha256:
             yield f"tables[{name!r}].sha256 disagrees with files[{rel!r}]"
 
 
+def _digest(parts: Sequence[str], files: Mapping[str, FileEntry], partitioned: bool) -> str | None:
+    """What the manifest must record for a table or split: its file's digest, or its parts'."""
+    if any(p not in files for p in parts):
+        return None
+    return parts_digest([files[p].sha256 for p in parts]) if partitioned else files[parts[0]].sha256
+
+
 def _tasks_section(b: GeneratedBundle, m: Manifest, instructor_tables: set[str] | None) -> Iterator[str]:
+    view = b.view()
     folder = b.path / "tasks"
     on_disk = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     if set(m.tasks) != on_disk:
@@ -147,13 +159,14 @@ def _tasks_section(b: GeneratedBundle, m: Manifest, instructor_tables: set[str] 
     files = m.files or {}
     for task, entry in m.tasks.items():
         for split in SPLITS:
-            rel = f"tasks/{task}/{split}.parquet"
-            if (b.path / rel).exists():
-                rows = pq.ParquetFile(b.path / rel).metadata.num_rows
+            parts = m.split_files(task, split)
+            rel = parts[0] if len(parts) == 1 else f"tasks/{task}/{split}"
+            if all(view.exists(f) for f in parts):
+                rows = view.num_rows(parts)
                 if entry.rows.get(split) != rows:
                     recorded = entry.rows.get(split)
                     yield f"tasks[{task!r}].{split}_rows is {recorded!r}, the file has {rows} rows"
-            if rel not in files or entry.sha256.get(split) != files[rel].sha256:
+            if entry.sha256.get(split) != _digest(parts, files, bool(entry.parts.get(split))):
                 yield f"tasks[{task!r}].{split}_sha256 disagrees with files[{rel!r}]"
         yield from _task_manifest_problems(b, m, task, instructor_tables)
 

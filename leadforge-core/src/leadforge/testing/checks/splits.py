@@ -7,7 +7,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from leadforge.bundle.manifest import SPLITS, TaskManifest
 from leadforge.testing.bundles import GeneratedBundle
@@ -30,12 +29,12 @@ def _split_problems(b: GeneratedBundle, task: str) -> Iterator[str]:
     label = tm.label_column if tm else None
     where = f"{b.mode.value} tasks/{task}"
     tables: dict[str, pa.Table] = {}
+    view = b.view()
     for split in SPLITS:
-        path = b.path / "tasks" / task / f"{split}.parquet"
-        if not path.exists():
+        if not view.has_split(task, split):
             yield f"{where}/{split}.parquet is missing"
             continue
-        tables[split] = pq.read_table(path)
+        tables[split] = view.split(task, split)
         if tables[split].num_rows == 0:
             yield f"{where}/{split}.parquet is empty"
     schemas = {s: t.schema.remove_metadata() for s, t in tables.items()}
@@ -105,10 +104,13 @@ def _assignment(b: GeneratedBundle, tm: TaskManifest) -> dict[Any, str]:
     """Each key's split; keys found in two splits of the task are left out (``splits`` reports them)."""
     out: dict[Any, str] = {}
     ambiguous: set[Any] = set()
+    view = b.view()
     for split in SPLITS:
-        path = b.path / "tasks" / tm.task_id / f"{split}.parquet"
-        if path.exists() and tm.key_column in pq.read_schema(path).names:
-            for k in pq.read_table(path, columns=[tm.key_column]).column(tm.key_column).to_pylist():
+        if (
+            view.has_split(tm.task_id, split)
+            and tm.key_column in view.schema(view.split_files(tm.task_id, split)).names
+        ):
+            for k in view.split(tm.task_id, split, [tm.key_column]).column(tm.key_column).to_pylist():
                 if out.setdefault(k, split) != split:
                     ambiguous.add(k)
     return {k: s for k, s in out.items() if k not in ambiguous}

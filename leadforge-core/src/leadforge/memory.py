@@ -1,0 +1,199 @@
+"""A small world's bundle held in memory: the same tables and splits ``save`` would write, no disk.
+
+:class:`MemoryWriter` is a :class:`BundleWriter` whose files are Arrow tables and byte strings:
+the scheme writes through it exactly as it writes a bundle, so the public projection, ids,
+split assignment and row order are the writer's, and ``Bundle.tables`` equals what
+``leadforge.load(bundle.save(path)).tables`` reads back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import pyarrow as pa
+
+from leadforge.bundle.files import Written
+from leadforge.bundle.shards import ShardOut
+from leadforge.bundle.splits import SPLITS
+from leadforge.bundle.writer import METADATA, BundleWriter
+from leadforge.errors import GenerationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+R = TypeVar("R")
+Kind = Literal["pandas", "arrow"]
+#: Above this estimated bundle size, hold nothing in memory: save() and leadforge.load() stream.
+MAX_MEMORY_BUNDLE_BYTES = 2 * 1024**3
+
+
+class _MemoryFile:
+    """Stands in for a Parquet file: row groups kept as Arrow tables."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.chunks: list[pa.Table] = []
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.chunks.append(table if table.schema == self.schema else table.cast(self.schema))
+            self.rows += table.num_rows
+
+    def table(self) -> pa.Table:
+        return pa.concat_tables(self.chunks) if self.chunks else self.schema.empty_table()
+
+    def close(self) -> Written:
+        return Written(self.rows, "", 0)
+
+    def abort(self) -> None:
+        self.chunks.clear()
+
+
+class MemoryWriter(BundleWriter):
+    """A bundle writer that keeps every file in memory and runs every shard in this process."""
+
+    def _make_root(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self._memory_parts: dict[str, dict[int, bytes]] = {}
+
+    def _table_file(self, name: str) -> Any:
+        if name not in self._tables:
+            self._tables[name] = _MemoryFile(self._sink().table_schema(name))  # type: ignore[assignment]
+        return self._tables[name]
+
+    def _split_file(self, task_id: str, split: str) -> Any:
+        key = (task_id, split)
+        if key not in self._split_files:
+            self._split_files[key] = _MemoryFile(self._tasks[task_id].schema.arrow)  # type: ignore[assignment]
+        return self._split_files[key]
+
+    def map_shards(
+        self, task: Callable[[ShardOut], R], count: int, *, stage: str = "simulating shards"
+    ) -> list[R]:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise GenerationError(f"map_shards needs a shard count >= 1, got {count!r}")
+        out: list[R] = []
+        for index in range(count):
+            out.append(task(ShardOut(index, self._sink(), _direct=self)))
+            self.progress(stage, index + 1, count)
+        return out
+
+    def _keep_part(self, key: str, index: int, data: bytes) -> None:
+        self._memory_parts.setdefault(key, {})[index] = data
+
+    def metadata_parts(self, key: str) -> Iterator[bytes]:
+        parts = self._memory_parts.pop(key, {})
+        for index in sorted(parts):
+            yield parts[index]
+
+    def write_metadata_chunks(self, name: str, chunks: Iterable[bytes]) -> None:
+        self._check_metadata(name)
+        self._write_bytes(f"{METADATA}/{name}", b"".join(chunks))
+
+    def _write_bytes(self, rel: str, data: bytes) -> None:
+        if rel in self.blobs:
+            raise GenerationError(f"{rel} is written twice")
+        self.blobs[rel] = data
+
+    def collect(self) -> InMemoryBundle:
+        """Everything written, as the bundle would hold it (every contract table, even empty)."""
+        if not self._card_written:
+            raise GenerationError("the scheme did not write a dataset card")
+        tables = {}
+        for t in self.contract:
+            if not (self.public and t.public.omit):
+                tables[t.name] = self._table_file(t.name).table()
+        splits = {
+            tid: {split: self._split_file(tid, split).table() for split in SPLITS} for tid in self._tasks
+        }
+        manifests = {tid: t.spec.manifest(t.stratified_by) for tid, t in self._tasks.items()}
+        return InMemoryBundle(tables, splits, manifests, dict(self.blobs))
+
+
+@dataclass(frozen=True)
+class MemoryTable:
+    """One table in memory, with the reading methods of ``leadforge.load``'s tables."""
+
+    name: str
+    arrow: pa.Table = field(repr=False)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.arrow.num_rows)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.arrow.schema
+
+    def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
+        return self.arrow if columns is None else self.arrow.select(columns)
+
+    def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
+        frame: pd.DataFrame = self.to_arrow(columns).to_pandas()
+        return frame
+
+
+@dataclass(frozen=True)
+class MemoryTask:
+    """A task's three splits in memory (pandas, or Arrow with ``kind="arrow"``)."""
+
+    task_id: str
+    manifest: Any
+    splits: Mapping[str, pa.Table] = field(repr=False)
+    kind: Kind = "pandas"
+
+    def split(self, name: str) -> Any:
+        if name not in self.splits:
+            raise KeyError(f"no split {name!r}; splits are {', '.join(SPLITS)}")
+        table = self.splits[name]
+        return table if self.kind == "arrow" else table.to_pandas()
+
+    @property
+    def train(self) -> Any:
+        return self.split("train")
+
+    @property
+    def valid(self) -> Any:
+        return self.split("valid")
+
+    @property
+    def test(self) -> Any:
+        return self.split("test")
+
+
+@dataclass(frozen=True)
+class InMemoryBundle:
+    """What ``Bundle.tables`` / ``Bundle.task()`` read: tables, splits, card and metadata files."""
+
+    arrow_tables: Mapping[str, pa.Table] = field(repr=False)
+    arrow_splits: Mapping[str, Mapping[str, pa.Table]] = field(repr=False)
+    task_manifests: Mapping[str, Any] = field(repr=False)
+    files: Mapping[str, bytes] = field(repr=False)
+
+    @property
+    def tables(self) -> Mapping[str, MemoryTable]:
+        return {name: MemoryTable(name, t) for name, t in self.arrow_tables.items()}
+
+    @property
+    def task_ids(self) -> tuple[str, ...]:
+        return tuple(self.arrow_splits)
+
+    def task(self, task_id: str, *, kind: Kind = "pandas") -> MemoryTask:
+        if task_id not in self.arrow_splits:
+            raise KeyError(f"no task {task_id!r}; tasks are {', '.join(self.arrow_splits) or 'none'}")
+        if kind not in ("pandas", "arrow"):
+            raise ValueError(f"kind must be 'pandas' or 'arrow', got {kind!r}")
+        return MemoryTask(task_id, self.task_manifests[task_id], self.arrow_splits[task_id], kind)
+
+    @property
+    def card(self) -> str:
+        return self.files["dataset_card.md"].decode("utf-8")
+
+
+def memory_root() -> Path:
+    """A root path the memory writer never touches (its files live in :attr:`MemoryWriter.blobs`)."""
+    return Path("<memory>")
