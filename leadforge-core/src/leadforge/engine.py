@@ -27,7 +27,14 @@ R = TypeVar("R")
 #: More local workers than this is a typo, not a machine.
 MAX_WORKERS = 256
 INSTALL_HINT = "pip install 'leadforge-core[dask]'"
-_SPAWN_ENV = "distributed.nanny.pre-spawn-environ"
+#: Dask settings for the cluster ``--workers`` starts. Its nannies set MALLOC_TRIM_THRESHOLD_=65536
+#: in the workers' environment, which makes glibc hand every large numpy buffer back to the OS
+#: (shards ran 3x slower); and each worker samples its own stacks every 10 ms for a dashboard
+#: nobody opens here.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class Engine(Protocol):
@@ -163,9 +170,7 @@ def open_engine(
         return
     import dask
 
-    # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers' environment, which makes
-    # glibc return every large numpy buffer to the OS: the simulation ran 3x slower that way.
-    with dask.config.set({f"{_SPAWN_ENV}.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

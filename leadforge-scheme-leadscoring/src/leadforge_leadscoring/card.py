@@ -60,6 +60,11 @@ class _Facts:
         return self.world.params.primary_task
 
     @property
+    def suffix(self) -> str:
+        """A file's ending: ``.parquet``, or nothing for the folder of parts of a sharded bundle."""
+        return ".parquet" if len(self.world.plan) == 1 else ""
+
+    @property
     def window(self) -> int:
         return self.world.params.feature_window
 
@@ -229,9 +234,9 @@ def _loading(f: _Facts) -> list[str]:
         "```python",
         "import pandas as pd",
         "",
-        f'train = pd.read_parquet("tasks/{f.label}/train.parquet")',
-        f'test = pd.read_parquet("tasks/{f.label}/test.parquet")',
-        'leads = pd.read_parquet("tables/leads.parquet")',
+        f'train = pd.read_parquet("tasks/{f.label}/train{f.suffix}")',
+        f'test = pd.read_parquet("tasks/{f.label}/test{f.suffix}")',
+        f'leads = pd.read_parquet("tables/leads{f.suffix}")',
         "```",
         "",
         "Splits are 70 / 15 / 15 (train / valid / test), stratified by the label, and deterministic: a "

@@ -22,6 +22,8 @@ from leadforge.columns import id_array
 from leadforge.errors import GenerationError
 
 _EPOCH = dt.date(1970, 1, 1)
+#: Above this many values, date strings are parsed once per distinct value.
+_FEW_DATES = 4096
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,12 @@ def _remap(fk: pa.ChunkedArray, parent: _Kept) -> pa.Array:
 def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Days since 1970-01-01 of ISO date strings, dates or timestamps (nulls become a huge value)."""
     arr = _combined(values)
+    if (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and len(arr) > _FEW_DATES:
+        # a calendar holds few distinct days: parse each once, then look every row up
+        encoded = arr.dictionary_encode()
+        known = np.append(day_numbers(encoded.dictionary), np.iinfo(np.int32).max)
+        index = pc.fill_null(encoded.indices, len(encoded.dictionary))
+        return np.asarray(known[np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)])
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         day = pc.cast(
             pc.strptime(pc.utf8_slice_codeunits(arr, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32()

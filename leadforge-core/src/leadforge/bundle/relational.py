@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from leadforge.bundle.contract import RelationalContract, TableContract
 from leadforge.bundle.projection import day_numbers
 from leadforge.bundle.reader import BATCH_ROWS, BundleView, confined, reading
+from leadforge.columns import id_numbers_fast
 from leadforge.engine import LOCAL
 from leadforge.findings import Finding
 
@@ -56,10 +57,14 @@ def table_where(bundle: BundleView, name: str) -> str:
 
 
 def id_converter(prefix: str) -> Callable[[pa.Array], np.ndarray]:
-    """Ids to their numbers, vectorised (prefix test, digit test, cast); null or malformed is -1."""
+    """Ids to their numbers, vectorised (string bytes read as numpy digits; Arrow kernels for
+    other types); null or malformed is -1."""
     head = prefix + "_"
 
     def convert(values: pa.Array) -> np.ndarray:
+        fast = id_numbers_fast(values, prefix)
+        if fast is not None:
+            return fast
         tail = pc.utf8_slice_codeunits(values, len(head))
         ok = pc.and_(pc.starts_with(values, head), pc.greater_equal(pc.utf8_length(values), len(head) + 6))
         ok = pc.and_(ok, pc.and_(pc.utf8_is_digit(tail), pc.less_equal(pc.utf8_length(tail), 18)))

@@ -62,6 +62,15 @@ from leadforge.yamlfile import dump_json
 CARD = "dataset_card.md"
 DICTIONARY = "feature_dictionary.csv"
 METADATA = "metadata"
+CARD_FOOTER = (
+    "## Documentation\n\n"
+    "Every column of every table and task, with its type, unit, allowed values and what a public "
+    "bundle keeps of it: `data_dictionary.csv` (printed with an ER diagram by "
+    "`leadforge inspect <dir> --schema`). Standard metadata for dataset tools: `croissant.json` "
+    "(Croissant 1.0) and `datapackage.json` (Frictionless Data Package). Tables of a bundle written in "
+    "several shards are folders of parts (`tables/<name>/part-*.parquet`); "
+    '`pandas.read_parquet("tables/<name>")` and `leadforge.load(<dir>)` read either layout.\n'
+)
 R = TypeVar("R")
 
 __all__ = ["BundleWriter", "ShardOut", "TaskSpec"]
@@ -248,7 +257,10 @@ class BundleWriter:
         self.write_shard(0, {name: data})
 
     def write_dataset_card(self, text: str) -> None:
-        self._write_bytes(CARD, (text.rstrip("\n") + "\n").encode("utf-8"))
+        """``dataset_card.md``: the scheme's text, then core's pointer to the files core writes for
+        every bundle (so no card can forget its data dictionary)."""
+        body = text.rstrip("\n") + "\n\n" + CARD_FOOTER
+        self._write_bytes(CARD, body.encode("utf-8"))
         self._card_written = True
 
     def write_metadata_json(self, name: str, data: Any) -> None:
