@@ -15,3 +15,12 @@ def tree_hashes(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def require_first_party() -> None:
+    """Skip the calling module unless both first-party schemes and their recipes are installed
+    (core's own run has core alone; the run with every package covers these tests)."""
+    import pytest
+
+    for module in ("leadforge_leadscoring", "leadforge_lifecycle", "leadforge_recipes"):
+        pytest.importorskip(module, reason="needs the first-party schemes and recipes")

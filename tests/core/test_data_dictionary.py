@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from core_support import require_first_party
 from leadforge.api import Generator
 from leadforge.bundle import BundleWriter, croissant, datapackage, dictionary
 from leadforge.bundle.contract import ColumnDoc, RelationalContract, TableContract
@@ -26,6 +27,8 @@ from leadforge.bundle.manifest import SPLITS, Manifest
 from leadforge.bundle.reader import BundleView
 from leadforge.features import FeatureSpec
 from leadforge.schema import TableSchema
+
+require_first_party()
 
 SIZES: dict[str, dict[str, Any]] = {
     "b2b_saas_procurement_v1": {"n_accounts": 60, "n_contacts": 150, "n_leads": 200, "shard_accounts": 20},

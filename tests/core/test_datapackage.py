@@ -14,11 +14,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from core_support import require_first_party
 from leadforge.api import Generator
 from leadforge.bundle import datapackage
 from leadforge.bundle.dictionary import facts_from_bundle
 from leadforge.bundle.manifest import SPLITS, Manifest
 from leadforge.bundle.reader import BundleView
+
+require_first_party()
 
 frictionless = pytest.importorskip("frictionless")
 

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from core_support import tree_hashes
+from core_support import require_first_party, tree_hashes
 from export_support import make_bundle
 from leadforge.errors import BundleError
 from leadforge.export import csv as csv_store
 from leadforge.export.command import export_cmd
 from leadforge.export.source import open_source
+
+require_first_party()
 
 
 @pytest.fixture(scope="module")

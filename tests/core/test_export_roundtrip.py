@@ -18,9 +18,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from core_support import require_first_party
 from export_support import MODES, bundle_split, bundle_table, make_bundle
 from leadforge.bundle.manifest import SPLITS, Manifest
 from leadforge.export import export_bundle
+
+require_first_party()
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import leadforge
 import pytest
+from core_support import require_first_party
 from leadforge.api import Generator
 from leadforge.bundle import files, shards
 from leadforge.errors import UsageError
+
+require_first_party()
 
 PINNED = "2026-01-01T00:00:00+00:00"
 WORLDS = [
@@ -56,7 +59,7 @@ def test_memory_holds_exactly_what_save_writes(
 
 def test_unknown_task_and_oversized_worlds_are_refused() -> None:
     small = Generator.from_recipe("b2b_saas_procurement_v1", n_leads=300).generate()
-    with pytest.raises(KeyError, match="no task 'nope'"):
+    with pytest.raises(UsageError, match="no task 'nope'"):
         small.task("nope")
     big = Generator.from_recipe("b2b_saas_procurement_v1", n_leads=20_000_000).generate()
     with pytest.raises(UsageError, match="too much to hold in memory"):

@@ -10,10 +10,13 @@ import leadforge
 import pandas as pd
 import pyarrow as pa
 import pytest
+from core_support import require_first_party
 from export_support import MODES, bundle_split, bundle_table, make_bundle, partitioned_copy
 from leadforge.bundle.manifest import SPLITS, Manifest
 from leadforge.errors import BundleError, UsageError
 from leadforge.loaded import load
+
+require_first_party()
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "export.md"
 

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from core_support import require_first_party
+
+require_first_party()
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 

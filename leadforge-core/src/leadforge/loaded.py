@@ -135,20 +135,11 @@ class _Tables(Mapping[str, Table]):
         return len(self.names)
 
 
-@dataclass(frozen=True)
-class Task:
-    """A task's manifest and its splits: DataFrames (``kind="pandas"``) or Arrow tables."""
-
-    task_id: str
-    manifest: TaskManifest
-    kind: Kind
-    _files: _Files = field(repr=False)
+class Splits:
+    """``train`` / ``valid`` / ``test`` for anything that can read one split by name."""
 
     def split(self, name: str) -> Any:
-        if name not in SPLITS:
-            raise UsageError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
-        table = self._files.read(self._files.manifest.split_files(self.task_id, name), None)
-        return table.to_pandas() if self.kind == "pandas" else table
+        raise NotImplementedError
 
     @property
     def train(self) -> Any:
@@ -161,6 +152,22 @@ class Task:
     @property
     def test(self) -> Any:
         return self.split("test")
+
+
+@dataclass(frozen=True)
+class Task(Splits):
+    """A task's manifest and its splits: DataFrames (``kind="pandas"``) or Arrow tables."""
+
+    task_id: str
+    manifest: TaskManifest
+    kind: Kind
+    _files: _Files = field(repr=False)
+
+    def split(self, name: str) -> Any:
+        if name not in SPLITS:
+            raise UsageError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
+        table = self._files.read(self._files.manifest.split_files(self.task_id, name), None)
+        return table.to_pandas() if self.kind == "pandas" else table
 
 
 @dataclass(frozen=True)

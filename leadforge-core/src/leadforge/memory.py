@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
@@ -19,13 +19,13 @@ from leadforge.bundle.files import Written
 from leadforge.bundle.shards import ShardOut
 from leadforge.bundle.splits import SPLITS
 from leadforge.bundle.writer import METADATA, BundleWriter
-from leadforge.errors import GenerationError
+from leadforge.errors import GenerationError, UsageError
+from leadforge.loaded import Kind, Splits
 
 if TYPE_CHECKING:
     import pandas as pd
 
 R = TypeVar("R")
-Kind = Literal["pandas", "arrow"]
 #: Above this estimated bundle size, hold nothing in memory: save() and leadforge.load() stream.
 MAX_MEMORY_BUNDLE_BYTES = 2 * 1024**3
 
@@ -138,7 +138,7 @@ class MemoryTable:
 
 
 @dataclass(frozen=True)
-class MemoryTask:
+class MemoryTask(Splits):
     """A task's three splits in memory (pandas, or Arrow with ``kind="arrow"``)."""
 
     task_id: str
@@ -148,21 +148,9 @@ class MemoryTask:
 
     def split(self, name: str) -> Any:
         if name not in self.splits:
-            raise KeyError(f"no split {name!r}; splits are {', '.join(SPLITS)}")
+            raise UsageError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
         table = self.splits[name]
         return table if self.kind == "arrow" else table.to_pandas()
-
-    @property
-    def train(self) -> Any:
-        return self.split("train")
-
-    @property
-    def valid(self) -> Any:
-        return self.split("valid")
-
-    @property
-    def test(self) -> Any:
-        return self.split("test")
 
 
 @dataclass(frozen=True)
@@ -184,9 +172,9 @@ class InMemoryBundle:
 
     def task(self, task_id: str, *, kind: Kind = "pandas") -> MemoryTask:
         if task_id not in self.arrow_splits:
-            raise KeyError(f"no task {task_id!r}; tasks are {', '.join(self.arrow_splits) or 'none'}")
+            raise UsageError(f"no task {task_id!r}; the bundle has {', '.join(self.arrow_splits) or 'none'}")
         if kind not in ("pandas", "arrow"):
-            raise ValueError(f"kind must be 'pandas' or 'arrow', got {kind!r}")
+            raise UsageError(f"kind must be 'pandas' or 'arrow', got {kind!r}")
         return MemoryTask(task_id, self.task_manifests[task_id], self.arrow_splits[task_id], kind)
 
     @property
