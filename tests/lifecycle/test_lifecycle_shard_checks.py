@@ -100,3 +100,18 @@ def test_a_defect_in_one_shard_is_reported_as_in_single_files(sharded: Path, tmp
     alone = run(BundleView(single, Manifest.load(single)), Manifest.load(single))
     assert found and [f.message for f in found] == [f.message for f in alone]
     assert any("do not start at the previous MRR" in f.message for f in found), found
+
+
+@pytest.mark.slow
+def test_shards_are_checked_on_dask_workers_with_the_same_findings(sharded: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="needs leadforge-core[dask]")
+    from leadforge.engine import open_engine
+
+    parted = tmp_path / "parted"
+    shutil.copytree(sharded, parted)
+    _plant(parted)
+    local = run(BundleView(parted, Manifest.load(parted)), Manifest.load(parted))
+    with open_engine(2) as engine:
+        clean = run(BundleView(sharded, Manifest.load(sharded), engine=engine), Manifest.load(sharded))
+        remote = run(BundleView(parted, Manifest.load(parted), engine=engine), Manifest.load(parted))
+    assert clean == [] and local and [f.message for f in remote] == [f.message for f in local]

@@ -15,14 +15,17 @@ tables, dtypes, keys, references, time order, public cutoffs).
 Every finding names the file and, where it can, the column. The row checks run shard by shard
 when the bundle is written in shards (each shard's customers with their own rows), so a sound
 bundle costs one shard's memory; when a shard has findings the checks run again on the whole
-bundle, so the findings are the same whichever layout it is written in.
+bundle, so the findings are the same whichever layout it is written in. The shards are checked
+on the validation's engine (``validate --workers N``), each in its own job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.engine import LOCAL
 from leadforge.errors import BundleError
 from leadforge.findings import Finding, guarded
 
@@ -59,13 +62,24 @@ def run(bundle: BundleView, manifest: Manifest) -> list[Finding]:
     if findings or not ctx.tables_hold_their_contract():
         return findings
     shards = ctx.shards()
-    if (
-        shards is not None
-        and shards > 1
-        and not any(_rows(Context(bundle, manifest, i)) for i in range(shards))
-    ):
-        return findings
+    if shards is not None and shards > 1:
+        engine = bundle.engine or LOCAL
+        progress = bundle.progress
+
+        def report(done: int, total: int) -> None:
+            if progress is not None:
+                progress.update("checking lifecycle shards", done, total)
+
+        clean = engine.map(_shard_is_clean, range(shards), str(bundle.root), progress=report)
+        if all(clean):
+            return findings
     return findings + _rows(ctx)
+
+
+def _shard_is_clean(index: int, root: str) -> bool:
+    """On any worker: whether one shard's customers and their rows pass every row check."""
+    manifest = Manifest.load(Path(root))
+    return not _rows(Context(BundleView(Path(root), manifest), manifest, index))
 
 
 def _rows(ctx: Context) -> list[Finding]:
