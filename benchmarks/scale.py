@@ -1,7 +1,7 @@
 """Scale benchmark: generate and validate through the CLI from 10k to 10M leads, 1 and 2 workers.
 
     .venv/bin/python benchmarks/scale.py [--scheme lead_scoring] [--sizes 10000,100000]
-        [--customers 10000,100000] [--workers 1,2] [--json scale.json] [--predecessor] [--quick]
+        [--customers 10000,100000] [--workers 1,2] [--json scale.json] [--quick]
 
 Every measurement is a fresh ``leadforge generate ... --no-validate -q`` (then ``leadforge
 validate``) process writing into a clean temporary folder, timed as a user would see it: wall
@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
 LEADFORGE = str(Path(sys.executable).with_name("leadforge"))
 LEAD_RECIPE = "b2b_saas_procurement_v1"
 LIFECYCLE_RECIPE = "b2b_saas_ltv_v1"
@@ -475,10 +474,6 @@ def _arguments() -> argparse.ArgumentParser:
     ap.add_argument("--leadforge", default=LEADFORGE, help="the leadforge executable to measure")
     ap.add_argument("--interval", type=float, default=0.2, help="/proc sampling period, seconds")
     ap.add_argument("--timeout", type=float, help="kill a command after this many seconds (default: none)")
-    ap.add_argument(
-        "--predecessor", action="store_true", help="also time leadforge 1.0.0 (see predecessor.py)"
-    )
-    ap.add_argument("--predecessor-sizes", type=parse_sizes, default=[20_000, 100_000])
     ap.add_argument("--floor-of", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--floor-scratch", type=Path, help=argparse.SUPPRESS)
     return ap
@@ -552,18 +547,6 @@ def main() -> None:
                     if bigger:
                         note(f"{name}: every generate failed at {size:,}; skipped {bigger}")
                     break
-        if args.predecessor:
-            sys.path.insert(0, str(HERE))
-            import predecessor
-
-            result["predecessor"] = predecessor.compare(
-                args.predecessor_sizes,
-                leadforge=args.leadforge,
-                tmp=plan.tmp,
-                seed=args.seed,
-                timeout=args.timeout,
-            )
-            save()
     finally:
         shutil.rmtree(plan.tmp, ignore_errors=True)
     save()
