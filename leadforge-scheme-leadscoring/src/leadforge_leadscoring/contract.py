@@ -12,7 +12,7 @@ for converted leads, are withheld.
 from __future__ import annotations
 
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
-from leadforge.bundle.contract import ColumnDoc
+from leadforge.bundle.contract import ISO_DATE, ColumnDoc
 from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
@@ -20,34 +20,25 @@ from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.params import LeadScoringParams
 
 TERMINAL_COLUMNS = ("close_outcome", "closed_at")
-DATE = "ISO 8601 date"
 NARRATIVE = "one of the recipe narrative's"
-
-
-def _id(what: str) -> ColumnDoc:
-    return ColumnDoc(f"Identifier of the {what}.")
-
-
-def _ref(what: str) -> ColumnDoc:
-    return ColumnDoc(f"The {what} this row belongs to.")
 
 
 def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
     """What every column of every table means; ``label`` and ``label_window`` as in :func:`schemas`."""
     return {
         "accounts": {
-            "account_id": _id("account"),
+            "account_id": ColumnDoc.identifier("account"),
             "company_name": ColumnDoc("Synthetic company name, derived from the account id."),
             "industry": ColumnDoc(f"Industry, {NARRATIVE} target industries."),
             "region": ColumnDoc(f"Sales region, {NARRATIVE} geographies."),
             "employee_band": ColumnDoc("Company size band.", "employees", V.EMPLOYEE_BANDS),
             "estimated_revenue_band": ColumnDoc("Annual revenue band.", "USD", V.REVENUE_BANDS),
             "process_maturity_band": ColumnDoc("Maturity of the buying process.", "", V.MATURITY_BANDS),
-            "created_at": ColumnDoc("Day the account entered the CRM.", DATE),
+            "created_at": ColumnDoc("Day the account entered the CRM.", ISO_DATE),
         },
         "contacts": {
-            "contact_id": _id("contact"),
-            "account_id": _ref("account"),
+            "contact_id": ColumnDoc.identifier("contact"),
+            "account_id": ColumnDoc.reference("account"),
             "job_title": ColumnDoc(f"Job title, from {NARRATIVE} persona titles."),
             "role_function": ColumnDoc(f"Persona (business function), {NARRATIVE} personas."),
             "seniority": ColumnDoc("Seniority level.", "", V.SENIORITY),
@@ -55,14 +46,14 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "email_domain_type": ColumnDoc(
                 "Kind of email domain the contact signed up with.", "", V.EMAIL_DOMAINS
             ),
-            "created_at": ColumnDoc("Day the contact entered the CRM.", DATE),
+            "created_at": ColumnDoc("Day the contact entered the CRM.", ISO_DATE),
         },
         "leads": {
-            "lead_id": _id("lead"),
-            "contact_id": _ref("contact"),
-            "account_id": _ref("account"),
+            "lead_id": ColumnDoc.identifier("lead"),
+            "contact_id": ColumnDoc.reference("contact"),
+            "account_id": ColumnDoc.reference("account"),
             "lead_created_at": ColumnDoc(
-                "Day the lead was created; its features are measured from here.", DATE
+                "Day the lead was created; its features are measured from here.", ISO_DATE
             ),
             "lead_source": ColumnDoc(f"Acquisition channel, {NARRATIVE} channels."),
             "first_touch_channel": ColumnDoc("Channel of the lead's first touch (its acquisition channel)."),
@@ -70,12 +61,14 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "owner_rep_id": ColumnDoc("Sales rep who owns the lead (rep_000001 …)."),
             "is_sql": ColumnDoc("Whether the lead became sales-qualified within the horizon."),
             label: ColumnDoc(f"Label: the lead closed won within {label_window} days of its creation."),
-            "conversion_timestamp": ColumnDoc("Day the lead closed won; empty unless it converted.", DATE),
+            "conversion_timestamp": ColumnDoc(
+                "Day the lead closed won; empty unless it converted.", ISO_DATE
+            ),
         },
         "touches": {
-            "touch_id": _id("touch"),
-            "lead_id": _ref("lead"),
-            "touch_timestamp": ColumnDoc("Day of the touch.", DATE),
+            "touch_id": ColumnDoc.identifier("touch"),
+            "lead_id": ColumnDoc.reference("lead"),
+            "touch_timestamp": ColumnDoc("Day of the touch.", ISO_DATE),
             "touch_type": ColumnDoc("Kind of marketing or SDR touch.", "", V.TOUCH_TYPES),
             "touch_channel": ColumnDoc("Channel of the touch (the lead's acquisition channel)."),
             "touch_direction": ColumnDoc(
@@ -84,9 +77,9 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "campaign_id": ColumnDoc("Marketing campaign; not simulated, always empty."),
         },
         "sessions": {
-            "session_id": _id("website session"),
-            "lead_id": _ref("lead"),
-            "session_timestamp": ColumnDoc("Day of the session.", DATE),
+            "session_id": ColumnDoc.identifier("website session"),
+            "lead_id": ColumnDoc.reference("lead"),
+            "session_timestamp": ColumnDoc("Day of the session.", ISO_DATE),
             "session_type": ColumnDoc(
                 "Which part of the website the session centred on.", "", V.SESSION_TYPES
             ),
@@ -96,35 +89,37 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "session_duration_seconds": ColumnDoc("Length of the session.", "seconds"),
         },
         "sales_activities": {
-            "activity_id": _id("sales activity"),
-            "lead_id": _ref("lead"),
+            "activity_id": ColumnDoc.identifier("sales activity"),
+            "lead_id": ColumnDoc.reference("lead"),
             "rep_id": ColumnDoc("Sales rep who performed the activity (the lead's owner)."),
-            "activity_timestamp": ColumnDoc("Day of the activity.", DATE),
+            "activity_timestamp": ColumnDoc("Day of the activity.", ISO_DATE),
             "activity_type": ColumnDoc("Kind of activity.", "", V.ACTIVITY_TYPES),
             "activity_outcome": ColumnDoc("What the activity achieved.", "", V.ACTIVITY_OUTCOMES),
         },
         "opportunities": {
-            "opportunity_id": _id("opportunity"),
-            "lead_id": _ref("lead"),
-            "created_at": ColumnDoc("Day the lead became sales-qualified and the opportunity opened.", DATE),
+            "opportunity_id": ColumnDoc.identifier("opportunity"),
+            "lead_id": ColumnDoc.reference("lead"),
+            "created_at": ColumnDoc(
+                "Day the lead became sales-qualified and the opportunity opened.", ISO_DATE
+            ),
             "stage": ColumnDoc("Stage at the end of the horizon.", "", V.STAGES),
             "estimated_acv": ColumnDoc("Estimated annual contract value of the deal.", "USD"),
             "close_outcome": ColumnDoc(
                 "How the opportunity closed; empty while open.", "", V.STAGES[V.CLOSED_WON :]
             ),
-            "closed_at": ColumnDoc("Day the opportunity closed; empty while open.", DATE),
+            "closed_at": ColumnDoc("Day the opportunity closed; empty while open.", ISO_DATE),
         },
         "customers": {
-            "customer_id": _id("customer"),
+            "customer_id": ColumnDoc.identifier("customer"),
             "opportunity_id": ColumnDoc("The won opportunity that made the account a customer."),
-            "account_id": _ref("account"),
-            "customer_start_at": ColumnDoc("Day the deal closed won.", DATE),
+            "account_id": ColumnDoc.reference("account"),
+            "customer_start_at": ColumnDoc("Day the deal closed won.", ISO_DATE),
         },
         "subscriptions": {
-            "subscription_id": _id("subscription"),
-            "customer_id": _ref("customer"),
+            "subscription_id": ColumnDoc.identifier("subscription"),
+            "customer_id": ColumnDoc.reference("customer"),
             "plan_name": ColumnDoc("Plan bought, by the deal's estimated ACV.", "", V.PLAN_NAMES),
-            "subscription_start_at": ColumnDoc("Day the subscription started (the close date).", DATE),
+            "subscription_start_at": ColumnDoc("Day the subscription started (the close date).", ISO_DATE),
             "subscription_status": ColumnDoc("Status at the end of the horizon.", "", ("active",)),
         },
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
-from leadforge.bundle.contract import ColumnDoc
+from leadforge.bundle.contract import ISO_DATE, ColumnDoc
 from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
@@ -106,23 +106,14 @@ INVOICES = TableSchema.of(
 )
 
 
-DATE = "ISO 8601 date"
 MRR = "USD per month"
 TERM = "Contract term in months (12 or 24)."
-
-
-def _id(what: str) -> ColumnDoc:
-    return ColumnDoc(f"Identifier of the {what}.")
-
-
-def _ref(what: str) -> ColumnDoc:
-    return ColumnDoc(f"The {what} this row belongs to.")
 
 
 #: What every column of every table means.
 DOCS: dict[str, dict[str, ColumnDoc]] = {
     "accounts": {
-        "account_id": _id("account"),
+        "account_id": ColumnDoc.identifier("account"),
         "company_name": ColumnDoc("Synthetic company name, derived from the account id."),
         "industry": ColumnDoc("Industry, one of the recipe narrative's target industries."),
         "region": ColumnDoc("Sales region, one of the recipe narrative's geographies."),
@@ -130,13 +121,13 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
         "estimated_revenue_band": ColumnDoc("Annual revenue band.", "USD", REVENUE_BANDS),
         "process_maturity_band": ColumnDoc("Maturity of the buying process.", "", MATURITY_BANDS),
         "created_at": ColumnDoc(
-            "Day the account entered the CRM, before any of its customers started.", DATE
+            "Day the account entered the CRM, before any of its customers started.", ISO_DATE
         ),
     },
     "customers": {
-        "customer_id": _id("customer"),
-        "account_id": _ref("account"),
-        "customer_start_at": ColumnDoc("Day the customer signed and its subscription started.", DATE),
+        "customer_id": ColumnDoc.identifier("customer"),
+        "account_id": ColumnDoc.reference("account"),
+        "customer_start_at": ColumnDoc("Day the customer signed and its subscription started.", ISO_DATE),
         "initial_plan": ColumnDoc("Plan signed.", "", PLANS),
         "initial_mrr": ColumnDoc("Monthly recurring revenue at signing.", MRR),
         "contract_term_months": ColumnDoc(TERM, "months"),
@@ -144,26 +135,26 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
         "opportunity_id": ColumnDoc("Originating sales opportunity; not simulated, always empty."),
     },
     "subscriptions": {
-        "subscription_id": _id("subscription"),
-        "customer_id": _ref("customer"),
+        "subscription_id": ColumnDoc.identifier("subscription"),
+        "customer_id": ColumnDoc.reference("customer"),
         "plan_name": ColumnDoc("Plan at signing.", "", PLANS),
         "subscription_status": ColumnDoc("Status at the end of the simulation.", "", ("active", "churned")),
-        "subscription_start_at": ColumnDoc("Day the subscription started.", DATE),
+        "subscription_start_at": ColumnDoc("Day the subscription started.", ISO_DATE),
         "current_mrr": ColumnDoc("Monthly recurring revenue at the end of the simulation.", MRR),
         "contract_term_months": ColumnDoc(TERM, "months"),
         "renewal_count": ColumnDoc("Renewals over the simulation.", "count"),
         "expansion_count": ColumnDoc("Expansions over the simulation.", "count"),
-        "subscription_end_at": ColumnDoc("Day the subscription ended; empty while active.", DATE),
-        "churn_at": ColumnDoc("Day the customer churned; empty while active.", DATE),
+        "subscription_end_at": ColumnDoc("Day the subscription ended; empty while active.", ISO_DATE),
+        "churn_at": ColumnDoc("Day the customer churned; empty while active.", ISO_DATE),
         "churn_reason": ColumnDoc("Why the customer churned; empty while active.", "", CHURN_REASONS),
         "current_plan": ColumnDoc("Plan at the end of the simulation.", "", PLANS),
         "downgrade_count": ColumnDoc("Contractions over the simulation.", "count"),
     },
     "subscription_events": {
-        "event_id": _id("subscription event"),
-        "subscription_id": _ref("subscription"),
-        "customer_id": _ref("customer"),
-        "event_timestamp": ColumnDoc("Day of the event (weekly resolution).", DATE),
+        "event_id": ColumnDoc.identifier("subscription event"),
+        "subscription_id": ColumnDoc.reference("subscription"),
+        "customer_id": ColumnDoc.reference("customer"),
+        "event_timestamp": ColumnDoc("Day of the event (weekly resolution).", ISO_DATE),
         "event_type": ColumnDoc("What happened to the subscription.", "", EVENT_TYPES),
         "mrr_before": ColumnDoc("Monthly recurring revenue just before the event.", MRR),
         "mrr_after": ColumnDoc("Monthly recurring revenue just after the event.", MRR),
@@ -172,9 +163,9 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
         ),
     },
     "health_signals": {
-        "signal_id": _id("health signal"),
-        "customer_id": _ref("customer"),
-        "period_start": ColumnDoc("First day of the tenure week the signal covers.", DATE),
+        "signal_id": ColumnDoc.identifier("health signal"),
+        "customer_id": ColumnDoc.reference("customer"),
+        "period_start": ColumnDoc("First day of the tenure week the signal covers.", ISO_DATE),
         "active_users": ColumnDoc("Users active in the week.", "users"),
         "feature_depth_score": ColumnDoc(
             "Breadth of product use in the week, 0 (none) to 1 (full).", "score 0-1"
@@ -183,9 +174,9 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
         "nps_score": ColumnDoc("Net Promoter Score answer, when surveyed and answered; else empty.", "0-10"),
     },
     "invoices": {
-        "invoice_id": _id("invoice"),
-        "customer_id": _ref("customer"),
-        "invoice_date": ColumnDoc("Day the invoice was issued.", DATE),
+        "invoice_id": ColumnDoc.identifier("invoice"),
+        "customer_id": ColumnDoc.reference("customer"),
+        "invoice_date": ColumnDoc("Day the invoice was issued.", ISO_DATE),
         "amount_usd": ColumnDoc("Amount invoiced.", "USD"),
         "payment_status": ColumnDoc(
             "Payment status; public bundles show it as of the observation date.", "", INVOICE_STATUSES

@@ -98,6 +98,10 @@ class PublicView:
         return {"omit": self.omit, "drop": list(self.drop), "cut": self.cut.to_json() if self.cut else None}
 
 
+#: The ``unit`` of a date column stored as text.
+ISO_DATE = "ISO 8601 date"
+
+
 @dataclass(frozen=True)
 class ColumnDoc:
     """What one column means, for the data dictionary and the dataset metadata files.
@@ -110,6 +114,16 @@ class ColumnDoc:
     description: str = ""
     unit: str = ""
     values: tuple[str, ...] = ()
+
+    @classmethod
+    def identifier(cls, what: str) -> ColumnDoc:
+        """A primary key's doc: ``Identifier of the <what>.``"""
+        return cls(f"Identifier of the {what}.")
+
+    @classmethod
+    def reference(cls, what: str) -> ColumnDoc:
+        """A foreign key's doc: ``The <what> this row belongs to.``"""
+        return cls(f"The {what} this row belongs to.")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"description": self.description}
