@@ -22,7 +22,7 @@ from leadforge.bundle.staging import generation_timestamp as default_timestamp
 from leadforge.bundle.staging import staged
 from leadforge.bundle.writer import BundleWriter
 from leadforge.config import GenerationConfig, load_override
-from leadforge.engine import Engine, check_workers, open_engine
+from leadforge.engine import Engine, open_engine
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError, UsageError
 from leadforge.footprint import check_disk, check_memory
 from leadforge.memory import (
@@ -223,11 +223,19 @@ class Bundle:
         if scheme.footprint is not None:
             check_disk(scheme.footprint(self.config), Path(os.path.abspath(out)))
         contract = scheme.contract(self.config) if scheme.contract else RelationalContract(())
-        if engine is None:
-            check_workers(workers, scheduler)
-            parent = Path(os.path.abspath(out)).parent
-            with open_engine(workers, scheduler, check_path=parent) as opened:
-                return self.save(out, generation_timestamp=timestamp, progress=progress, engine=opened)
+        if engine is not None:
+            return self._save_on(engine, out, contract, timestamp, progress)
+        with open_engine(workers, scheduler, check_path=Path(os.path.abspath(out)).parent) as opened:
+            return self._save_on(opened, out, contract, timestamp, progress)
+
+    def _save_on(
+        self,
+        engine: Engine,
+        out: Path,
+        contract: RelationalContract,
+        timestamp: str,
+        progress: Progress | None,
+    ) -> Path:
         with staged(out) as stage:
             writer = BundleWriter(
                 stage,
