@@ -112,3 +112,14 @@ def rehash(root: Path, rel: str) -> None:
     task = manifest["tasks"]["sla_breached"]
     task[f"{Path(rel).stem}_sha256"] = manifest["files"][rel]["sha256"]
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def test_sla_attainment_is_measured_only_where_the_tickets_are(host: PluginHost, tmp_path: Path) -> None:
+    from leadforge.realism import measure_realism
+
+    instructor = generate(host, tmp_path / "i", mode="research_instructor")
+    (metric,) = measure_realism(instructor, host)
+    t = pq.read_table(instructor / "tables" / "tickets.parquet")
+    assert metric.name == "sla_attainment" and metric.hidden
+    assert 0.0 < metric.value <= 1.0 and t.num_rows > 0
+    assert measure_realism(generate(host, tmp_path / "p", mode="student_public"), host) == []

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from leadforge.bundle.writer import BundleWriter
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
+    from leadforge.realism import RealismMetric
     from leadforge.rng import RNG
     from leadforge.schemes import GenerateOption, SchemeInfo, World
 
@@ -145,5 +146,22 @@ def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     own invariants when ``manifest.scheme`` is its name and returns ``None`` otherwise; any
     plugin may add checks. Return :class:`leadforge.validation.Finding` objects; an empty
     list means nothing was found.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def realism_metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric] | None:
+    """Measure how the bundle's world compares with real B2B SaaS businesses.
+
+    Kind: collect. Called by ``benchmarks/realism.py``, the report and the tests, on a bundle
+    whose envelope core has checked.
+
+    Return ``None`` unless ``manifest.scheme`` is yours; otherwise a list of
+    :class:`leadforge.realism.RealismMetric`, each with the band a real business falls in and
+    the published benchmark behind it. Compute from the public tables where you can; a metric
+    that needs hidden metadata sets ``hidden=True`` and core drops it for public bundles.
+    Read column-wise through ``bundle`` (sampled where a figure allows it) so memory stays
+    flat in bundle size.
     """
     raise NotImplementedError

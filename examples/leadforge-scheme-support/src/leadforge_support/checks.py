@@ -32,7 +32,7 @@ def run(bundle: BundleView, manifest: Manifest) -> list[Finding]:
 
 
 def _checks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
-    breached = _breached_by_ticket(bundle)
+    breached = breached_by_ticket(bundle)
     for split in SPLITS:
         if not bundle.has_split(TASK_ID, split):
             continue
@@ -52,7 +52,7 @@ def _checks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield from _label_agrees(rel, rows, *breached)
 
 
-def _breached_by_ticket(bundle: BundleView) -> tuple[pa.Array, np.ndarray] | None:
+def breached_by_ticket(bundle: BundleView) -> tuple[pa.Array, np.ndarray] | None:
     """Ticket ids and whether each breached its SLA, from the tickets table (instructor only)."""
     if not bundle.has_table("tickets"):
         return None

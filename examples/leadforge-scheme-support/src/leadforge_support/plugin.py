@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from leadforge.bundle.reader import BundleView, Manifest
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
+    from leadforge.realism import RealismMetric
     from leadforge.rng import RNG
 
     from leadforge_support.render import BundleStats
@@ -106,3 +107,12 @@ def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     from leadforge_support import checks
 
     return checks.run(bundle, manifest)
+
+
+@hookimpl
+def realism_metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric] | None:
+    if manifest.scheme != SCHEME:
+        return None
+    from leadforge_support import realism
+
+    return realism.metrics(bundle)
