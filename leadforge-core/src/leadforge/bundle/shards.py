@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.files import Written, write_parquet
 from leadforge.bundle.manifest import part_name
+from leadforge.bundle.oracle import oracle_part, oracle_rows, oracle_schema, stored
 from leadforge.bundle.projection import project_shard
 from leadforge.bundle.splits import SPLITS, assign_splits
 from leadforge.bundle.tasks import NAME, TaskSpec
@@ -36,11 +37,20 @@ PARTS_DIR = ".parts"
 
 @dataclass(frozen=True)
 class SinkTask:
-    """A declared task as a shard sees it: its spec, stored schema and the task that splits its keys."""
+    """A declared task as a shard sees it: its spec, stored schema and the task that splits its keys.
+
+    ``full`` is the schema of the rows the scheme hands over: the stored one plus the oracle
+    column when the task has one.
+    """
 
     spec: TaskSpec
     schema: TableSchema
     leader: TaskSpec
+    full: TableSchema
+
+    @property
+    def oracle_schema(self) -> pa.Schema | None:
+        return oracle_schema(self.spec, self.full) if self.spec.oracle is not None else None
 
     @property
     def stratified_by(self) -> str | None:
@@ -71,12 +81,15 @@ class ShardSink:
         return project_shard(self.contract, index, chunks, public=self.public, redacted=self.redacted)
 
     def splits(self, tasks: Mapping[str, TableData]) -> dict[str, tuple[pa.Table, pa.Table, pa.Table]]:
-        """Each task's rows in train/valid/test, in key order; tasks sharing a key share its split."""
+        """Each task's rows in train/valid/test, in key order; tasks sharing a key share its split.
+
+        The tables still hold the task's oracle column, if any: see :func:`oracle.stored`.
+        """
         unknown = [t for t in tasks if t not in self.tasks]
         if unknown:
             raise GenerationError(f"tasks {unknown} were not declared")
         tables = {
-            tid: self.tasks[tid].schema.table(_without(data, self.redacted)) for tid, data in tasks.items()
+            tid: self.tasks[tid].full.table(_without(data, self.redacted)) for tid, data in tasks.items()
         }
         decided: dict[str, tuple[pa.Array, np.ndarray]] = {}
         out: dict[str, tuple[pa.Table, pa.Table, pa.Table]] = {}
@@ -150,6 +163,7 @@ class ShardOut:
     _direct: Any = None  # the writer itself, for a one-shard run in its own process
     tables: dict[str, Written] = field(default_factory=dict)
     splits: dict[str, Written] = field(default_factory=dict)
+    oracles: dict[str, Written] = field(default_factory=dict)
     _written: bool = False
 
     @property
@@ -175,10 +189,14 @@ class ShardOut:
             rel = table_part(name, self.index)
             self.tables[rel] = write_parquet(root / rel, self.sink.table_schema(name), table)
         for tid, parts in self.sink.splits(tasks or {}).items():
-            schema = self.sink.tasks[tid].schema.arrow
+            task = self.sink.tasks[tid]
             for split, table in zip(SPLITS, parts, strict=True):
                 rel = split_part(tid, split, self.index)
-                self.splits[rel] = write_parquet(root / rel, schema, table)
+                self.splits[rel] = write_parquet(root / rel, task.schema.arrow, stored(task.spec, table))
+            schema = task.oracle_schema
+            if schema is not None and self.sink.writes_metadata:
+                rel = oracle_part(tid, self.index)
+                self.oracles[rel] = write_parquet(root / rel, schema, oracle_rows(task.spec, schema, parts))
 
     def metadata_part(self, key: str, data: bytes) -> None:
         """A fragment of hidden metadata, joined in shard order by ``BundleWriter.metadata_parts``."""
@@ -207,13 +225,14 @@ class ShardResult(Generic[R]):
     value: R
     tables: Mapping[str, Written]
     splits: Mapping[str, Written]
+    oracles: Mapping[str, Written]
 
 
 def run_shard(index: int, task: Callable[[ShardOut], R], sink: ShardSink) -> ShardResult[R]:
     """Run one shard task (on whichever worker got it) into its own part files."""
     out = ShardOut(index, sink)
     value = task(out)
-    return ShardResult(index, value, dict(out.tables), dict(out.splits))
+    return ShardResult(index, value, dict(out.tables), dict(out.splits), dict(out.oracles))
 
 
 def absolute(path: Path) -> str:

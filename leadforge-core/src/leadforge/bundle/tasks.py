@@ -12,13 +12,51 @@ from leadforge.enums import TASK_TYPES
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
+ORACLE_METHODS = ("exact", "replicates")
+
+
+@dataclass(frozen=True)
+class OracleSpec:
+    """What the world itself knows about a task's label at the snapshot anchor.
+
+    ``column`` is an extra column of the task rows the scheme hands over: the true
+    probability of the label (classification) or the expected target (regression), integrated
+    over the label window from the simulation's own hazards. ``method`` says how: ``"exact"``
+    (closed form) or ``"replicates"`` (the mean over ``replicates`` futures simulated from the
+    entity's state at the anchor with their own random substreams). Core never stores the
+    column in a task split; instructor bundles get it in ``metadata/oracle/<task_id>.parquet``.
+    """
+
+    column: str
+    method: str = "exact"
+    replicates: int = 0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.method not in ORACLE_METHODS:
+            raise ValueError(f"oracle method must be one of {ORACLE_METHODS}, got {self.method!r}")
+        if (self.method == "replicates") != (self.replicates > 0):
+            raise ValueError("an oracle by replicates needs replicates > 0; an exact one needs none")
+        if not NAME.match(self.column):
+            raise ValueError(f"oracle column {self.column!r} is not a valid column name")
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"column": self.column, "method": self.method}
+        if self.replicates:
+            out["replicates"] = self.replicates
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One supervised task: its ``task_manifest.json`` and how its rows are split.
 
     ``key_column`` identifies a row (e.g. ``lead_id``); splits are assigned from a hash of it
     and the seed. Classification tasks are stratified by ``label_column`` unless
-    ``stratify`` is set to ``False``.
+    ``stratify`` is set to ``False``. ``oracle`` names the column of the task rows that holds
+    the world's own answer (see :class:`OracleSpec`).
     """
 
     task_id: str
@@ -30,12 +68,15 @@ class TaskSpec:
     description: str
     split: SplitFractions = field(default_factory=SplitFractions)
     stratify: bool | None = None
+    oracle: OracleSpec | None = None
 
     def __post_init__(self) -> None:
         if self.task_type not in TASK_TYPES:
             raise ValueError(f"task {self.task_id}: task_type must be one of {TASK_TYPES}")
         if not NAME.match(self.task_id):
             raise ValueError(f"task id {self.task_id!r} is not a valid directory name")
+        if self.oracle is not None and self.oracle.column in (self.key_column, self.label_column):
+            raise ValueError(f"task {self.task_id}: the oracle column must not be its key or label")
 
     @property
     def stratified(self) -> bool:

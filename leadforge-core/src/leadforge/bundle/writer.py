@@ -34,6 +34,7 @@ from leadforge.bundle.manifest import (
     TaskEntry,
     parts_digest,
 )
+from leadforge.bundle.oracle import oracle_file, oracle_part, oracle_rows, stored
 from leadforge.bundle.shards import (
     PARTS_DIR,
     ShardOut,
@@ -113,6 +114,7 @@ class BundleWriter:
         self._tables: dict[str, ParquetFile] = {}
         self._tasks: dict[str, SinkTask] = {}
         self._split_files: dict[tuple[str, str], ParquetFile] = {}
+        self._oracle_files: dict[str, ParquetFile] = {}
         #: partitioned layout: shard count, and every part written so far (relative path -> file)
         self._shard_count = 0
         self._parts: dict[str, Written] = {}
@@ -149,10 +151,15 @@ class BundleWriter:
         stratified task declared with that key decides it (stratified by its label).
         """
         self._check_name(spec.task_id, self._tasks)
-        schema = schema.without(self.redacted_columns)
-        for col in (spec.key_column, spec.label_column):
-            if col not in schema.names:
+        full = schema.without(self.redacted_columns)
+        for col in (spec.key_column, spec.label_column, *([spec.oracle.column] if spec.oracle else [])):
+            if col not in full.names:
                 raise GenerationError(f"task {spec.task_id}: column {col!r} is not in its schema")
+        if spec.oracle is not None and full.dtype(spec.oracle.column) != "Float64":
+            raise GenerationError(
+                f"task {spec.task_id}: the oracle column {spec.oracle.column!r} must be Float64"
+            )
+        schema = full.without([spec.oracle.column]) if spec.oracle else full
         same_key = [t.spec for t in self._tasks.values() if t.spec.key_column == spec.key_column]
         leaders = [s for s in same_key if s.stratified] or same_key[:1]
         leader = leaders[0] if leaders else spec
@@ -161,7 +168,7 @@ class BundleWriter:
                 f"task {spec.task_id} is stratified but shares key {spec.key_column!r} with the "
                 f"unstratified task {leader.task_id} declared before it; declare the stratified one first"
             )
-        self._tasks[spec.task_id] = SinkTask(spec, schema, leader)
+        self._tasks[spec.task_id] = SinkTask(spec, schema, leader, full)
 
     def set_manifest_fields(self, fields: ManifestFields) -> None:
         _check_manifest_keys(fields)
@@ -206,7 +213,7 @@ class BundleWriter:
             run_shard, range(count), engine.share(task), engine.share(self._sink()), progress=report
         )
         for res in results:
-            for rel, written in (*res.tables.items(), *res.splits.items()):
+            for rel, written in (*res.tables.items(), *res.splits.items(), *res.oracles.items()):
                 if rel in self._parts:
                     raise GenerationError(f"{rel} is written twice")
                 self._parts[rel] = written
@@ -239,8 +246,12 @@ class BundleWriter:
         if splits and self._shard_count:
             raise GenerationError("task rows go through map_shards in a bundle written in shards")
         for tid, parts in splits.items():
+            spec = self._tasks[tid].spec
             for split, table in zip(SPLITS, parts, strict=True):
-                self._split_file(tid, split).write(table)
+                self._split_file(tid, split).write(stored(spec, table))
+            schema = self._tasks[tid].oracle_schema
+            if schema is not None and self.mode.writes_metadata:
+                self._oracle_file(tid, schema).write(oracle_rows(spec, schema, parts))
 
     def rows_written(self) -> dict[str, int]:
         """Rows appended so far to each table, as the bundle holds them (after the projection):
@@ -328,6 +339,7 @@ class BundleWriter:
         for tid, task in self._tasks.items():
             tasks[tid] = self._partitioned_task(task) if self._shard_count > 1 else self._single_task(task)
             self._write_json(f"tasks/{tid}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json())
+            self._finish_oracle(task)
         self._closed = True
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -376,7 +388,7 @@ class BundleWriter:
     def abort(self) -> None:
         """Close every open file after a failure, so nothing complains when they are collected."""
         self._closed = True
-        for f in (*self._tables.values(), *self._split_files.values()):
+        for f in (*self._tables.values(), *self._split_files.values(), *self._oracle_files.values()):
             f.abort()
 
     # -- internals ------------------------------------------------------------------------
@@ -406,6 +418,26 @@ class BundleWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._split_files[key] = ParquetFile(path, self._tasks[task_id].schema.arrow)
         return self._split_files[key]
+
+    def _oracle_file(self, task_id: str, schema: Any) -> ParquetFile:
+        if task_id not in self._oracle_files:
+            path = self.root / oracle_file(task_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._oracle_files[task_id] = ParquetFile(path, schema)
+        return self._oracle_files[task_id]
+
+    def _finish_oracle(self, task: SinkTask) -> None:
+        """Close (or fill with empty parts) the task's oracle file(s), in instructor bundles."""
+        schema = task.oracle_schema
+        if schema is None or not self.mode.writes_metadata:
+            return
+        tid = task.spec.task_id
+        if self._shard_count > 1:
+            for k in range(self._shard_count):
+                self._part(oracle_part(tid, k), lambda: schema)
+            return
+        done = self._oracle_file(tid, schema).close()
+        self._record_file(oracle_file(tid), done.sha256, done.size)
 
     def _part(self, rel: str, schema_of: Callable[[], Any]) -> Written:
         """A shard's part, or an empty one if that shard wrote no rows for it."""
