@@ -17,7 +17,7 @@ from leadforge.bundle.manifest import (
     TaskManifest,
 )
 from leadforge.bundle.splits import SplitFractions
-from leadforge.bundle.tasks import TaskSpec
+from leadforge.bundle.tasks import OracleSpec, TaskSpec
 from leadforge.bundle.writer import BundleWriter, ShardOut
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ForeignKey",
     "Manifest",
     "ManifestFields",
+    "OracleSpec",
     "PublicView",
     "RelationalContract",
     "ShardOut",
