@@ -31,6 +31,7 @@ from leadforge.config import GenerationConfig
 from leadforge.enums import ExposureMode
 from leadforge.errors import InvalidConfigError
 from leadforge.features import FeatureSpec, catalog_schema
+from leadforge.interventions import Lever
 from leadforge.params import param
 from leadforge.rng import RNG
 from leadforge.schema import TableSchema
@@ -149,6 +150,7 @@ def register_schemes() -> list[SchemeInfo]:
             narrative_type=None,
             sample_params={"n_rows": 120},
             contract=contract,
+            levers=levers,
         )
     ]
 
@@ -167,7 +169,13 @@ def generate_options() -> list[GenerateOption]:
 def build_world(scheme: str, config: GenerationConfig, narrative: Any, rng: RNG) -> ToyWorld | None:
     if scheme != "toy":
         return None
-    return ToyWorld("toy", config, rng, float(rng.generator("world").normal()))
+    threshold = float(rng.generator("world").normal())
+    shift = config.intervention("policy:threshold")
+    return ToyWorld("toy", config, rng, shift.apply(threshold) if shift else threshold)
+
+
+def levers(config: GenerationConfig) -> list[Lever]:
+    return [Lever("policy:threshold", "the score a row must beat to be positive", low=-5.0, high=5.0)]
 
 
 @hookimpl

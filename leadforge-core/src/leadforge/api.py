@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from leadforge.config import GenerationConfig, load_override
 from leadforge.engine import Engine, open_engine
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError, UsageError
 from leadforge.footprint import check_disk, check_memory
+from leadforge.interventions import parse_interventions
 from leadforge.memory import (
     MAX_MEMORY_BUNDLE_BYTES,
     InMemoryBundle,
@@ -75,12 +76,14 @@ class Generator:
         difficulty: str | None = None,
         override: dict[str, Any] | str | Path | None = None,
         host: PluginHost | None = None,
+        intervene: Sequence[str] = (),
         **params: Any,
     ) -> Generator:
         """Resolve ``recipe_id`` with explicit arguments over ``override`` over the recipe.
 
         ``override`` is a mapping or the path of a YAML/JSON file; ``params`` are scheme
-        parameters (``n_leads=…``). ``None`` means "not given".
+        parameters (``n_leads=…``). ``None`` means "not given". ``intervene`` lists
+        interventions (``"policy:follow_up_days=2"``) checked against the scheme's levers.
         """
         if host is not None and not isinstance(host, PluginHost):
             raise UsageError(f"host must be a PluginHost, got {type(host).__name__}")
@@ -99,7 +102,48 @@ class Generator:
             )
         explicit = {"seed": seed, "exposure_mode": exposure_mode, "difficulty": difficulty, **params}
         config = resolve_config(recipe, scheme, explicit=explicit, override=override)
-        return cls(recipe, scheme, config, _load_narrative(recipe, scheme), host)
+        gen = cls(recipe, scheme, config, _load_narrative(recipe, scheme), host)
+        return gen.intervened(intervene) if intervene else gen
+
+    def intervened(self, specs: Sequence[str]) -> Generator:
+        """The same world with ``specs`` applied (replacing any interventions it had)."""
+        if isinstance(specs, str) or not isinstance(specs, Sequence):
+            raise UsageError(f"intervene must be a list of strings, got {brief(specs)}")
+        levers = self.scheme.levers(self.config) if self.scheme.levers is not None else ()
+        if specs and not levers:
+            raise UsageError(f"scheme {self.scheme.name} offers no levers to intervene on")
+        parsed = parse_interventions(specs, levers)
+        return replace(self, config=replace(self.config, interventions=parsed), notes=())
+
+    def save_twin(
+        self,
+        path: str | Path,
+        *,
+        generation_timestamp: str | None = None,
+        progress: Progress | None = None,
+        workers: int = 1,
+        scheduler: str | None = None,
+    ) -> Twin:
+        """Write the factual world to ``path/factual`` and this intervened one to ``path/intervened``.
+
+        Both come from one seed; the intervened bundle keeps the factual splits and, in
+        instructor bundles, holds ``metadata/effects.parquet``. ``path`` must be new, empty or
+        an earlier twin (nothing else in it is ever replaced).
+        """
+        if not self.config.interventions:
+            raise UsageError("a twin needs at least one intervention (--intervene LEVER=VALUE)")
+        root = Path(path)
+        _check_twin_root(root)
+        timestamp = _timestamp(generation_timestamp)
+        kwargs: dict[str, Any] = {"generation_timestamp": timestamp, "progress": progress}
+        with open_engine(workers, scheduler, check_path=Path(os.path.abspath(root))) as engine:
+            factual = self.factual().generate().save(root / "factual", engine=engine, **kwargs)
+            intervened = self.generate().save(root / "intervened", engine=engine, factual=factual, **kwargs)
+        return Twin(factual, intervened)
+
+    def factual(self) -> Generator:
+        """The same world without interventions (the twin a researcher compares against)."""
+        return replace(self, config=replace(self.config, interventions=()), notes=())
 
     @classmethod
     def from_bundle(
@@ -194,6 +238,7 @@ class Bundle:
     #: The manifest of the last :meth:`save` (``None`` before one).
     manifest: Manifest | None = field(default=None, init=False, repr=False)
     _memory: InMemoryBundle | None = field(default=None, init=False, repr=False)
+    _factual: Path | None = field(default=None, init=False, repr=False)
 
     def save(
         self,
@@ -204,12 +249,15 @@ class Bundle:
         workers: int = 1,
         scheduler: str | None = None,
         engine: Engine | None = None,
+        factual: str | Path | None = None,
     ) -> Path:
         """Write the bundle atomically to ``path`` (replacing an older bundle there).
 
         Shards run on ``workers`` local Dask worker processes, on the Dask cluster at
         ``scheduler``, or on an ``engine`` you opened with :func:`leadforge.engine.open_engine`
         (to reuse one cluster for several bundles); the bytes are the same in every case.
+        ``factual`` is the finished factual twin of this intervened world (see
+        :meth:`Generator.save_twin`): splits follow it and effects are measured against it.
         """
         if not isinstance(path, str | Path):
             raise UsageError(f"save() needs a path, got {type(path).__name__}")
@@ -218,6 +266,7 @@ class Bundle:
                 f"progress must have an update(stage, done, total) method, got {brief(progress)}"
             )
         out = Path(path)
+        self._factual = _factual_root(factual, self.config)
         timestamp = _timestamp(generation_timestamp)
         scheme = self.generator.scheme
         if scheme.footprint is not None:
@@ -245,6 +294,7 @@ class Bundle:
                 progress=progress,
                 engine=engine,
                 reproduce=self.reproduction(),
+                factual=self._factual,
             )
             try:
                 self.manifest = self._write(writer, timestamp)
@@ -354,6 +404,42 @@ def _load_narrative(recipe: Recipe, scheme: SchemeInfo) -> Any:
         raise
     except (TypeError, ValueError, KeyError) as exc:
         raise InvalidRecipeError(f"{recipe.path / NARRATIVE_FILE}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Twin:
+    """Where :meth:`Generator.save_twin` wrote the two bundles."""
+
+    factual: Path
+    intervened: Path
+
+
+def _check_twin_root(root: Path) -> None:
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        raise UsageError(f"{root} is not a folder; a twin needs a new or empty folder")
+    root.mkdir(parents=True, exist_ok=True)
+    other = sorted(p.name for p in root.iterdir() if p.name not in ("factual", "intervened"))
+    if other:
+        raise UsageError(
+            f"{root} holds {', '.join(other[:3])}{'…' if len(other) > 3 else ''}: "
+            "a twin is written only into a new, empty or earlier twin folder"
+        )
+
+
+def _factual_root(factual: object, config: GenerationConfig) -> Path | None:
+    if factual is None:
+        return None
+    if not isinstance(factual, str | Path):
+        raise UsageError(f"factual must be a bundle path, got {brief(factual)}")
+    if not config.interventions:
+        raise UsageError("factual= is for an intervened world; this one has no interventions")
+    from leadforge.validation import check_bundle_dir
+
+    root = Path(factual)
+    check_bundle_dir(root)
+    if Manifest.load(root).config_digest != replace(config, interventions=()).digest():
+        raise UsageError(f"{root} is not this world's factual twin (another recipe, config or seed)")
+    return root
 
 
 def _timestamp(value: object) -> str:

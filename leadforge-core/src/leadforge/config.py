@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import UsageError
+from leadforge.interventions import Intervention
 from leadforge.params import build_params, to_json
 from leadforge.yamlfile import load_mapping
 
@@ -22,7 +23,7 @@ DEFAULT_SEED = 42
 DEFAULT_MODE = ExposureMode.STUDENT_PUBLIC
 DEFAULT_DIFFICULTY = Difficulty.INTERMEDIATE
 CORE_KEYS = ("seed", "exposure_mode", "difficulty")
-RESERVED = ("recipe_id", "scheme", "difficulty_params", *CORE_KEYS)
+RESERVED = ("recipe_id", "scheme", "difficulty_params", "interventions", *CORE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class GenerationConfig:
     profile: Any | None = None
     #: sizes the user left out that followed the recipe's ratios (``"n_accounts=300,000"``), to say so
     derived: tuple[str, ...] = field(default=(), compare=False)
+    #: do-operations and policy changes applied to the world (empty: the factual world)
+    interventions: tuple[Intervention, ...] = ()
 
     def params_as(self, params_type: type[P]) -> P:
         if not isinstance(self.params, params_type):
@@ -57,7 +60,7 @@ class GenerationConfig:
     def to_json(self) -> dict[str, Any]:
         """Flat JSON view: core fields, then scheme parameters, then ``difficulty_params``."""
         profile = to_json(self.profile) if self.profile is not None else None
-        return {
+        out = {
             "recipe_id": self.recipe_id,
             "scheme": self.scheme,
             "seed": self.seed,
@@ -66,6 +69,13 @@ class GenerationConfig:
             **to_json(self.params),
             "difficulty_params": profile,
         }
+        if self.interventions:  # absent when empty, so the factual world's digest never changes
+            out["interventions"] = [str(iv) for iv in self.interventions]
+        return out
+
+    def intervention(self, lever: str) -> Intervention | None:
+        """The intervention on ``lever``, if the user asked for one."""
+        return next((iv for iv in self.interventions if iv.lever == lever), None)
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of :meth:`to_json` (sorted keys, compact, ASCII)."""

@@ -18,7 +18,7 @@ import pyarrow as pa
 from leadforge.bundle.files import Written
 from leadforge.bundle.shards import ShardOut
 from leadforge.bundle.splits import SPLITS
-from leadforge.bundle.writer import METADATA, BundleWriter
+from leadforge.bundle.writer import CARD, CARD_FOOTER, METADATA, BundleWriter
 from leadforge.errors import GenerationError, UsageError
 from leadforge.loaded import Kind, Splits
 
@@ -65,6 +65,10 @@ class MemoryWriter(BundleWriter):
             self._tables[name] = _MemoryFile(self._sink().table_schema(name))  # type: ignore[assignment]
         return self._tables[name]
 
+    def _oracle_file(self, task_id: str, schema: Any) -> Any:
+        """Oracle rows stay out of an in-memory bundle (save it to get ``metadata/oracle``)."""
+        return _MemoryFile(schema)
+
     def _split_file(self, task_id: str, split: str) -> Any:
         key = (task_id, split)
         if key not in self._split_files:
@@ -103,6 +107,7 @@ class MemoryWriter(BundleWriter):
         """Everything written, as the bundle would hold it (every contract table, even empty)."""
         if not self._card_written:
             raise GenerationError("the scheme did not write a dataset card")
+        self._write_bytes(CARD, (self._card_text + CARD_FOOTER).encode("utf-8"))
         tables = {}
         for t in self.contract:
             if not (self.public and t.public.omit):

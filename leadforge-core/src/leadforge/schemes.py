@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from leadforge.params import ParamField, param_fields
 if TYPE_CHECKING:
     from leadforge.bundle.contract import RelationalContract
     from leadforge.footprint import Footprint
+    from leadforge.interventions import Lever
 
 __all__ = ["GenerateOption", "SchemeInfo", "World", "options_from_params"]
 
@@ -36,7 +37,9 @@ class SchemeInfo:
     ``derived_sizes`` maps a size parameter to the one it follows (``{"n_accounts": "n_leads"}``):
     when a run sets the second and not the first, the first keeps the recipe's ratio, so
     ``--n-leads 1000000`` alone gives a world shaped like the recipe, not a million leads
-    crammed into the default number of accounts.
+    crammed into the default number of accounts. ``levers`` lists what a researcher may
+    intervene on in a world of this config (see :mod:`leadforge.interventions`); a scheme
+    without it accepts no ``--intervene``.
     """
 
     name: str
@@ -55,6 +58,7 @@ class SchemeInfo:
     contract: Callable[[GenerationConfig], RelationalContract] | None = None
     footprint: Callable[[GenerationConfig], Footprint] | None = None
     derived_sizes: Mapping[str, str] = field(default_factory=dict)
+    levers: Callable[[GenerationConfig], Sequence[Lever]] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

@@ -69,6 +69,9 @@ class ShardSink:
     redacted: tuple[str, ...]
     tasks: Mapping[str, SinkTask]
     split_salt: int
+    #: a twin's factual bundle's split per key (key column -> keys, split index): a twin keeps
+    #: every entity in the split it had, whatever the intervention did to its label
+    inherited: Mapping[str, tuple[pa.Array, np.ndarray]] = field(default_factory=dict)
 
     def table_schema(self, name: str) -> pa.Schema:
         t = self.contract[name]
@@ -100,7 +103,11 @@ class ShardSink:
             if keys.null_count:
                 raise GenerationError(f"task {tid}: key column {spec.key_column!r} has nulls")
             if task.leader.task_id == tid:
-                split = self._assign(task, table, keys)
+                inherited = self.inherited.get(spec.key_column)
+                if inherited is not None:
+                    split = self._follow(spec, keys, inherited)
+                else:
+                    split = self._assign(task, table, keys)
                 decided[spec.key_column] = (keys, split)
             else:
                 split = self._follow(spec, keys, decided.get(spec.key_column))

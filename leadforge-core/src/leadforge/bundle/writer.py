@@ -19,6 +19,15 @@ from typing import Any, TypeVar
 
 from leadforge.bundle import croissant, datapackage, dictionary
 from leadforge.bundle.contract import RelationalContract
+from leadforge.bundle.effects import (
+    EFFECTS_FILE,
+    EFFECTS_SCHEMA,
+    average,
+    card_section,
+    effects_table,
+    inherited_splits,
+    task_rows,
+)
 from leadforge.bundle.files import HashingFile, ParquetFile, Written, write_parquet
 from leadforge.bundle.manifest import (
     CORE_KEYS,
@@ -97,8 +106,12 @@ class BundleWriter:
         progress: Progress | None = None,
         engine: Engine | None = None,
         reproduce: Reproduction | None = None,
+        factual: Path | None = None,
     ) -> None:
         self.root = root
+        #: the finished factual bundle this one is the intervened twin of (see ``bundle.effects``)
+        self.factual = factual
+        self._inherited: dict[str, tuple[Any, Any]] | None = None
         self.config = config
         #: how to make this bundle again, for the dataset card (``reproduce.markdown()``)
         self.reproduce = reproduce or Reproduction.of(config)
@@ -121,6 +134,7 @@ class BundleWriter:
         self._part_tables: set[str] = set()
         self._files: dict[str, FileEntry] = {}
         self._card_written = False
+        self._card_text = ""
         self._closed = False
         self._make_root()
 
@@ -270,8 +284,7 @@ class BundleWriter:
     def write_dataset_card(self, text: str) -> None:
         """``dataset_card.md``: the scheme's text, then core's pointer to the files core writes for
         every bundle (so no card can forget its data dictionary)."""
-        body = text.rstrip("\n") + "\n\n" + CARD_FOOTER
-        self._write_bytes(CARD, body.encode("utf-8"))
+        self._card_text = text.rstrip("\n") + "\n\n"
         self._card_written = True
 
     def write_metadata_json(self, name: str, data: Any) -> None:
@@ -341,6 +354,10 @@ class BundleWriter:
             self._write_json(f"tasks/{tid}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json())
             self._finish_oracle(task)
         self._closed = True
+        card = self._card_text
+        if self.factual is not None and self.mode.writes_metadata:
+            card += self._write_effects(tasks)
+        self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
             raise ExposureError("public bundle must not contain metadata/")
@@ -393,6 +410,34 @@ class BundleWriter:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _write_effects(self, tasks: Mapping[str, TaskEntry]) -> str:
+        """``metadata/effects.parquet`` against the factual twin; the card's section on it."""
+        assert self.factual is not None
+        factual = Manifest.load(self.factual)
+        path = self.root / EFFECTS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = ParquetFile(path, EFFECTS_SCHEMA)
+        averages = []
+        try:
+            for tid in sorted(tasks):
+                if tid not in factual.tasks:
+                    continue
+                before = task_rows(self.factual, tid, factual.tasks[tid])
+                table = effects_table(tid, before, task_rows(self.root, tid, tasks[tid]))
+                out.write(table)
+                averages.append(average(table))
+        finally:
+            done = out.close()
+        self._record_file(EFFECTS_FILE, done.sha256, done.size)
+        return card_section(averages, [str(iv) for iv in self.config.interventions]) + "\n"
+
+    def _inherited_splits(self) -> dict[str, tuple[Any, Any]]:
+        if self.factual is None:
+            return {}
+        if self._inherited is None:
+            self._inherited = inherited_splits(self.factual, Manifest.load(self.factual))
+        return self._inherited
+
     def _sink(self) -> ShardSink:
         return ShardSink(
             root=absolute(self.root),
@@ -402,6 +447,7 @@ class BundleWriter:
             redacted=tuple(self.redacted_columns),
             tasks=dict(self._tasks),
             split_salt=self.split_salt,
+            inherited=self._inherited_splits(),
         )
 
     def _table_file(self, name: str) -> ParquetFile:
