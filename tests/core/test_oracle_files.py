@@ -156,3 +156,34 @@ def test_oracle_spec_refuses_inconsistent_methods() -> None:
         OracleSpec("p", "guess")
     with pytest.raises(ValueError, match="key or label"):
         TaskSpec("t", "binary_classification", "y", 30, "items", "item_id", "d", oracle=OracleSpec("y"))
+
+
+def oracle_findings(root: Path) -> list[str]:
+    from leadforge import builtin
+    from leadforge.bundle.reader import BundleView, Manifest
+
+    manifest = Manifest.load(root)
+    return [str(f) for f in builtin.validate(BundleView(root, manifest), manifest) if f.check == "oracle"]
+
+
+@pytest.mark.parametrize(("shards", "mapped"), [(2, False), (3, True)])
+def test_validation_accepts_a_true_answer_key(tmp_path: Path, shards: int, mapped: bool) -> None:
+    root = write(tmp_path / "b", ExposureMode.RESEARCH_INSTRUCTOR, True, shards, mapped=mapped).root
+    assert oracle_findings(root) == []
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda t: t.take(pa.array(np.roll(np.arange(t.num_rows), 1))), "do not match the task's split rows"),
+        (lambda t: t.set_column(3, "p_true", pc.add(t.column(3), 1.0)), "outside [0, 1]"),
+        (lambda t: t.set_column(3, "p_true", pc.divide(t.column(3), 0.0)), "finite"),
+        (lambda t: t.drop_columns(["split"]), "columns must be"),
+    ],
+)
+def test_validation_catches_a_tampered_answer_key(tmp_path: Path, edit: object, says: str) -> None:
+    root = write(tmp_path / "b", ExposureMode.RESEARCH_INSTRUCTOR, True, 2, mapped=False).root
+    path = root / "metadata/oracle/t.parquet"
+    pq.write_table(edit(pq.read_table(path)), path)  # type: ignore[operator]
+    assert any(says in f for f in oracle_findings(root)), oracle_findings(root)

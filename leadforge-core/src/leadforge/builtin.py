@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadforge.bundle.manifest import (
-    SCHEMA_VERSION,
+    KNOWN_SCHEMA_VERSIONS,
     SPLITS,
     TASK_MANIFEST,
     TaskManifest,
@@ -20,6 +20,7 @@ from leadforge.bundle.manifest import (
     part_name,
     parts_digest,
 )
+from leadforge.bundle.oracle import ORACLE_DIR, SPLIT_COLUMN
 from leadforge.bundle.reader import BundleView, Manifest, confined, discover
 from leadforge.bundle.relational import check_contract, id_converter
 from leadforge.engine import LOCAL
@@ -35,9 +36,67 @@ MAX_FILE_FINDINGS = 20
 @hookimpl
 def validate(bundle: BundleView, manifest: Manifest) -> list[Finding]:
     findings: list[Finding] = list(manifest.findings)
-    for check in (_required, _manifest_values, _files, _tables, _tasks, _exposure, _dictionary, _relational):
+    for check in (
+        _required,
+        _manifest_values,
+        _files,
+        _tables,
+        _tasks,
+        _oracles,
+        _exposure,
+        _dictionary,
+        _relational,
+    ):
         findings.extend(guarded(check.__name__.strip("_"), check, bundle, manifest))
     return findings
+
+
+def _oracles(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
+    """An answer key holds each task row once, in its split and order, with a usable value.
+
+    Part ``k`` of ``metadata/oracle/<task>`` answers for part ``k`` of every split (a single
+    file for single files), so memory stays one part's keys whatever the bundle's size.
+    """
+    if manifest.is_public:
+        return
+    for task_id in sorted(manifest.tasks):
+        base = f"{ORACLE_DIR}/{task_id}"
+        files = discover(bundle.root, base)
+        tm_rel = f"tasks/{task_id}/{TASK_MANIFEST}"
+        if not files or not bundle.exists(tm_rel):
+            continue
+        tm = parse_task_manifest(bundle.json(tm_rel), tm_rel)[0]
+        splits = [manifest.split_files(task_id, s) for s in SPLITS]
+        if tm is None:
+            continue
+        if len(files) != len(splits[0]):
+            yield Finding("oracle", f"{len(files)} file(s) for {len(splits[0])} split part(s)", where=base)
+            continue
+        for k, rel in enumerate(files):
+            yield from _oracle_part(bundle, tm, rel, [files_of[k] for files_of in splits])
+
+
+def _oracle_part(bundle: BundleView, tm: TaskManifest, rel: str, split_rels: list[str]) -> Iterator[Finding]:
+    names = bundle.schema(rel).names
+    if names[:3] != [tm.key_column, SPLIT_COLUMN, tm.label_column] or len(names) != 4:
+        yield Finding(
+            "oracle", f"columns must be {tm.key_column}, split, {tm.label_column}, value", where=rel
+        )
+        return
+    table = bundle.read_parquet(rel)
+    expected = [bundle.read_parquet(r, [tm.key_column]).column(0) for r in split_rels]
+    keys = pa.chunked_array([c for col in expected for c in col.chunks], type=table.schema[0].type)
+    split_names = pa.chunked_array(
+        [pa.repeat(pa.scalar(s, pa.string()), len(c)) for s, c in zip(SPLITS, expected, strict=True)],
+        type=pa.string(),
+    )
+    if not (table.column(0).equals(keys) and table.column(1).cast(pa.string()).equals(split_names)):
+        yield Finding("oracle", "rows do not match the task's split rows, in order", where=rel)
+    value = np.asarray(table.column(3).to_numpy(zero_copy_only=False), dtype=np.float64)
+    if not np.all(np.isfinite(value)):
+        yield Finding("oracle", "values must be finite", where=rel)
+    elif tm.task_type == "binary_classification" and value.size and (value.min() < 0 or value.max() > 1):
+        yield Finding("oracle", "a probability outside [0, 1]", where=rel)
 
 
 def _required(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
@@ -53,7 +112,7 @@ def _manifest_values(bundle: BundleView, manifest: Manifest) -> Iterator[Finding
         )
     if manifest.difficulty not in [d.value for d in Difficulty]:
         yield Finding("manifest", f"difficulty is unknown: {manifest.difficulty!r}", where="manifest.json")
-    if manifest.schema_version not in ("6", "7", SCHEMA_VERSION):
+    if manifest.schema_version not in KNOWN_SCHEMA_VERSIONS:
         yield Finding(
             "manifest", f"unknown bundle_schema_version {manifest.schema_version!r}", where="manifest.json"
         )

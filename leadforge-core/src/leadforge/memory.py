@@ -65,7 +65,7 @@ class MemoryWriter(BundleWriter):
             self._tables[name] = _MemoryFile(self._sink().table_schema(name))  # type: ignore[assignment]
         return self._tables[name]
 
-    def _oracle_file(self, task_id: str, schema: Any) -> Any:
+    def _oracle_file(self, task_id: str, split: str, schema: Any) -> Any:
         """Oracle rows stay out of an in-memory bundle (save it to get ``metadata/oracle``)."""
         return _MemoryFile(schema)
 

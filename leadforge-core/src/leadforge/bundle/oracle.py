@@ -18,6 +18,8 @@ from leadforge.bundle.tasks import TaskSpec
 from leadforge.schema import TableSchema
 
 ORACLE_DIR = "metadata/oracle"
+#: where a bundle written in one process keeps each split's oracle rows until they are joined
+ORACLE_STAGING = ".oracle"
 SPLIT_COLUMN = "split"
 
 

@@ -17,6 +17,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from leadforge.bundle import croissant, datapackage, dictionary
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.effects import (
@@ -43,7 +47,14 @@ from leadforge.bundle.manifest import (
     TaskEntry,
     parts_digest,
 )
-from leadforge.bundle.oracle import oracle_file, oracle_part, oracle_rows, stored
+from leadforge.bundle.oracle import (
+    ORACLE_STAGING,
+    SPLIT_COLUMN,
+    oracle_file,
+    oracle_part,
+    oracle_rows,
+    stored,
+)
 from leadforge.bundle.shards import (
     PARTS_DIR,
     ShardOut,
@@ -127,7 +138,7 @@ class BundleWriter:
         self._tables: dict[str, ParquetFile] = {}
         self._tasks: dict[str, SinkTask] = {}
         self._split_files: dict[tuple[str, str], ParquetFile] = {}
-        self._oracle_files: dict[str, ParquetFile] = {}
+        self._oracle_files: dict[tuple[str, str], ParquetFile] = {}
         #: partitioned layout: shard count, and every part written so far (relative path -> file)
         self._shard_count = 0
         self._parts: dict[str, Written] = {}
@@ -265,7 +276,10 @@ class BundleWriter:
                 self._split_file(tid, split).write(stored(spec, table))
             schema = self._tasks[tid].oracle_schema
             if schema is not None and self.mode.writes_metadata:
-                self._oracle_file(tid, schema).write(oracle_rows(spec, schema, parts))
+                rows = oracle_rows(spec, schema, parts)
+                for split in SPLITS:
+                    mine = rows.filter(pc.equal(rows.column(SPLIT_COLUMN), split))
+                    self._oracle_file(tid, split, schema).write(mine)
 
     def rows_written(self) -> dict[str, int]:
         """Rows appended so far to each table, as the bundle holds them (after the projection):
@@ -353,6 +367,7 @@ class BundleWriter:
             tasks[tid] = self._partitioned_task(task) if self._shard_count > 1 else self._single_task(task)
             self._write_json(f"tasks/{tid}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json())
             self._finish_oracle(task)
+        shutil.rmtree(self.root / ORACLE_STAGING, ignore_errors=True)
         self._closed = True
         card = self._card_text
         if self.factual is not None and self.mode.writes_metadata:
@@ -465,12 +480,14 @@ class BundleWriter:
             self._split_files[key] = ParquetFile(path, self._tasks[task_id].schema.arrow)
         return self._split_files[key]
 
-    def _oracle_file(self, task_id: str, schema: Any) -> ParquetFile:
-        if task_id not in self._oracle_files:
-            path = self.root / oracle_file(task_id)
+    def _oracle_file(self, task_id: str, split: str, schema: Any) -> ParquetFile:
+        """One split's oracle rows, kept aside until :meth:`finalize` joins them in split order."""
+        key = (task_id, split)
+        if key not in self._oracle_files:
+            path = self.root / ORACLE_STAGING / task_id / f"{split}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._oracle_files[task_id] = ParquetFile(path, schema)
-        return self._oracle_files[task_id]
+            self._oracle_files[key] = ParquetFile(path, schema)
+        return self._oracle_files[key]
 
     def _finish_oracle(self, task: SinkTask) -> None:
         """Close (or fill with empty parts) the task's oracle file(s), in instructor bundles."""
@@ -482,7 +499,17 @@ class BundleWriter:
             for k in range(self._shard_count):
                 self._part(oracle_part(tid, k), lambda: schema)
             return
-        done = self._oracle_file(tid, schema).close()
+        path = self.root / oracle_file(tid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = ParquetFile(path, schema)
+        try:
+            for split in SPLITS:
+                staged = self._oracle_file(tid, split, schema)
+                staged.close()
+                for batch in pq.ParquetFile(staged.path).iter_batches():
+                    out.write(pa.Table.from_batches([batch], schema))
+        finally:
+            done = out.close()
         self._record_file(oracle_file(tid), done.sha256, done.size)
 
     def _part(self, rel: str, schema_of: Callable[[], Any]) -> Written:
