@@ -187,3 +187,33 @@ def test_validation_catches_a_tampered_answer_key(tmp_path: Path, edit: object, 
     path = root / "metadata/oracle/t.parquet"
     pq.write_table(edit(pq.read_table(path)), path)  # type: ignore[operator]
     assert any(says in f for f in oracle_findings(root)), oracle_findings(root)
+
+
+@pytest.mark.parametrize(("shards", "mapped"), [(2, False), (3, True)])
+def test_the_card_and_ceiling_json_score_the_oracle_against_the_labels(
+    tmp_path: Path, shards: int, mapped: bool
+) -> None:
+    import json
+
+    from leadforge import scoring
+
+    root = write(tmp_path / "b", ExposureMode.RESEARCH_INSTRUCTOR, True, shards, mapped=mapped).root
+    (task,) = json.loads((root / "metadata/oracle/ceiling.json").read_text())["tasks"]
+    oracle = pq.read_table(root / ("metadata/oracle/t" if mapped else "metadata/oracle/t.parquet"))
+    for split in SPLITS:
+        mine = oracle.filter(pc.equal(oracle.column("split"), split))
+        p, y = np.asarray(mine.column("p_true")), np.asarray(mine.column("y"), dtype=float)
+        got = task["splits"][split]
+        assert got["oracle"]["auc"] == pytest.approx(scoring.auc(p, y), abs=1e-6)
+        assert got["oracle"]["brier"] == pytest.approx(scoring.brier(p, y), abs=1e-6)
+        assert got["oracle"]["rows"] == mine.num_rows
+        assert got["baseline"]["auc"] <= got["oracle"]["auc"] + 0.05
+    card = (root / "dataset_card.md").read_text()
+    assert "## The answer key" in card and "replicates" in card
+    assert f"{task['splits']['test']['oracle']['auc']:.3f}" in card
+
+
+def test_bundles_without_an_oracle_get_no_answer_key_section(tmp_path: Path) -> None:
+    root = write(tmp_path / "b", ExposureMode.RESEARCH_INSTRUCTOR, False, 2, mapped=False).root
+    assert "answer key" not in (root / "dataset_card.md").read_text()
+    assert not (root / "metadata").exists()

@@ -22,6 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leadforge.bundle import croissant, datapackage, dictionary
+from leadforge.bundle.ceiling import CEILING_FILE, ceiling
+from leadforge.bundle.ceiling import card_section as ceiling_card
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.effects import (
     EFFECTS_FILE,
@@ -370,6 +372,8 @@ class BundleWriter:
         shutil.rmtree(self.root / ORACLE_STAGING, ignore_errors=True)
         self._closed = True
         card = self._card_text
+        if self.mode.writes_metadata:
+            card += self._write_ceilings(tasks)
         if self.factual is not None and self.mode.writes_metadata:
             card += self._write_effects(tasks)
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
@@ -424,6 +428,26 @@ class BundleWriter:
             f.abort()
 
     # -- internals ------------------------------------------------------------------------
+
+    def _write_ceilings(self, tasks: Mapping[str, TaskEntry]) -> str:
+        """``metadata/oracle/ceiling.json`` and the card's answer-key section ("" without oracles)."""
+        found = []
+        leaky = {f.name for f in self.catalog or () if f.leakage_risk}
+        for tid, task in self._tasks.items():
+            if task.spec.oracle is None:
+                continue
+            entry = tasks[tid]
+            splits = [entry.parts.get(s, ()) or (f"tasks/{tid}/{s}.parquet",) for s in SPLITS]
+            oracle = (
+                [oracle_part(tid, k) for k in range(self._shard_count)]
+                if self._shard_count > 1
+                else [oracle_file(tid)]
+            )
+            found.append(ceiling(self.root, task.spec, splits, oracle, {task.spec.key_column, *leaky}))
+        if not found:
+            return ""
+        self._write_json(CEILING_FILE, {"tasks": [c.to_json() for c in found]})
+        return ceiling_card(found) + "\n"
 
     def _write_effects(self, tasks: Mapping[str, TaskEntry]) -> str:
         """``metadata/effects.parquet`` against the factual twin; the card's section on it."""
