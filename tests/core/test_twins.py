@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,31 @@ def test_factual_must_be_this_worlds_twin(toy_host: PluginHost, tmp_path: Path) 
     gen = Generator.from_recipe("toy_v1", host=toy_host, intervene=["policy:threshold=1"])
     with pytest.raises(UsageError, match="not this world's factual twin"):
         gen.generate().save(tmp_path / "i", factual=other)
+
+
+def test_cli_writes_validated_twins_and_refuses_bad_specs(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "twin"
+    args = ["generate", "--recipe", "toy_v1", "--mode", "research_instructor", "--out", str(out)]
+    done = cli(*args, "--intervene", "policy:threshold=0.5", "--twin")
+    assert done.exit_code == 0, done.output
+    assert "passed all checks" in done.output
+    assert (out / "intervened" / "metadata" / "effects.parquet").is_file()
+    spec = json.loads((out / "intervened" / "metadata" / "world_spec.json").read_text())
+    assert spec["config"]["interventions"] == ["policy:threshold=0.5"]
+    assert (
+        "interventions"
+        not in json.loads((out / "factual" / "metadata" / "world_spec.json").read_text())["config"]
+    )
+    bad = cli(*args, "--intervene", "policy:speed=2")
+    assert bad.exit_code == 2 and "unknown lever 'policy:speed'" in bad.output
+    assert "Traceback" not in bad.output
+    lonely = cli(*args[:-2], "--out", str(tmp_path / "x"), "--twin")
+    assert lonely.exit_code == 2 and "at least one intervention" in lonely.output
+
+
+def test_the_cards_command_repeats_the_interventions(toy_host: PluginHost) -> None:
+    from leadforge.reproduce import Reproduction
+
+    gen = Generator.from_recipe("toy_v1", host=toy_host, intervene=["policy:threshold*0.5"])
+    assert "--intervene 'policy:threshold*0.5'" in Reproduction.of(gen.config).command
+    assert "--intervene" not in Reproduction.of(gen.factual().config).command

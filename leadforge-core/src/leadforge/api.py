@@ -123,6 +123,7 @@ class Generator:
         progress: Progress | None = None,
         workers: int = 1,
         scheduler: str | None = None,
+        engine: Engine | None = None,
     ) -> Twin:
         """Write the factual world to ``path/factual`` and this intervened one to ``path/intervened``.
 
@@ -136,9 +137,11 @@ class Generator:
         _check_twin_root(root)
         timestamp = _timestamp(generation_timestamp)
         kwargs: dict[str, Any] = {"generation_timestamp": timestamp, "progress": progress}
-        with open_engine(workers, scheduler, check_path=Path(os.path.abspath(root))) as engine:
-            factual = self.factual().generate().save(root / "factual", engine=engine, **kwargs)
-            intervened = self.generate().save(root / "intervened", engine=engine, factual=factual, **kwargs)
+        if engine is None:
+            with open_engine(workers, scheduler, check_path=Path(os.path.abspath(root))) as opened:
+                return self.save_twin(root, engine=opened, **kwargs)
+        factual = self.factual().generate().save(root / "factual", engine=engine, **kwargs)
+        intervened = self.generate().save(root / "intervened", engine=engine, factual=factual, **kwargs)
         return Twin(factual, intervened)
 
     def factual(self) -> Generator:
@@ -155,6 +158,7 @@ class Generator:
         difficulty: str | None = None,
         override: dict[str, Any] | str | Path | None = None,
         host: PluginHost | None = None,
+        intervene: Sequence[str] = (),
         **params: Any,
     ) -> Generator:
         """The generator that made the bundle at ``path``, from its manifest (recipe, resolved
@@ -184,6 +188,7 @@ class Generator:
             difficulty=m.difficulty if difficulty is None else difficulty,
             override=layered,
             host=host,
+            intervene=intervene,
             **params,
         )
         notes: list[str] = []

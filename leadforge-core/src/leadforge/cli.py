@@ -11,12 +11,15 @@ A command module must keep its own top-level imports light too (click and leadfo
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -26,12 +29,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import BundleError, LeadforgeError, UsageError
 from leadforge.progress import NullProgress, Progress, StderrProgress
 
 if TYPE_CHECKING:
     from leadforge.engine import Engine
     from leadforge.plugins import PluginHost
+    from leadforge.schemes import GenerateOption
     from leadforge.validation import ValidationReport
 
 
@@ -65,6 +70,11 @@ COMMANDS: dict[str, CommandRef] = {
         "leadforge.export.command:export_cmd",
         "Export a validated bundle to DuckDB, SQLite, CSV files or PostgreSQL.",
     ),
+    "report": CommandRef(
+        "leadforge.report.command:report",
+        "Write one self-contained HTML page of plots about a bundle (opens offline).",
+    ),
+    "completion": CommandRef("leadforge.cli:completion_cmd"),
 }
 
 CORE_FLAGS = frozenset(
@@ -77,14 +87,21 @@ CORE_FLAGS = frozenset(
         "--override",
         "--validate",
         "--quiet",
+        "--json",
         "--workers",
         "--scheduler",
         "--help",
+        "--from",
+        "--intervene",
+        "--twin",
     }
 )
 FIRST_PARTY = "pip install leadforge-scheme-leadscoring leadforge-scheme-lifecycle leadforge-recipes"
 #: Equal to ``leadforge.engine.MAX_WORKERS`` (not imported: ``--help`` stays light).
 MAX_WORKERS = 256
+#: Equal to ``leadforge.config.DEFAULT_MODE`` / ``DEFAULT_DIFFICULTY`` (config imports YAML).
+DEFAULT_MODE = ExposureMode.STUDENT_PUBLIC.value
+DEFAULT_DIFFICULTY = Difficulty.INTERMEDIATE.value
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -92,12 +109,63 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*map(str, r)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
+GAP = 2
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str], *, width: int | None = None) -> str:
+    """Columns padded to line up, wrapped between words to fit ``width``.
+
+    ``width`` defaults to the terminal's (``COLUMNS``, else 80 when not a terminal). When even
+    wrapping cannot make the columns fit, each row is printed as a block of ``label  value``
+    lines instead (words are never broken to squeeze a column).
+    """
+    cells = [[str(c) for c in header], *([str(c) for c in r] for r in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    limit = (width if width is not None else shutil.get_terminal_size().columns) - 1
+    floors = [max(len(w) for r in cells for w in r[i].split() or [""]) for i in range(len(header))]
+    while sum(widths) + GAP * (len(widths) - 1) > limit:
+        i = max(range(len(widths)), key=lambda k: widths[k] - floors[k])
+        if widths[i] <= floors[i]:
+            return _records(cells, limit)
+        widths[i] -= 1
+    wrapped = [
+        [
+            textwrap.wrap(c, w, break_long_words=False, break_on_hyphens=False) or [""]
+            for c, w in zip(row, widths, strict=True)
+        ]
+        for row in cells
+    ]
+    widths = [max(len(line) for row in wrapped for line in row[i]) for i in range(len(header))]
+    lines: list[str] = []
+    for k, row in enumerate(wrapped):
+        for j in range(max(len(w) for w in row)):
+            parts = [(w[j] if j < len(w) else "").ljust(n) for w, n in zip(row, widths, strict=True)]
+            lines.append((" " * GAP).join(parts).rstrip())
+        if k == 0:
+            lines.append((" " * GAP).join("-" * n for n in widths))
+    return "\n".join(lines)
+
+
+def _records(cells: Sequence[Sequence[str]], limit: int) -> str:
+    """A table too wide for the terminal: one block per row, its first cell as the heading."""
+    header, *rows = cells
+    labels = [h.lower() for h in header[1:]]
+    pad = max((len(label) for label in labels), default=0) + GAP + 2
+    blocks = []
+    for row in rows:
+        lines = [row[0]]
+        for label, value in zip(labels, row[1:], strict=True):
+            text = textwrap.wrap(
+                value, max(limit - pad, 20), break_long_words=False, break_on_hyphens=False
+            ) or [""]
+            lines.append(f"  {label:<{pad - 2}}{text[0]}")
+            lines += [" " * pad + more for more in text[1:]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _listed(items: Sequence[str]) -> str:
+    return ", ".join(items) or "-"
 
 
 def _dump(data: Any) -> None:
@@ -244,7 +312,12 @@ class LeadforgeGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group("leadforge", cls=LeadforgeGroup, no_args_is_help=True)
+@click.group(
+    "leadforge",
+    cls=LeadforgeGroup,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(
     None,
     "--version",
@@ -325,15 +398,17 @@ def plugins_cmd(as_json: bool) -> None:
             r.distribution or "-",
             r.version or "-",
             r.status,
-            ",".join(r.schemes) or "-",
-            ",".join(r.recipes) or "-",
-            ",".join(h for h in r.hooks) or "-",
+            _listed(r.schemes),
+            _listed(r.recipes),
+            _listed(r.hooks),
         )
         for r in host.records
     ]
     click.echo(_table(rows, ("PLUGIN", "DISTRIBUTION", "VERSION", "STATUS", "SCHEMES", "RECIPES", "HOOKS")))
     for r in host.records:
-        if r.status != "ok":
+        if r.status == "disabled":
+            click.echo(f"{r.name}: {r.reason}")
+        elif r.status != "ok":
             click.echo(f"{r.name}: {r.status}: {r.reason}")
     for key, dists in sorted(host.conflicts.items()):
         click.echo(f"conflict: {key.replace(':', ' ')} is registered by {' and '.join(dists)}")
@@ -341,16 +416,49 @@ def plugins_cmd(as_json: bool) -> None:
         click.echo(f"No schemes installed. To get the first-party ones:\n  {FIRST_PARTY}")
 
 
+def _complete_schemes(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    host = _host()
+    return [
+        CompletionItem(name, help=info.title)
+        for name, info in sorted(host.schemes.items())
+        if name.startswith(incomplete)
+    ]
+
+
+def _complete_recipes(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    host = _host()
+    return [
+        CompletionItem(rid, help=entry.recipe.title if entry.recipe else None)
+        for rid, entry in sorted(host.recipes.items())
+        if rid.startswith(incomplete)
+    ]
+
+
 @click.command("list-recipes")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def list_recipes_cmd(as_json: bool) -> None:
+@click.option(
+    "--scheme",
+    default=None,
+    metavar="NAME",
+    shell_complete=_complete_schemes,
+    help="Only the recipes of this scheme.",
+)
+def list_recipes_cmd(as_json: bool, scheme: str | None) -> None:
     """List installed recipes, their scheme, tasks, modes and difficulties."""
     host = _host()
     items: list[dict[str, Any]] = []
     for rid, entry in sorted(host.recipes.items()):
         r = entry.recipe
         assert r is not None
+        if scheme is not None and r.scheme != scheme:
+            continue
         available = r.scheme in host.schemes and f"scheme:{r.scheme}" not in host.conflicts
+        off = None if available else host.disabled_provider(r.scheme, r.requires)
+        status = "available" if available else "disabled" if off is not None else "unavailable"
         items.append(
             {
                 "id": rid,
@@ -359,12 +467,13 @@ def list_recipes_cmd(as_json: bool) -> None:
                 "tasks": list(r.tasks),
                 "modes": [m.value for m in r.supported_modes],
                 "difficulties": [d.value for d in r.supported_difficulty],
-                "status": "available" if available else "unavailable",
-                "install": None if available else r.install_hint,
+                "status": status,
+                "install": r.install_hint if status == "unavailable" else None,
+                "disabled_by": off.reason if off is not None else None,
                 "provider": entry.provider,
             }
         )
-    for entry in host.invalid_recipes:
+    for entry in host.invalid_recipes if scheme is None else ():
         items.append(
             {
                 "id": entry.id,
@@ -382,16 +491,21 @@ def list_recipes_cmd(as_json: bool) -> None:
         _dump({"recipes": items})
         return
     if not items:
-        click.echo("No recipes found. Install a recipe pack: pip install leadforge-recipes")
+        if scheme is not None:
+            click.echo(
+                f"No recipes for scheme {scheme!r}; installed schemes: {_listed(sorted(host.schemes))}"
+            )
+        else:
+            click.echo("No recipes found. Install a recipe pack: pip install leadforge-recipes")
         return
     rows = [
         (
             i["id"],
             i["scheme"] or "-",
             i["title"] or "-",
-            ",".join(i["tasks"]) or "-",
-            ",".join(i["modes"]) or "-",
-            ",".join(i["difficulties"]) or "-",
+            _listed(i["tasks"]),
+            _listed(i["modes"]),
+            _listed(i["difficulties"]),
             i["status"],
         )
         for i in items
@@ -400,6 +514,8 @@ def list_recipes_cmd(as_json: bool) -> None:
     for i in items:
         if i["status"] == "unavailable":
             click.echo(f"{i['id']}: needs the {i['scheme']} scheme; run: {i['install']}")
+        elif i["status"] == "disabled":
+            click.echo(f"{i['id']}: the {i['scheme']} scheme is installed but {i['disabled_by']}")
         elif i["status"] == "invalid":
             click.echo(f"{i['id']}: invalid: {i['error']}")
 
@@ -420,7 +536,6 @@ class GenerateCommand(click.Command):
             short_help="Generate a bundle from a recipe.",
             params=_core_generate_options(),
         )
-        self._core = list(self.params)
         self._host: PluginHost | None = None
         self._flags: dict[str, dict[str, str]] = {}
 
@@ -428,7 +543,7 @@ class GenerateCommand(click.Command):
         host = _host()
         if host is not self._host:
             extra, self._flags = _scheme_options(host)
-            self.params = [*self._core, *extra]
+            self.params = [*_core_generate_options(sorted(host.recipes)), *extra]
             self._host = host
         return super().get_params(ctx)
 
@@ -437,9 +552,17 @@ class GenerateCommand(click.Command):
         _generate(self._host, self._flags, kw)
 
 
-def _core_generate_options() -> list[click.Parameter]:
+def _core_generate_options(recipes: Sequence[str] = ()) -> list[click.Parameter]:
+    """``recipes``: the installed recipe ids, shown in the help (the host has parsed them already)."""
+    known = f"one of {', '.join(recipes)}" if recipes else "none installed: pip install leadforge-recipes"
     return [
-        click.Option(["--recipe", "-r"], default=None, help="Recipe id (see list-recipes)."),
+        click.Option(
+            ["--recipe", "-r"],
+            default=None,
+            metavar="ID",
+            shell_complete=_complete_recipes,
+            help=f"Recipe id, required unless --from is given: {known} (see list-recipes).",
+        ),
         click.Option(
             ["--from", "from_bundle"],
             default=None,
@@ -449,14 +572,25 @@ def _core_generate_options() -> list[click.Parameter]:
         click.Option(
             ["--seed"], type=int, default=None, help="Master seed (default: override file, else 42)."
         ),
-        click.Option(["--mode"], default=None, help="student_public or research_instructor."),
+        click.Option(
+            ["--mode"],
+            type=click.Choice([m.value for m in ExposureMode]),
+            default=None,
+            help="Who the bundle is for: students (no hidden truth) or instructors and researchers. "
+            f"[default: {DEFAULT_MODE}]",
+        ),
         click.Option(
             ["--out"],
             default=None,
             type=str,
             help="Bundle directory to write (with --from: BUNDLE itself).",
         ),
-        click.Option(["--difficulty"], default=None, help="intro, intermediate or advanced."),
+        click.Option(
+            ["--difficulty"],
+            type=click.Choice([d.value for d in Difficulty]),
+            default=None,
+            help=f"Difficulty tier; the recipe lists the ones it supports. [default: {DEFAULT_DIFFICULTY}]",
+        ),
         click.Option(
             ["--override"],
             type=click.Path(path_type=Path, dir_okay=True),
@@ -468,11 +602,27 @@ def _core_generate_options() -> list[click.Parameter]:
             show_default=True,
             help="Validate the bundle after writing it (on the same workers).",
         ),
+        click.Option(
+            ["--intervene"],
+            multiple=True,
+            metavar="SPEC",
+            help="Change the world: LEVER=VALUE or LEVER*FACTOR (repeatable; a bad one lists the levers).",
+        ),
+        click.Option(
+            ["--twin"],
+            is_flag=True,
+            help="With --intervene: write OUT/factual and OUT/intervened from one seed, with effects.",
+        ),
         *_engine_options(),
+        click.Option(
+            ["--json", "as_json"],
+            is_flag=True,
+            help="Print what was written (files, sizes, hashes, timings) as JSON instead of status lines.",
+        ),
         click.Option(
             ["--quiet", "-q"],
             is_flag=True,
-            help="No progress and no status lines; only errors and the final verdict.",
+            help="Print nothing but errors (no progress); the exit code is the verdict.",
         ),
     ]
 
@@ -480,7 +630,7 @@ def _core_generate_options() -> list[click.Parameter]:
 def _scheme_options(host: PluginHost) -> tuple[list[click.Parameter], dict[str, dict[str, str]]]:
     """One option per flag the installed schemes contribute, and flag -> {scheme: config key}."""
     flags: dict[str, dict[str, str]] = {}
-    params: list[click.Parameter] = []
+    declared: dict[str, list[GenerateOption]] = {}
     for opt in host.options():
         if opt.flag in CORE_FLAGS:
             click.echo(
@@ -488,18 +638,22 @@ def _scheme_options(host: PluginHost) -> tuple[list[click.Parameter], dict[str, 
                 err=True,
             )
             continue
-        owners = flags.setdefault(opt.flag, {})
-        if not owners:
-            params.append(
-                click.Option(
-                    [opt.flag],
-                    type=opt.type,
-                    default=None,
-                    help=f"[{opt.scheme}] {opt.help}",
-                    metavar=opt.metavar,
-                )
+        declared.setdefault(opt.flag, []).append(opt)
+        flags.setdefault(opt.flag, {})[opt.scheme] = opt.key
+    params: list[click.Parameter] = []
+    for flag, opts in declared.items():
+        by_help: dict[str, list[str]] = {}
+        for o in opts:
+            by_help.setdefault(o.help, []).append(o.scheme)
+        params.append(
+            click.Option(
+                [flag],
+                type=opts[0].type,
+                default=None,
+                help="; ".join(f"[{', '.join(schemes)}] {text}" for text, schemes in by_help.items()),
+                metavar=opts[0].metavar,
             )
-        owners[opt.scheme] = opt.key
+        )
     return params, flags
 
 
@@ -538,6 +692,7 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
         "difficulty": kw["difficulty"],
         "override": kw["override"],
         "host": host,
+        "intervene": list(kw["intervene"]),
     }
     if source is None:
         gen = Generator.from_recipe(recipe.id, **common, **scheme_params)
@@ -545,15 +700,22 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
         gen = Generator.from_bundle(source, **common, **scheme_params)
     cfg = gen.config
     quiet: bool = kw["quiet"]
-    say = _say(quiet)
-    for note in gen.notes:
-        click.echo(f"leadforge: warning: {note}", err=True)
+    as_json: bool = kw["as_json"]
+    say = _say(quiet or as_json)
+    if not quiet:
+        for note in gen.notes:
+            click.echo(f"leadforge: warning: {note}", err=True)
     shown: str = kw["out"] if kw["out"] is not None else str(source)
+    if kw["twin"]:
+        _twin(gen, Path(shown), kw, workers, scheduler, host)
+        return
     out = check_out(shown)  # before the simulation: a bad --out should not cost a whole run
     timestamp = generation_timestamp()
     progress = _progress(quiet)
     if cfg.derived:
         say(f"Sizes not given follow the recipe's ratios: {', '.join(cfg.derived)}")
+    timings: dict[str, float] = {}
+    report: ValidationReport | None = None
     try:
         with open_engine(workers, scheduler, check_path=out.parent) as engine:
             where = _on(engine, scheduler)
@@ -563,20 +725,112 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
             )
             started = time.monotonic()
             bundle = gen.generate()
+            timings["generate_s"] = time.monotonic() - started
             say(f"Writing bundle to {out} ...")
             bundle.save(out, generation_timestamp=timestamp, progress=progress, engine=engine)
             progress.close()
+            timings["write_s"] = time.monotonic() - started - timings["generate_s"]
             say(f"Done. Bundle written to {out} ({time.monotonic() - started:.1f}s)")
-            if not kw["validate"]:
-                return
-            say(f"Validating {out} ...")
-            report = _validate(out, host, engine, progress)
+            if kw["validate"]:
+                say(f"Validating {out} ...")
+                checked = time.monotonic()
+                report = _validate(out, host, engine, progress)
+                timings["validate_s"] = time.monotonic() - checked
     finally:
         progress.close()
+    timings["total_s"] = sum(timings.values())
+    if as_json:
+        assert bundle.manifest is not None, "save() records the manifest it wrote"
+        _dump(_written(out, bundle.manifest, timings, report))
+    if report is None:
+        return
     if not report.ok:
-        _print_findings(report.errors, report.warnings, str(out))
+        if not as_json:
+            _print_findings(report.errors, report.warnings, str(out))
         sys.exit(1)
-    click.echo(f"OK: bundle at {out} passed all checks.")
+    if not quiet and not as_json:
+        click.echo(f"OK: bundle at {out} passed all checks.")
+
+
+def _twin(
+    gen: Any, root: Path, kw: dict[str, Any], workers: int, scheduler: str | None, host: PluginHost
+) -> None:
+    """``generate --twin``: the factual and the intervened bundle, each validated."""
+    from leadforge.bundle.manifest import Manifest
+    from leadforge.bundle.staging import generation_timestamp
+    from leadforge.engine import open_engine
+
+    quiet, as_json = kw["quiet"], kw["as_json"]
+    say = _say(quiet or as_json)
+    progress = _progress(quiet)
+    changes = ", ".join(str(iv) for iv in gen.config.interventions)
+    started = time.monotonic()
+    reports: dict[str, ValidationReport | None] = {}
+    try:
+        with open_engine(workers, scheduler, check_path=root.absolute().parent) as engine:
+            say(f"Generating the factual and the intervened ({changes}) world into {root} ...")
+            twin = gen.save_twin(
+                root, generation_timestamp=generation_timestamp(), progress=progress, engine=engine
+            )
+            progress.close()
+            for name, out in (("factual", twin.factual), ("intervened", twin.intervened)):
+                reports[name] = None
+                if kw["validate"]:
+                    say(f"Validating {out} ...")
+                    reports[name] = _validate(out, host, engine, progress)
+    finally:
+        progress.close()
+    elapsed = {"total_s": time.monotonic() - started}
+    if as_json:
+        _dump({n: _written(root / n, Manifest.load(root / n), elapsed, r) for n, r in reports.items()})
+    bad = [(n, r) for n, r in reports.items() if r is not None and not r.ok]
+    for name, report in bad:
+        if not as_json:
+            _print_findings(report.errors, report.warnings, str(root / name))
+    if bad:
+        sys.exit(1)
+    if not quiet and not as_json:
+        click.echo(
+            f"OK: twin bundles at {root}/factual and {root}/intervened"
+            + (" passed all checks." if kw["validate"] else ".")
+        )
+
+
+def _written(
+    out: Path, manifest: Any, timings: dict[str, float], report: ValidationReport | None
+) -> dict[str, Any]:
+    """``generate --json``: where the bundle is, what is in it (sizes, hashes), how long it took."""
+    from leadforge.bundle.manifest import MANIFEST
+
+    files = {rel: entry.to_json() for rel, entry in sorted((manifest.files or {}).items())}
+    raw = (out / MANIFEST).read_bytes()
+    files[MANIFEST] = {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
+    return {
+        "bundle": str(out),
+        "path": str(out.resolve()),
+        "recipe": manifest.recipe_id,
+        "scheme": manifest.scheme,
+        "seed": manifest.seed,
+        "mode": manifest.exposure_mode,
+        "difficulty": manifest.difficulty,
+        "schema_version": manifest.schema_version,
+        "tables": {
+            name: {
+                "rows": entry.row_count,
+                "files": list(manifest.table_files(name)),
+                "sha256": entry.sha256,
+            }
+            for name, entry in manifest.tables.items()
+        },
+        "tasks": {
+            task_id: {split: task.rows.get(split) for split in ("train", "valid", "test")}
+            for task_id, task in manifest.tasks.items()
+        },
+        "files": files,
+        "total_bytes": sum(int(f["size"]) for f in files.values()),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "validation": report.to_json() if report is not None else None,
+    }
 
 
 def _recipe_of(host: PluginHost, source: str) -> Any:
@@ -584,7 +838,7 @@ def _recipe_of(host: PluginHost, source: str) -> Any:
     from leadforge.bundle.manifest import Manifest
     from leadforge.validation import check_bundle_dir
 
-    root = Path(source)
+    root = _existing(source)
     check_bundle_dir(root)
     recipe_id = Manifest.load(root).recipe_id
     if recipe_id is None:
@@ -626,10 +880,18 @@ def _print_findings(errors: Sequence[Any], warnings: Sequence[Any], where: str) 
         click.echo(f"  warning: {f}", err=True)
 
 
+def _existing(path: str) -> Path:
+    """``path``, or a usage error (exit 2) when nothing is there: a typo, not a bad bundle."""
+    p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise UsageError(f"path does not exist: {p}")
+    return p
+
+
 def _bundle_path(path: str) -> Path:
     from leadforge.validation import check_bundle_dir
 
-    p = Path(path)
+    p = _existing(path)
     try:
         check_bundle_dir(p)
     except BundleError as exc:
@@ -639,9 +901,14 @@ def _bundle_path(path: str) -> Path:
 
 
 @click.command("validate", params=_engine_options())
-@click.argument("bundle_path")
+@click.argument("bundle_path", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing but errors (no progress); the exit code is the verdict.",
+)
 def validate_cmd(
     bundle_path: str, as_json: bool, quiet: bool, workers: int | None, scheduler: str | None
 ) -> None:
@@ -663,6 +930,8 @@ def validate_cmd(
     if not report.ok:
         _print_findings(report.errors, report.warnings, str(root))
         sys.exit(1)
+    if quiet:
+        return
     for f in report.warnings:
         click.echo(f"warning: {f}", err=True)
     click.echo(f"OK: bundle at {root} passed all checks.")
@@ -680,7 +949,7 @@ def _shown(value: Any) -> str:
 
 
 @click.command("inspect")
-@click.argument("bundle_path")
+@click.argument("bundle_path", type=click.Path())
 @click.option("--json", "-j", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @click.option(
     "--schema", "schema", is_flag=True, help="Print every column of every table and task, and an ER diagram."
@@ -690,7 +959,7 @@ def inspect_cmd(bundle_path: str, as_json: bool, schema: bool) -> None:
     from leadforge.bundle.reader import BundleView, Manifest
     from leadforge.validation import check_bundle_dir
 
-    root = Path(bundle_path)
+    root = _existing(bundle_path)
     try:
         check_bundle_dir(root)
         m = Manifest.load(root)
@@ -704,7 +973,12 @@ def inspect_cmd(bundle_path: str, as_json: bool, schema: bool) -> None:
     if as_json:
         _dump(m.to_json())
         return
-    head = (
+    click.echo(_inspect_text(root, m))
+
+
+def _inspect_text(root: Path, m: Any) -> str:
+    """The manifest as aligned label/value lines, a table of tables and a table of tasks."""
+    head: list[tuple[str, Any]] = [
         ("Recipe:", m.recipe_id),
         ("Scheme:", m.scheme),
         ("Seed:", m.seed),
@@ -713,31 +987,58 @@ def inspect_cmd(bundle_path: str, as_json: bool, schema: bool) -> None:
         ("Generated at:", m.generation_timestamp),
         ("Package:", f"leadforge-core {m.package_version}" if m.package_version else None),
         ("Schema ver:", m.schema_version),
-    )
-    lines = [f"Bundle: {root}"]
-    lines += [f"  {label:<15}{_shown(value)}" for label, value in head]
-    for key, value in m.fields.items():
-        label = _label(key)
-        lines.append(f"  {label:<15}{_shown(value)}" if len(label) < 15 else f"  {label} {_shown(value)}")
+    ]
+    head += [(_label(key), value) for key, value in m.fields.items()]
+    pairs = [(label, _shown(value)) for label, value in head]
     redacted = m.redacted_columns
     if redacted:
         shown = ", ".join(redacted) if len(redacted) <= 4 else ", ".join(redacted[:3]) + ", ..."
         noun = "column" if len(redacted) == 1 else "columns"
-        lines.append(f"  {'Redactions:':<15}{len(redacted)} {noun} [{shown}]")
-    lines += ["", "Tables:"]
-    for name, entry in m.tables.items():
-        lines.append(f"  {name:<25}{entry.row_count:>8} rows")
+        pairs.append(("Redactions:", f"{len(redacted)} {noun} [{shown}]"))
+    pad = max(LABEL_WIDTH, *(len(label) + 1 for label, _ in pairs))
+    lines = [f"Bundle: {root}"]
+    lines += [f"  {label:<{pad}}{value}" for label, value in pairs]
+    if m.tables:
+        lines += ["", "Tables:"]
+        rows = [
+            (name, f"{e.row_count:,} rows", f"{len(e.parts)} parts" if e.parts else "")
+            for name, e in m.tables.items()
+        ]
+        lines += _columns(rows, right=(1,))
     if m.tasks:
         lines += ["", "Tasks:"]
-        for task_id, task in m.tasks.items():
-            lines.append(f"  {task_id}")
-            lines.append("    " + "  ".join(f"{s}={task.rows[s]}" for s in ("train", "valid", "test")))
-    lines += ["", f"Metadata dir:    {'present' if (root / 'metadata').is_dir() else 'absent'}"]
+        rows = [
+            (task_id, *(f"{s}={_count(task.rows.get(s))}" for s in ("train", "valid", "test")))
+            for task_id, task in m.tasks.items()
+        ]
+        lines += _columns(rows)
+    lines += [""]
+    tail = [("Metadata dir:", "present" if (root / "metadata").is_dir() else "absent")]
     if m.files is not None:
-        lines.append(f"Files hashed:    {len(m.files)}")
-    for f in m.findings[:5]:
-        lines.append(f"Manifest problem: {f}")
-    click.echo("\n".join(lines))
+        tail.append(("Files hashed:", str(len(m.files))))
+    lines += [f"{label:<{pad + 2}}{value}" for label, value in tail]
+    lines += [f"Manifest problem: {f}" for f in m.findings[:5]]
+    return "\n".join(lines)
+
+
+#: Values of ``inspect`` start in this column at least (past the longest label otherwise).
+LABEL_WIDTH = 15
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _columns(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
+    """Rows indented by two, each column padded to its widest cell (``right`` ones right-aligned)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        out.append(("  " + "  ".join(cells)).rstrip())
+    return out
 
 
 @click.command("new-scheme")
@@ -749,16 +1050,33 @@ def inspect_cmd(bundle_path: str, as_json: bool, schema: bool) -> None:
     default=None,
     help="Folder to create the distribution in (default: ./leadforge-scheme-NAME); must be new or empty.",
 )
-def new_scheme_cmd(name: str, target: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was created as JSON.")
+def new_scheme_cmd(name: str, target: Path | None, as_json: bool) -> None:
     """Create a ready-to-install scheme plugin distribution named NAME (e.g. ticket_triage)."""
-    from leadforge.scaffold.render import SchemeNames, default_target, write_project
+    from leadforge.scaffold.render import SchemeNames, check_free, default_target, write_project
 
     names = SchemeNames.of(name, core_version())
+    host = _host()
+    check_free(names, [*host.schemes, *(r.name for r in host.records)])
     target = target if target is not None else default_target(name)
     written = write_project(names, target)
+    files = [path.relative_to(target).as_posix() for path in written]
+    if as_json:
+        _dump(
+            {
+                "directory": str(target),
+                "path": str(target.resolve()),
+                "scheme": names.scheme,
+                "package": names.package,
+                "distribution": names.distribution,
+                "recipe": names.recipe,
+                "files": files,
+            }
+        )
+        return
     click.echo(f"Created {names.distribution} in {target} ({len(written)} files):")
-    for path in written:
-        click.echo(f"  {path.relative_to(target).as_posix()}")
+    for rel in files:
+        click.echo(f"  {rel}")
     click.echo(
         f"Scheme {names.scheme!r}, recipe {names.recipe!r}. Next:\n"
         f"  cd {target}\n"
@@ -766,3 +1084,24 @@ def new_scheme_cmd(name: str, target: Path | None) -> None:
         "  pytest\n"
         f"  leadforge generate --recipe {names.recipe} --seed 1 --out out/{names.scheme}"
     )
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL")
+def completion_cmd(shell: str) -> None:
+    """Print a SHELL completion script (commands, options, recipe ids, modes, tiers, schemes).
+
+    \b
+    bash:  eval "$(leadforge completion bash)"      (e.g. in ~/.bashrc)
+    zsh:   eval "$(leadforge completion zsh)"       (e.g. in ~/.zshrc)
+    fish:  leadforge completion fish > ~/.config/fish/completions/leadforge.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:
+        raise UsageError(f"no completion for shell {shell!r}; choose one of {', '.join(SHELLS)}")
+    click.echo(cls(main, {}, "leadforge", "_LEADFORGE_COMPLETE").source())

@@ -49,6 +49,7 @@ class Reproduction:
                 parts.append(f"{flag} {_shell(value)}")
             else:
                 override[key] = value
+        parts += [f"--intervene {_shell(str(iv))}" for iv in config.interventions]
         if override:
             parts.append("--override cfg.yaml")
         parts.append("--out <dir>")
