@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,24 @@ from leadforge.plugins import PluginHost, set_host
 from leadforge.schemes import GenerateOption, SchemeInfo, options_from_params
 
 Run = Callable[..., Result]
+
+
+def field(text: str, label: str) -> str:
+    """The value ``inspect`` prints for ``label``; every value starts in the same column."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("Bundle:")]
+    labelled = [line for line in lines if re.match(r"^ ?\s?[A-Z][\w ]*:\s", line)]
+    columns = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in labelled}
+    assert len(columns) == 1, f"values are not aligned: {labelled}"
+    (hit,) = [line for line in labelled if line.strip().startswith(f"{label}:")]
+    return hit.split(":", 1)[1].strip()
+
+
+def section(text: str, title: str) -> list[str]:
+    """The indented lines under ``title`` up to the next blank line."""
+    lines = text.splitlines()
+    start = lines.index(title) + 1
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
 
 
 def one_line_error(result: Result, code: int, text: str) -> None:
@@ -48,12 +67,21 @@ def test_generate_validate_inspect_round_trip(cli: Run, tmp_path: Path) -> None:
     r = cli("inspect", str(out))
     assert r.exit_code == 0
     m = json.loads((out / "manifest.json").read_text())
-    assert "  Recipe:        toy_v1" in r.stdout and "  Scheme:        toy" in r.stdout
-    for name, entry in m["tables"].items():
-        assert f"  {name:<25}{entry['row_count']:>8} rows" in r.stdout.splitlines()
+    assert field(r.stdout, "Recipe") == "toy_v1" and field(r.stdout, "Scheme") == "toy"
+    tables = section(r.stdout, "Tables:")
+    assert [line.split()[0] for line in tables] == list(m["tables"])
+    for line, entry in zip(tables, m["tables"].values(), strict=True):
+        assert line.split()[1:] == [f"{entry['row_count']:,}", "rows"]
+    assert len({line.rindex(" rows") for line in tables}) == 1, "counts are right-aligned"
     task = m["tasks"]["toy_task"]
-    assert f"    train={task['train_rows']}  valid={task['valid_rows']}  test={task['test_rows']}" in r.stdout
-    assert "Metadata dir:    present" in r.stdout
+    (line,) = section(r.stdout, "Tasks:")
+    assert line.split() == [
+        "toy_task",
+        f"train={task['train_rows']}",
+        f"valid={task['valid_rows']}",
+        f"test={task['test_rows']}",
+    ]
+    assert field(r.stdout, "Metadata dir") == "present"
     r = cli("inspect", str(out), "--json")
     assert json.loads(r.stdout) == json.loads((out / "manifest.json").read_text())
     r = cli("validate", str(out), "--json")
@@ -69,14 +97,14 @@ def test_inspect_shows_every_scheme_field_whatever_the_scheme(cli: Run, tmp_path
     m["queue_model"] = "priority_then_age"
     m["shard_plan"] = {"shards": 3, "sizes": [100] * 40}
     (out / "manifest.json").write_text(json.dumps(m))
-    lines = cli("inspect", str(out)).stdout.splitlines()
+    text = cli("inspect", str(out)).stdout
     scheme_keys = [k for k in m if k not in CORE_KEYS]
     assert scheme_keys == ["n_rows", "threshold", "toy_extra", "queue_model", "shard_plan"]
-    assert "  N rows:        150" in lines and "  Toy extra:     True" in lines
-    assert "  Threshold:     ?" in lines, "a hidden field is null in a public bundle"
-    assert "  Queue model:   priority_then_age" in lines
-    shown = next(line for line in lines if line.startswith("  Shard plan:"))
-    assert shown.startswith("  Shard plan:    {") and shown.endswith("...") and len(shown) == 2 + 15 + 80
+    assert field(text, "N rows") == "150" and field(text, "Toy extra") == "True"
+    assert field(text, "Threshold") == "?", "a hidden field is null in a public bundle"
+    assert field(text, "Queue model") == "priority_then_age"
+    shown = field(text, "Shard plan")
+    assert shown.startswith("{") and shown.endswith("...") and len(shown) == 80
 
 
 def test_scheme_options_and_override_file(cli: Run, tmp_path: Path) -> None:
@@ -105,8 +133,16 @@ def test_scheme_options_and_override_file(cli: Run, tmp_path: Path) -> None:
     ("args", "code", "text"),
     [
         (["generate", "-r", "nope", "--out", "X"], 2, "unknown recipe 'nope'; available recipes: toy_v1"),
-        (["generate", "-r", "toy_v1", "--mode", "public", "--out", "X"], 2, "exposure_mode must be one of"),
-        (["generate", "-r", "toy_v1", "--difficulty", "hard", "--out", "X"], 2, "difficulty must be one of"),
+        (
+            ["generate", "-r", "toy_v1", "--mode", "public", "--out", "X"],
+            2,
+            "'public' is not one of 'student_public', 'research_instructor'",
+        ),
+        (
+            ["generate", "-r", "toy_v1", "--difficulty", "hard", "--out", "X"],
+            2,
+            "'hard' is not one of 'intro', 'intermediate', 'advanced'",
+        ),
         (["generate", "-r", "toy_v1", "--n-rows", "0", "--out", "X"], 2, "n_rows must be >= 1, got 0"),
         (["generate", "-r", "toy_v1", "--n-rows", "-4", "--out", "X"], 2, "n_rows must be >= 1, got -4"),
         (["generate", "-r", "toy_v1", "--seed", "-1", "--out", "X"], 2, "seed must be non-negative"),
@@ -194,7 +230,7 @@ def test_option_of_another_scheme_is_an_error_that_says_so(tmp_path: Path) -> No
 
 def test_validate_and_inspect_errors(cli: Run, tmp_path: Path) -> None:
     r = cli("validate", str(tmp_path / "nothing"))
-    assert r.exit_code == 1 and r.stderr.strip() == f"FAIL: path does not exist: {tmp_path / 'nothing'}"
+    one_line_error(r, 2, f"path does not exist: {tmp_path / 'nothing'}")
     (tmp_path / "empty").mkdir()
     r = cli("validate", str(tmp_path / "empty"))
     assert r.exit_code == 1 and "FAIL: no manifest.json in" in r.stderr
@@ -205,8 +241,10 @@ def test_validate_and_inspect_errors(cli: Run, tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert r.stderr.startswith(f"FAIL: 1 validation error(s) in {out}:")
     assert "dataset_card.md: SHA-256 mismatch" in r.stderr
-    r = cli("inspect", str(tmp_path / "nothing"))
-    one_line_error(r, 1, "path does not exist")
+    one_line_error(cli("inspect", str(tmp_path / "nothing")), 2, "path does not exist")
+    one_line_error(
+        cli("generate", "--from", str(tmp_path / "nothing"), "--out", str(out)), 2, "path does not exist"
+    )
     (out / "manifest.json").write_text("[]")
     one_line_error(cli("inspect", str(out)), 1, "manifest.json in")
 
@@ -258,6 +296,9 @@ def test_real_process_has_no_traceback_and_version_works(tmp_path: Path) -> None
     r = subprocess.run([*exe, "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("leadforge ")
     r = subprocess.run([*exe, "validate", str(tmp_path / "missing")], capture_output=True, text=True)
-    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Traceback" not in r.stderr, "a path that is not there is a usage error"
+    (tmp_path / "empty").mkdir()
+    r = subprocess.run([*exe, "validate", str(tmp_path / "empty")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, "a folder that is no bundle is a bad bundle"
     r = subprocess.run([*exe], capture_output=True, text=True)
     assert r.returncode == 2 and "Usage:" in r.stderr

@@ -132,3 +132,21 @@ def test_null_progress_prints_nothing() -> None:
     p = NullProgress()
     p.update("x", 1, 2)
     p.close()
+
+
+def test_generate_and_validate_draw_bars_on_a_terminal(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import leadforge.progress
+
+    monkeypatch.setattr(leadforge.progress, "_isatty", lambda stream: True)
+    out = tmp_path / "b"
+    r = cli("generate", "-r", "toy_v1", "--out", str(out))
+    assert r.exit_code == 0, r.stderr
+    shown = frames(r.stderr)
+    assert any(re.match(r"leadforge: validating \[#+\] \d+/\d+ \(100%\)", f) for f in shown), shown
+    assert f"Validating {out} ..." in r.stdout, "the validation after generate is announced"
+    stages = {f.split(" [")[0] for f in shown}
+    assert len(stages) >= 2, f"writing and validating are separate bars: {stages}"
+    r = cli("validate", str(out))
+    assert any(re.match(r"leadforge: validating \[#+\]", f) for f in frames(r.stderr))
+    r = cli("validate", str(out), "-q")
+    assert r.stderr == "", "-q shows no progress"

@@ -110,15 +110,19 @@ def test_generate_validates_on_the_engine_it_wrote_with(
     assert r.exit_code == 0 and opened == [(1, "tcp://10.0.0.1:8786", out)]
 
 
-def test_quiet_prints_only_the_verdict(cli: Run, tmp_path: Path) -> None:
+def test_quiet_prints_nothing_but_errors(cli: Run, tmp_path: Path) -> None:
     out = tmp_path / "b"
     r = cli("generate", "-r", "toy_v1", "--out", str(out), "-q")
-    assert r.exit_code == 0
-    assert r.stdout == f"OK: bundle at {out} passed all checks.\n" and r.stderr == ""
+    assert r.exit_code == 0 and r.stdout == "" and r.stderr == "", "success is the exit code alone"
     r = cli("generate", "-r", "toy_v1", "--out", str(out), "-q", "--no-validate")
     assert r.exit_code == 0 and r.stdout == "" and r.stderr == ""
     r = cli("validate", str(out), "-q")
-    assert r.exit_code == 0 and r.stderr == ""
+    assert r.exit_code == 0 and r.stdout == "" and r.stderr == ""
+    (out / "dataset_card.md").write_text("edited")
+    r = cli("validate", str(out), "-q")
+    assert r.exit_code == 1 and r.stdout == "" and "dataset_card.md: SHA-256 mismatch" in r.stderr
+    r = cli("generate", "-r", "toy_v1", "--out", str(tmp_path / "c"), "-q", "--n-rows", "0")
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.startswith("Error: n_rows must be >= 1")
 
 
 def test_engine_flags_are_in_the_help(cli: Run) -> None:

@@ -226,3 +226,75 @@ def test_malformed_recipe_is_reported_and_does_not_hide_others(tmp_path: Path) -
     with pytest.raises(UnknownSchemeError) as err:
         host.scheme_for(host.recipe("orphan"))
     assert "run: pip install 'leadforge-scheme-leadscoring>=2.0,<3'" in str(err.value)
+
+
+def test_unknown_plugin_names_in_the_filters_are_one_warning_line_each(fake_eps, capsys) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("toy", "toyplugin")
+    PluginHost.discover(env={"LEADFORGE_LOAD_PLUGINS": "toy,tyo,nope", "LEADFORGE_DISABLE_PLUGINS": "gone"})
+    lines = [line for line in capsys.readouterr().err.splitlines() if "not an installed plugin" in line]
+    assert sorted(lines) == sorted(
+        [
+            "leadforge: warning: LEADFORGE_LOAD_PLUGINS names 'nope', which is not an installed plugin; installed: toy",
+            "leadforge: warning: LEADFORGE_LOAD_PLUGINS names 'tyo', which is not an installed plugin; installed: toy",
+            "leadforge: warning: LEADFORGE_DISABLE_PLUGINS names 'gone', which is not an installed plugin; installed: toy",
+        ]
+    )
+    PluginHost.discover(env={"LEADFORGE_LOAD_PLUGINS": "toy"})
+    assert "not an installed plugin" not in capsys.readouterr().err
+
+
+RECIPE_ONLY = """
+from pathlib import Path
+from leadforge import hookimpl
+import toyplugin
+LEADFORGE_PLUGIN_API = (2, 2)
+
+@hookimpl
+def register_recipes():
+    return [toyplugin.RECIPES / "toy_v1"]
+"""
+
+
+def test_a_disabled_scheme_is_reported_as_disabled_not_missing(fake_eps, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+    from leadforge.cli import main
+
+    fake_eps("toy", "toyplugin")
+    fake_eps("pack", "toy_recipe_pack", RECIPE_ONLY)
+    host = PluginHost.discover(env={"LEADFORGE_DISABLE_PLUGINS": "toy"}, report=False)
+    recipe = next(e.recipe for e in host.recipes.values() if e.recipe and e.recipe.scheme == "toy")
+    with pytest.raises(UnknownSchemeError) as err:
+        host.scheme_for(recipe)
+    text = str(err.value)
+    assert (
+        "installed but disabled" in text and "LEADFORGE_DISABLE_PLUGINS" in text and "pip install" not in text
+    )
+    with pytest.raises(UnknownSchemeError, match="'toy' is installed but disabled"):
+        host.scheme("toy")
+    plugins.set_host(host)
+    try:
+        r = CliRunner().invoke(main, ["list-recipes", "--json"])
+        (item,) = [i for i in __import__("json").loads(r.stdout)["recipes"] if i["scheme"] == "toy"]
+        assert item["status"] == "disabled" and item["install"] is None
+        assert item["disabled_by"] == "disabled by LEADFORGE_DISABLE_PLUGINS"
+        r = CliRunner().invoke(main, ["list-recipes"])
+        assert "the toy scheme is installed but disabled by LEADFORGE_DISABLE_PLUGINS" in r.stdout
+        assert "pip install" not in r.stdout
+    finally:
+        plugins.set_host(None)
+    only = PluginHost.discover(env={"LEADFORGE_LOAD_PLUGINS": "pack"}, report=False)
+    with pytest.raises(UnknownSchemeError, match="disabled by LEADFORGE_LOAD_PLUGINS"):
+        only.scheme_for(recipe)
+
+
+def test_trace_shows_the_registration_hooks_of_each_plugin(fake_eps, capsys) -> None:  # type: ignore[no-untyped-def]
+    fake_eps("toy", "toyplugin")
+    fake_eps("good", "good_plugin_traced", GOOD.format(scheme="alpha"))
+    PluginHost.discover(env={"LEADFORGE_TRACE_PLUGINS": "1"}, report=False)
+    err = capsys.readouterr().err
+    assert "leadforge: trace: register_schemes() [good]" in err
+    assert "leadforge: trace: register_schemes [good] -> [SchemeInfo(name='alpha'" in err
+    assert "leadforge: trace: register_schemes() [toy]" in err
+    assert "leadforge: trace: register_recipes [toy] -> [" in err
+    PluginHost.discover(env={}, report=False)
+    assert "trace" not in capsys.readouterr().err

@@ -18,7 +18,7 @@ from leadforge.api import core_version
 from leadforge.cli import main
 from leadforge.errors import UsageError
 from leadforge.plugins import PluginHost
-from leadforge.scaffold.render import SchemeNames, check_name, render, write_project
+from leadforge.scaffold.render import SchemeNames, check_free, check_name, render, write_project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -170,6 +170,61 @@ def test_keywords_are_refused() -> None:
         with pytest.raises(UsageError, match="is a Python keyword"):
             check_name(name)
     check_name("ticket_triage2")
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("lead_scoring", "scheme 'lead_scoring' is a first-party leadforge scheme"),
+        ("lifecycle", "scheme 'lifecycle' is a first-party leadforge scheme"),
+        ("support", "scheme 'support' is a first-party leadforge scheme"),
+        (
+            "leadscoring",
+            "its distribution leadforge-scheme-leadscoring is a first-party leadforge distribution",
+        ),
+        ("recipes", "its import package leadforge_recipes is a first-party leadforge package"),
+    ],
+)
+def test_new_scheme_refuses_first_party_names(name: str, why: str, tmp_path: Path) -> None:
+    code, out, err = new_scheme(name, "--dir", str(tmp_path / "x"))
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        f"Error: scheme name {name!r} is taken: {why}; choose another (e.g. 'ticket_triage')"
+    ]
+    assert not (tmp_path / "x").exists()
+
+
+def test_new_scheme_refuses_installed_schemes_distributions_and_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(UsageError, match="a scheme or plugin named 'toy' is installed"):
+        check_free(SchemeNames.of("toy", core_version()), ["toy"])
+    monkeypatch.setattr(
+        "leadforge.scaffold.render._distribution_installed", lambda d: d == "leadforge-scheme-taken"
+    )
+    with pytest.raises(UsageError, match="the distribution leadforge-scheme-taken is installed"):
+        check_free(SchemeNames.of("taken", core_version()))
+    (tmp_path / "leadforge_mine").mkdir()
+    (tmp_path / "leadforge_mine" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match="the import package leadforge_mine is installed"):
+        check_free(SchemeNames.of("mine", core_version()))
+    check_free(SchemeNames.of("ticket_triage", core_version()), ["toy"])
+
+
+def test_new_scheme_json_says_what_was_created(tmp_path: Path) -> None:
+    target = tmp_path / "proj"
+    code, out, err = new_scheme("ticket_triage", "--dir", str(target), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["files"] == sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    assert (data["scheme"], data["package"], data["distribution"], data["recipe"]) == (
+        "ticket_triage",
+        "leadforge_ticket_triage",
+        "leadforge-scheme-ticket-triage",
+        "ticket_triage_v1",
+    )
+    assert Path(data["directory"]) == target and Path(data["path"]) == target.resolve()
 
 
 def _uv() -> str | None:

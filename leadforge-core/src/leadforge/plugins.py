@@ -14,6 +14,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -95,6 +96,7 @@ class PluginHost:
     invalid_recipes: list[RecipeEntry] = field(default_factory=list)
     conflicts: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    tracing: bool = False
     _recipe_folders: list[tuple[str, Path]] = field(default_factory=list)
     _distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
     _scheme_plugins: dict[str, str] = field(default_factory=dict)
@@ -111,16 +113,17 @@ class PluginHost:
         blocked = {n.strip() for n in env.get("LEADFORGE_DISABLE_PLUGINS", "").split(",") if n.strip()}
         eps = sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name)
         names = {ep.name for ep in eps}
+        installed = ", ".join(sorted(names)) or "none"
         for label, wanted in (
             ("LEADFORGE_LOAD_PLUGINS", allowed or set()),
             ("LEADFORGE_DISABLE_PLUGINS", blocked),
         ):
-            unknown = sorted(wanted - names)
-            if unknown:
+            for unknown in sorted(wanted - names):
                 host.warnings.append(
-                    f"{label} names plugin(s) that are not installed: {', '.join(unknown)}; "
-                    f"installed: {', '.join(sorted(names)) or 'none'}"
+                    f"{label} names {unknown!r}, which is not an installed plugin; installed: {installed}"
                 )
+        if env.get("LEADFORGE_TRACE_PLUGINS", "") not in ("", "0"):
+            host.trace()
         for ep in eps:
             dist = ep.dist
             cand = _Candidate(
@@ -131,6 +134,7 @@ class PluginHost:
                 load=ep.load,
             )
             if (allowed is not None and ep.name not in allowed) or ep.name in blocked:
+                why = "LEADFORGE_DISABLE_PLUGINS" if ep.name in blocked else "LEADFORGE_LOAD_PLUGINS"
                 host.records.append(
                     PluginRecord(
                         cand.name,
@@ -138,14 +142,12 @@ class PluginHost:
                         cand.version,
                         cand.module,
                         "disabled",
-                        "disabled by LEADFORGE_LOAD_PLUGINS / LEADFORGE_DISABLE_PLUGINS",
+                        f"disabled by {why}",
                     )
                 )
                 continue
             host._load(cand)
         host._finish()
-        if env.get("LEADFORGE_TRACE_PLUGINS", "") not in ("", "0"):
-            host.trace()
         if report:
             for line in host.warnings:
                 print(f"leadforge: warning: {line}", file=sys.stderr)
@@ -236,7 +238,11 @@ class PluginHost:
         for impl in caller.get_hookimpls():
             if impl.plugin is not module:
                 continue
+            if self.tracing:
+                _trace_line(f"{hook}() [{impl.plugin_name}]")
             result = impl.function()
+            if self.tracing:
+                _trace_line(f"{hook} [{impl.plugin_name}] -> {_short(result)}")
             if result is None:
                 continue
             if not isinstance(result, list | tuple):
@@ -277,16 +283,23 @@ class PluginHost:
         ]
 
     def trace(self) -> None:
-        """Print each hook call and its result on stderr (pluggy call monitoring)."""
+        """Print each hook call and its result on stderr (pluggy call monitoring).
+
+        Called before plugins load, the registration hooks (called per plugin, not through
+        pluggy's caller) are traced too, each with the plugin that answered.
+        """
+        if self.tracing:
+            return
+        self.tracing = True
 
         def before(name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
             args = ", ".join(f"{k}={_short(v)}" for k, v in kwargs.items())
-            print(f"leadforge: trace: {name}({args}) -> {len(impls)} implementation(s)", file=sys.stderr)
+            _trace_line(f"{name}({args}) -> {len(impls)} implementation(s)")
 
         def after(outcome: Any, name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
             exc = outcome.exception
             shown = f"raised {type(exc).__name__}: {exc}" if exc else _short(outcome.get_result())
-            print(f"leadforge: trace: {name} -> {shown}", file=sys.stderr)
+            _trace_line(f"{name} -> {shown}")
 
         self.pm.add_hookcall_monitoring(before, after)
 
@@ -305,6 +318,9 @@ class PluginHost:
                 "with LEADFORGE_DISABLE_PLUGINS"
             )
         if name not in self.schemes:
+            off = self.disabled_provider(name)
+            if off is not None:
+                raise UnknownSchemeError(f"scheme {name!r} is installed but disabled: {_disabled_text(off)}")
             known = ", ".join(sorted(self.schemes)) or "none"
             raise UnknownSchemeError(f"unknown generation scheme {name!r}; installed schemes: {known}")
         return self.schemes[name]
@@ -328,18 +344,39 @@ class PluginHost:
     def scheme_for(self, recipe: Recipe) -> SchemeInfo:
         """The scheme a recipe needs, or an error that says exactly what to install."""
         if recipe.scheme not in self.schemes and f"scheme:{recipe.scheme}" not in self.conflicts:
-            off = sorted(r.name for r in self.records if r.status == "disabled")
-            if off:
+            off = self.disabled_provider(recipe.scheme, recipe.requires)
+            if off is not None:
+                raise UnknownSchemeError(
+                    f"recipe {recipe.id!r} needs the {recipe.scheme!r} scheme, which is installed but "
+                    f"disabled: {_disabled_text(off)}"
+                )
+            others = sorted(r.name for r in self.records if r.status == "disabled")
+            if others:
                 raise UnknownSchemeError(
                     f"recipe {recipe.id!r} needs the {recipe.scheme!r} scheme, which no enabled plugin "
                     "provides; LEADFORGE_LOAD_PLUGINS / LEADFORGE_DISABLE_PLUGINS turned off: "
-                    + ", ".join(off)
+                    + ", ".join(others)
                 )
             raise UnknownSchemeError(
                 f"recipe {recipe.id!r} needs the {recipe.scheme!r} scheme, which is not installed; "
                 f"run: {recipe.install_hint}"
             )
         return self.scheme(recipe.scheme)
+
+    def disabled_provider(self, scheme: str, requires: str | None = None) -> PluginRecord | None:
+        """The disabled plugin that would provide ``scheme``, found without importing it.
+
+        A disabled plugin is never loaded, so what it registers is unknown; it is taken to be the
+        provider when its entry point is named after the scheme or its distribution is the one
+        the recipe ``requires``.
+        """
+        wanted = _requirement_name(requires) if requires else None
+        for r in self.records:
+            if r.status != "disabled":
+                continue
+            if r.name == scheme or (wanted and _normal(r.distribution or "") == wanted):
+                return r
+        return None
 
     def options(self) -> list[GenerateOption]:
         """Every plugin's ``generate`` options; a plugin whose hook fails is reported and skipped."""
@@ -417,6 +454,20 @@ class _CorePlugin:
         return builtin.validate(bundle, manifest)
 
 
+def _requirement_name(requirement: str) -> str:
+    """``leadforge-scheme-x>=2,<3`` -> ``leadforge-scheme-x`` (normalised)."""
+    return _normal(re.split(r"[\s\[<>=!~;@(]", requirement.strip(), maxsplit=1)[0])
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _disabled_text(record: PluginRecord) -> str:
+    dist = f" ({record.distribution})" if record.distribution else ""
+    return f"plugin {record.name!r}{dist} is {record.reason or 'disabled'}; re-enable it there"
+
+
 def _const(obj: object) -> Callable[[], object]:
     return lambda: obj
 
@@ -442,6 +493,10 @@ def _said(exc: BaseException) -> str:
     """What an exception says, kept to one short line."""
     text = " ".join(str(exc).split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _trace_line(text: str) -> None:
+    print(f"leadforge: trace: {text}", file=sys.stderr)
 
 
 def _short(value: Any) -> str:

@@ -7,9 +7,12 @@ Everything is rendered in memory first, so a bad template never leaves a half-wr
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -18,6 +21,25 @@ from leadforge.errors import UsageError
 from leadforge.hookspecs import PLUGIN_API
 
 SUFFIX = ".tmpl"
+#: Schemes, distributions and import packages the leadforge project ships or reserves: a new
+#: scheme must not take them even where they are not installed.
+FIRST_PARTY_SCHEMES = ("lead_scoring", "lifecycle", "support")
+FIRST_PARTY_DISTRIBUTIONS = (
+    "leadforge",
+    "leadforge-core",
+    "leadforge-platform",
+    "leadforge-recipes",
+    "leadforge-scheme-leadscoring",
+    "leadforge-scheme-lifecycle",
+    "leadforge-scheme-support",
+)
+FIRST_PARTY_PACKAGES = (
+    "leadforge",
+    "leadforge_leadscoring",
+    "leadforge_lifecycle",
+    "leadforge_recipes",
+    "leadforge_support",
+)
 _NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 MAX_NAME = 40
 
@@ -70,6 +92,46 @@ def check_name(name: str) -> None:
             f"scheme name {name!r} is not valid: use lowercase letters, digits and single underscores, "
             f"starting with a letter, at most {MAX_NAME} characters (e.g. 'ticket_triage')"
         )
+
+
+def check_free(names: SchemeNames, installed: Iterable[str] = ()) -> None:
+    """Raise a one-line :class:`UsageError` if a name the project would use is already taken.
+
+    ``installed`` holds the scheme and plugin names the running host knows; the distribution
+    and the import package are looked up in this environment too, and first-party names are
+    refused even where they are not installed.
+    """
+    scheme, dist, package = names.scheme, names.distribution, names.package
+    why = None
+    if scheme in FIRST_PARTY_SCHEMES:
+        why = f"scheme {scheme!r} is a first-party leadforge scheme"
+    elif dist in FIRST_PARTY_DISTRIBUTIONS:
+        why = f"its distribution {dist} is a first-party leadforge distribution"
+    elif package in FIRST_PARTY_PACKAGES:
+        why = f"its import package {package} is a first-party leadforge package"
+    elif scheme in set(installed):
+        why = f"a scheme or plugin named {scheme!r} is installed"
+    elif _distribution_installed(dist):
+        why = f"the distribution {dist} is installed"
+    elif _package_found(package):
+        why = f"the import package {package} is installed"
+    if why is not None:
+        raise UsageError(f"scheme name {scheme!r} is taken: {why}; choose another (e.g. 'ticket_triage')")
+
+
+def _distribution_installed(name: str) -> bool:
+    try:
+        distribution(name)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def _package_found(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def default_target(name: str) -> Path:
