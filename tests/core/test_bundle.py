@@ -40,7 +40,7 @@ def test_layout_manifest_and_every_file_hashed(toy_host: PluginHost, tmp_path: P
         "difficulty",
         "n_rows",
     ]
-    assert m["bundle_schema_version"] == SCHEMA_VERSION == "8" and m["generation_scheme"] == "toy"
+    assert m["bundle_schema_version"] == SCHEMA_VERSION == "9" and m["generation_scheme"] == "toy"
     assert m["threshold"] is not None and m["toy_extra"] is True
     assert list(m)[-6:] == [
         "hidden_fields",

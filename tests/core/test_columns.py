@@ -31,3 +31,15 @@ def test_dates_are_iso_strings_and_round_trip() -> None:
     assert dates.type == pa.large_string()
     assert dates.to_pylist() == ["2024-01-01", "2024-01-31", "2023-12-31", "2024-12-31", "2024-01-30"]
     assert np.array_equal(day_offsets(dates, base), offs)
+
+
+def test_day_offsets_read_text_dates_and_typed_time() -> None:
+    base = dt.date(2025, 1, 1)
+    offsets = np.asarray([0, 5, 400])
+    start = (base - dt.date(1970, 1, 1)).days
+    days = pa.array(start + offsets, pa.int32()).cast(pa.date32())
+    late_utc = pa.array((start + offsets) * 86_400_000_000 + 86_399_999_999).cast(
+        pa.timestamp("us", tz="UTC")
+    )
+    for column in (date_array(base, offsets), days, late_utc):
+        assert day_offsets(column, base).tolist() == offsets.tolist()

@@ -92,7 +92,14 @@ def written_columns(root: Path) -> dict[tuple[str, str], str]:
     return out
 
 
-ARROW = {"string": "large_string", "Int64": "int64", "Float64": "double", "boolean": "bool"}
+ARROW = {
+    "string": "large_string",
+    "Int64": "int64",
+    "Float64": "double",
+    "boolean": "bool",
+    "timestamp": "timestamp[us, tz=UTC]",
+    "date": "date32[day]",
+}
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from leadforge.distortions import DistortionKnobs, distort
 from leadforge.features import FeatureSpec
 
@@ -58,3 +59,44 @@ def test_zero_knobs_change_nothing_and_draws_are_deterministic() -> None:
     a = distort(src, CATALOG, DistortionKnobs(0.3, 0.05, 0.02), np.random.default_rng(9))
     b = distort(src, CATALOG, DistortionKnobs(0.3, 0.05, 0.02), np.random.default_rng(9))
     assert a.equals(b)
+
+
+BOUNDED = [
+    FeatureSpec(
+        "recency",
+        "Float64",
+        "days since the last touch, within a 30-day window",
+        "f",
+        non_negative=True,
+        max_value=30,
+    ),
+    FeatureSpec("touches", "Int64", "touches, at most 12", "f", non_negative=True, max_value=12.5),
+]
+
+
+def test_noise_and_outliers_stay_inside_the_domain() -> None:
+    n = 20_000
+    g = np.random.default_rng(3)
+    src = pa.table(
+        {"recency": pa.array(g.uniform(0, 30, n)), "touches": pa.array(g.integers(0, 13, n), pa.int64())}
+    )
+    out = distort(src, BOUNDED, DistortionKnobs(0.8, 0.05, 0.05), np.random.default_rng(4))
+    recency = out.column("recency").drop_null().to_numpy()
+    assert recency.min() >= 0.0 and recency.max() <= 30.0
+    assert (recency == 30.0).any() and (recency == 0.0).any()  # the bounds were reached, not avoided
+    touches = out.column("touches").drop_null().to_numpy()
+    assert out.schema.field("touches").type == pa.int64()
+    assert touches.max() <= 12 and touches.min() >= 0
+    unbounded = distort(
+        src,
+        [FeatureSpec("recency", "Float64", "unbounded", "f", non_negative=True)],
+        DistortionKnobs(0.8, 0.05, 0.05),
+        np.random.default_rng(4),
+    )
+    assert unbounded.column("recency").drop_null().to_numpy().max() > 30.0
+
+
+@pytest.mark.parametrize("bound", [float("nan"), float("inf"), -1.0, True])
+def test_bad_bounds_are_refused(bound: object) -> None:
+    with pytest.raises(ValueError, match="max_value"):
+        FeatureSpec("x", "Float64", "x", "f", non_negative=True, max_value=bound)  # type: ignore[arg-type]

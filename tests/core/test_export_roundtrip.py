@@ -38,6 +38,8 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _norm(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
@@ -186,6 +188,7 @@ _CSV_TYPES = {
     "bool": pa.bool_(),
     "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
 }
 
 
@@ -326,6 +329,12 @@ STORES: dict[str, Callable[..., Any]] = {
     "postgresql": PostgresStore,
 }
 DATE_TYPES = {"duckdb": "DATE", "sqlite": "DATE", "csv": "date", "postgresql": "DATE"}
+INSTANT_TYPES = {
+    "duckdb": "TIMESTAMP WITH TIME ZONE",
+    "sqlite": "TIMESTAMP",
+    "csv": "timestamptz",
+    "postgresql": "TIMESTAMP WITH TIME ZONE",
+}
 
 
 @pytest.fixture(params=list(STORES))
@@ -364,7 +373,7 @@ def test_store_holds_the_bundle_rows_keys_and_values(
         assert not set(m.structural_redactions.omitted_tables) & set(got)
 
 
-def test_time_columns_are_typed_as_dates(store: Any, bundles: dict[str, Path]) -> None:
+def test_time_columns_are_typed_as_dates_or_instants(store: Any, bundles: dict[str, Path]) -> None:
     root = bundles["research_instructor"]
     export_bundle(root, store.name, store.target)
     m = Manifest.load(root)
@@ -372,7 +381,8 @@ def test_time_columns_are_typed_as_dates(store: Any, bundles: dict[str, Path]) -
     checked = 0
     for t in m.contract:
         if t.time_column is not None and t.name in m.tables:
-            assert store.types(t.name)[t.time_column] == DATE_TYPES[store.name], t.name
+            want = INSTANT_TYPES if t.schema.dtype(t.time_column) == "timestamp" else DATE_TYPES
+            assert store.types(t.name)[t.time_column] == want[store.name], t.name
             assert store.types(t.name)[t.primary_key] not in {"DATE", "date"}
             checked += 1
     assert checked >= 3

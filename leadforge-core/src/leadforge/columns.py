@@ -1,7 +1,9 @@
-"""Vectorised builders for the columns every scheme writes: opaque ids and ISO dates.
+"""Vectorised builders for the columns every scheme writes: opaque ids and dates.
 
 Building millions of ``acct_000001``-style strings one Python object at a time dominates a
-large run, so ids are assembled directly as Arrow string buffers with numpy.
+large run, so ids are assembled directly as Arrow string buffers with numpy. Typed time
+columns (``date32`` days, ``timestamp[us, UTC]`` instants) come from :mod:`leadforge.calendar`;
+:func:`date_array` here still builds ISO text for schemes that store dates as strings.
 """
 
 from __future__ import annotations
@@ -91,11 +93,17 @@ def date_array(base: dt.date, day_offsets: np.ndarray) -> pa.LargeStringArray:
 
 
 def day_offsets(dates: pa.Array | pa.ChunkedArray, base: dt.date) -> np.ndarray:
-    """Inverse of :func:`date_array`: day offsets of ISO date strings from ``base``."""
+    """Day offsets from ``base`` of ISO date strings, ``date32`` days or timestamps (their UTC
+    day); the inverse of :func:`date_array`."""
     import pyarrow.compute as pc
 
-    as_date = pc.cast(pc.strptime(dates, format="%Y-%m-%d", unit="s"), pa.date32())
-    days = np.asarray(as_date.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if pa.types.is_timestamp(dates.type):
+        us = pc.cast(pc.cast(dates, pa.timestamp("us", tz=dates.type.tz)), pa.int64())
+        days = np.floor_divide(np.asarray(us.to_numpy(zero_copy_only=False), dtype=np.int64), 86_400_000_000)
+    else:
+        as_date = dates if pa.types.is_date(dates.type) else pc.strptime(dates, format="%Y-%m-%d", unit="s")
+        as_date = pc.cast(as_date, pa.date32())
+        days = np.asarray(as_date.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
     return days - (base - dt.date(1970, 1, 1)).days
 
 

@@ -2,13 +2,15 @@
 
 Eligibility comes from the feature catalog, never from runtime dtypes: only numeric
 features with ``distort=True`` that are not targets are touched. Integer columns only ever
-lose cells (they stay ``Int64``); noise and outliers act on float columns; every column
-flagged ``non_negative`` is clamped at 0 after all steps, so counts and amounts never go
-negative.
+lose cells (they stay ``Int64``); noise and outliers act on float columns. Every value stays
+in its feature's domain: clipped at 0 for ``non_negative`` features and at ``max_value``
+when one is declared, after all steps, so counts and amounts never go negative and a
+30-day recency never reads 42 days.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -74,6 +76,8 @@ def distort(
                 values = np.where(pick, float(np.median(live)) + sign * 5.0 * sd, values)
         if spec.non_negative:
             values = np.maximum(values, 0.0)
+        if spec.max_value is not None:
+            values = np.minimum(values, spec.max_value if is_float else math.floor(spec.max_value))
         values = np.where(null, 0.0, values)
         if is_float:
             arr = pa.array(values, type=pa.float64(), mask=null)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ class FeatureSpec:
     ``redacted_in`` lists the exposure modes that must not see the column at all (it is
     dropped from every table, split and the dictionary). ``distort`` says whether difficulty
     distortions may touch it (ids, strings, targets and deliberate traps never are).
+    ``non_negative`` and ``max_value`` bound the column's domain (e.g. a 30-day window), and
+    distortions never push a value outside it.
     """
 
     name: str
@@ -36,6 +39,18 @@ class FeatureSpec:
     non_negative: bool = False
     distort: bool = True
     redacted_in: frozenset[ExposureMode] = field(default_factory=frozenset)
+    max_value: float | None = None
+
+    def __post_init__(self) -> None:
+        bound = self.max_value
+        if bound is None:
+            return
+        if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+            raise ValueError(f"feature {self.name}: max_value must be a finite number, got {bound!r}")
+        if self.non_negative and bound < 0:
+            raise ValueError(
+                f"feature {self.name}: max_value {bound} is below 0 but the feature is non-negative"
+            )
 
     @property
     def column(self) -> Column:

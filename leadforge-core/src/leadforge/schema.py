@@ -1,8 +1,10 @@
-"""Typed table schemas: the four column dtypes every bundle uses, and how they reach Parquet.
+"""Typed table schemas: the column dtypes every bundle uses, and how they reach Parquet.
 
 Bundles store pandas' nullable dtypes (``string``, ``Int64``, ``Float64``, ``boolean``) so a
 notebook that reads a table with ``pandas.read_parquet`` gets exactly those dtypes back. The
-Arrow schema therefore carries pandas metadata, computed once per table.
+Arrow schema therefore carries pandas metadata, computed once per table. Time columns are
+``timestamp`` (an instant, Arrow ``timestamp[us, tz=UTC]``, pandas ``datetime64[us, UTC]``) or
+``date`` (a calendar day, Arrow ``date32``, read by pandas as ``datetime.date`` objects).
 """
 
 from __future__ import annotations
@@ -21,20 +23,31 @@ if TYPE_CHECKING:
 #: What a table sink accepts: an Arrow table, a pandas DataFrame, or column name -> array.
 TableData: TypeAlias = "pa.Table | pd.DataFrame | Mapping[str, Any]"
 
-DType = Literal["string", "Int64", "Float64", "boolean"]
+DType = Literal["string", "Int64", "Float64", "boolean", "timestamp", "date"]
 DTYPES: tuple[str, ...] = get_args(DType)
+#: The dtypes of time columns (event instants and calendar days).
+TIME_DTYPES: tuple[str, ...] = ("timestamp", "date")
 
 _ARROW: dict[str, pa.DataType] = {
     "string": pa.large_string(),
     "Int64": pa.int64(),
     "Float64": pa.float64(),
     "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
 }
+#: The pandas dtype each bundle dtype reads back as (for the Arrow schema's pandas metadata).
+_PANDAS: dict[str, str] = {"timestamp": "datetime64[us, UTC]", "date": "object"}
+
+
+def arrow_type(dtype: str) -> pa.DataType:
+    """The Arrow type a bundle dtype is stored as."""
+    return _ARROW[dtype]
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a table: a name and one of the four bundle dtypes."""
+    """One column of a table: a name and one of the bundle dtypes."""
 
     name: str
     dtype: DType
@@ -76,7 +89,9 @@ class TableSchema:
     def arrow(self) -> pa.Schema:
         import pandas as pd  # pandas is slow to import; only schemas need its metadata
 
-        empty = pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in self.columns})
+        empty = pd.DataFrame(
+            {c.name: pd.Series([], dtype=_PANDAS.get(c.dtype, c.dtype)) for c in self.columns}
+        )
         meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata
         fields = [pa.field(c.name, _ARROW[c.dtype]) for c in self.columns]
         return pa.schema(fields, metadata=meta)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from leadforge.schema import DTYPES, Column, TableSchema
+from leadforge.schema import DTYPES, TIME_DTYPES, Column, TableSchema
 
 #: Ids of ``"shard"`` tables: shard ``k``'s rows are numbered from ``k * ID_BLOCK + 1``.
 ID_BLOCK = 10**9
@@ -59,9 +59,11 @@ class ForeignKey:
 class Cutoff:
     """Where a public bundle cuts a table's rows: rows whose time column is later are removed.
 
-    Either a fixed ``date`` (every row compared with one day), or relative to an anchor row:
-    ``via`` is a foreign-key column of this table, ``anchor_column`` a date column of the
-    parent it references (in the same shard), and the cutoff is that date plus
+    Either a fixed ``date`` (a row is kept iff its UTC day is on or before it), or relative to
+    an anchor row: ``via`` is a foreign-key column of this table, ``anchor_column`` a time
+    column of the parent it references (in the same shard). When both the anchor and the
+    table's time column are timestamps, a row is kept iff its instant is at most the anchor
+    plus ``offset_days`` × 24 h; otherwise iff its UTC day is at most the anchor's day plus
     ``offset_days``.
     """
 
@@ -98,7 +100,11 @@ class PublicView:
         return {"omit": self.omit, "drop": list(self.drop), "cut": self.cut.to_json() if self.cut else None}
 
 
-#: The ``unit`` of a date column stored as text.
+#: The ``unit`` of a ``timestamp`` column: an instant, ``timestamp[us, tz=UTC]``.
+UTC_TIMESTAMP = "UTC timestamp"
+#: The ``unit`` of a ``date`` column: a calendar day, ``date32``.
+DATE = "date"
+#: The ``unit`` of a date column stored as text (bundles before schema 9, third-party schemes).
 ISO_DATE = "ISO 8601 date"
 
 
@@ -106,7 +112,7 @@ ISO_DATE = "ISO 8601 date"
 class ColumnDoc:
     """What one column means, for the data dictionary and the dataset metadata files.
 
-    ``unit`` is free text (``USD``, ``seconds``, ``ISO 8601 date``); ``values`` lists the
+    ``unit`` is free text (``USD``, ``seconds``, :data:`UTC_TIMESTAMP`, :data:`DATE`); ``values`` lists the
     allowed values of a categorical column when they are fixed by the scheme (empty when
     open-ended or drawn from the recipe).
     """
@@ -167,6 +173,14 @@ class TableContract:
         for col in (self.primary_key, self.time_column, *(fk.column for fk in self.foreign_keys)):
             if col is not None and col not in names:
                 raise ValueError(f"table {self.name}: column {col!r} is not in its schema")
+        if self.time_column is not None and self.schema.dtype(self.time_column) not in (
+            "string",
+            *TIME_DTYPES,
+        ):
+            raise ValueError(
+                f"table {self.name}: time column {self.time_column!r} must be a timestamp, date or "
+                "ISO-text column"
+            )
         if self.schema.dtype(self.primary_key) != "string":
             raise ValueError(f"table {self.name}: primary key {self.primary_key!r} must be a string column")
         if not self.id_prefix.isidentifier():

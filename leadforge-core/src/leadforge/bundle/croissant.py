@@ -63,7 +63,14 @@ CONTEXT: dict[str, Any] = {
     "subField": "cr:subField",
     "transform": "cr:transform",
 }
-DATA_TYPES = {"string": "sc:Text", "Int64": "sc:Integer", "Float64": "sc:Float", "boolean": "sc:Boolean"}
+DATA_TYPES = {
+    "string": "sc:Text",
+    "Int64": "sc:Integer",
+    "Float64": "sc:Float",
+    "boolean": "sc:Boolean",
+    "timestamp": "sc:DateTime",
+    "date": "sc:Date",
+}
 ENCODINGS = {
     ".parquet": "application/x-parquet",
     ".csv": "text/csv",

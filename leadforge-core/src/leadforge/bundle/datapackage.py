@@ -22,7 +22,14 @@ from typing import Any
 from leadforge.bundle.dictionary import BundleFacts, ColumnInfo, DataFiles, TableInfo, described
 
 FILE = "datapackage.json"
-FIELD_TYPES = {"string": "string", "Int64": "integer", "Float64": "number", "boolean": "boolean"}
+FIELD_TYPES = {
+    "string": "string",
+    "Int64": "integer",
+    "Float64": "number",
+    "boolean": "boolean",
+    "timestamp": "datetime",
+    "date": "date",
+}
 PARQUET = {"format": "parquet", "mediatype": "application/vnd.apache.parquet"}
 _NOT_NAME = re.compile(r"[^-a-z0-9._]+")
 

@@ -259,7 +259,14 @@ def render(facts: BundleFacts) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-_MERMAID_TYPES: dict[str, str] = {"string": "string", "Int64": "int", "Float64": "float", "boolean": "bool"}
+_MERMAID_TYPES: dict[str, str] = {
+    "string": "string",
+    "Int64": "int",
+    "Float64": "float",
+    "boolean": "bool",
+    "timestamp": "timestamp",
+    "date": "date",
+}
 
 
 def er_mermaid(contract: RelationalContract, *, public: bool = False, redacted: Sequence[str] = ()) -> str:
@@ -292,6 +299,7 @@ def schema_text(facts: BundleFacts) -> str:
         if info.description:
             lines.append(f"  {info.description}")
         width = max((len(c.name) for c in info.columns), default=0)
+        types = max([7, *(len(c.dtype) for c in info.columns)])
         for c in info.columns:
             notes = [n for n in (c.role, c.doc.unit and f"unit: {c.doc.unit}") if n]
             if c.doc.values:
@@ -299,7 +307,7 @@ def schema_text(facts: BundleFacts) -> str:
             if not facts.public and c.public_bundle == DROPPED:
                 notes.append("dropped in public bundles")
             tail = f"  [{'; '.join(notes)}]" if notes else ""
-            lines.append(f"  {c.name:<{width}}  {c.dtype:<7}  {c.doc.description}{tail}".rstrip())
+            lines.append(f"  {c.name:<{width}}  {c.dtype:<{types}}  {c.doc.description}{tail}".rstrip())
         lines.append("")
     lines.append(er_mermaid(facts.contract, public=facts.public, redacted=facts.redacted).rstrip("\n"))
     return "\n".join(lines) + "\n"
@@ -311,6 +319,8 @@ _DTYPES: dict[str, DType] = {
     "int64": "Int64",
     "double": "Float64",
     "bool": "boolean",
+    "timestamp[us, tz=UTC]": "timestamp",
+    "date32[day]": "date",
 }
 
 

@@ -21,7 +21,11 @@ from leadforge.errors import BundleError
 from leadforge.findings import Finding, Severity
 from leadforge.params import brief
 
-SCHEMA_VERSION = "8"
+#: Schema 9 stores time columns typed (``timestamp[us, UTC]`` instants, ``date32`` days)
+#: where schema 8 stored ISO text; the layout is otherwise the same.
+SCHEMA_VERSION = "9"
+#: Every schema version core still reads and validates.
+KNOWN_SCHEMA_VERSIONS = ("6", "7", "8", SCHEMA_VERSION)
 MANIFEST = "manifest.json"
 TASK_MANIFEST = "task_manifest.json"
 SPLITS = ("train", "valid", "test")

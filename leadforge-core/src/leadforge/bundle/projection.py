@@ -24,6 +24,10 @@ from leadforge.errors import GenerationError
 _EPOCH = dt.date(1970, 1, 1)
 #: Above this many values, date strings are parsed once per distinct value.
 _FEW_DATES = 4096
+US_PER_DAY = 86_400_000_000
+#: What a null instant becomes in :func:`instants` (later than any real one).
+NULL_INSTANT = np.iinfo(np.int64).max
+_NULL_DAY = np.iinfo(np.int32).max
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ def _remap(fk: pa.ChunkedArray, parent: _Kept) -> pa.Array:
 
 
 def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Days since 1970-01-01 of ISO date strings, dates or timestamps (nulls become a huge value)."""
+    """Days since 1970-01-01 (UTC days for timestamps) of ISO date strings, dates or timestamps;
+    nulls become a huge value."""
     arr = _combined(values)
     if (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and len(arr) > _FEW_DATES:
         # a calendar holds few distinct days: parse each once, then look every row up
@@ -132,7 +137,8 @@ def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
             pc.strptime(pc.utf8_slice_codeunits(arr, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32()
         )
     elif pa.types.is_timestamp(arr.type):
-        day = pc.cast(pc.floor_temporal(arr, unit="day"), pa.date32())
+        us = instants(arr)
+        return np.where(us == NULL_INSTANT, _NULL_DAY, us // US_PER_DAY)
     elif pa.types.is_date(arr.type):
         day = pc.cast(arr, pa.date32())
     else:
@@ -143,14 +149,47 @@ def day_numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     )
 
 
+def instants(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Microseconds since the epoch (UTC) of a timestamp column; nulls become :data:`NULL_INSTANT`.
+
+    A timestamp without a time zone is read as UTC.
+    """
+    arr = _combined(values)
+    if not pa.types.is_timestamp(arr.type):
+        raise GenerationError(f"column of type {arr.type} is not a timestamp")
+    if arr.type.unit != "us":
+        arr = pc.cast(arr, pa.timestamp("us", tz=arr.type.tz))
+    ints = pc.fill_null(arr.cast(pa.int64()), NULL_INSTANT)
+    return np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def inside_cutoff(
+    when: pa.ChunkedArray | pa.Array, anchor: pa.ChunkedArray | pa.Array, offset_days: int
+) -> np.ndarray:
+    """Whether each row is inside a cutoff ``offset_days`` after its own anchor (row-aligned).
+
+    Two timestamps compare as instants (``when <= anchor + offset_days × 24 h``); any other pair
+    compares UTC days (``day(when) <= day(anchor) + offset_days``). A null ``when`` is outside,
+    a null anchor keeps the row. Schemes compute snapshot windows with this same rule.
+    """
+    w, a = _combined(when), _combined(anchor)
+    if pa.types.is_timestamp(w.type) and pa.types.is_timestamp(a.type):
+        mine, theirs = instants(w), instants(a)
+        limit = np.where(theirs == NULL_INSTANT, NULL_INSTANT, theirs + offset_days * US_PER_DAY)
+        return np.asarray((mine <= limit) & ((mine != NULL_INSTANT) | (theirs == NULL_INSTANT)))
+    days, anchor_days = day_numbers(w), day_numbers(a)
+    limit = np.where(anchor_days == _NULL_DAY, np.iinfo(np.int64).max, anchor_days + offset_days)
+    return np.asarray((days <= limit) & ((days != _NULL_DAY) | (anchor_days == _NULL_DAY)))
+
+
 def _within_cutoff(
     contract: RelationalContract, t: TableContract, table: pa.Table, full: Mapping[str, pa.Table]
 ) -> np.ndarray:
     cut = t.public.cut
     assert cut is not None and t.time_column is not None
-    when = day_numbers(table.column(t.time_column))
+    when = table.column(t.time_column)
     if cut.date is not None:
-        return np.asarray(when <= (cut.date - _EPOCH).days)
+        return np.asarray(day_numbers(when) <= (cut.date - _EPOCH).days)
     assert cut.via is not None and cut.anchor_column is not None
     parent_name = t.foreign_key(cut.via).parent
     parent = full.get(parent_name)
@@ -162,6 +201,5 @@ def _within_cutoff(
     idx = pc.index_in(table.column(cut.via), value_set=pk)
     if idx.null_count:
         raise GenerationError(f"table {t.name}: {cut.via} references rows missing from {parent_name}")
-    anchor = day_numbers(parent.column(cut.anchor_column))
-    positions = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.asarray(when <= anchor[positions] + cut.offset_days)
+    anchor = _combined(parent.column(cut.anchor_column)).take(idx)
+    return inside_cutoff(when, anchor, cut.offset_days)

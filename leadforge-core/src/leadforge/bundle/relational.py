@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leadforge.bundle.contract import RelationalContract, TableContract
-from leadforge.bundle.projection import day_numbers
+from leadforge.bundle.projection import NULL_INSTANT, US_PER_DAY, day_numbers, instants
 from leadforge.bundle.reader import BATCH_ROWS, BundleView, confined, reading
 from leadforge.columns import id_numbers_fast
 from leadforge.engine import LOCAL
@@ -48,6 +48,31 @@ _EPOCH = dt.date(1970, 1, 1)
 _UNKNOWN_DAY = np.iinfo(np.int32).max
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY32 = np.zeros(0, dtype=np.int32)
+
+
+def _times(values: pa.Array, instant: bool) -> np.ndarray:
+    """A time column as integers: microseconds (``instant``: a timestamp column) or days;
+    nulls become the unit's unknown value."""
+    if instant:
+        return instants(values)
+    return day_numbers(values)
+
+
+def _days(values: np.ndarray, instant: bool) -> np.ndarray:
+    """Integers from :func:`_times` as days (unknown stays unknown)."""
+    if not instant:
+        return values
+    return np.where(values == NULL_INSTANT, _UNKNOWN_DAY, values // US_PER_DAY)
+
+
+def _common(
+    mine: np.ndarray, mine_instant: bool, theirs: np.ndarray, theirs_instant: bool
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Both sides in one unit — instants when both are timestamps, days otherwise — with the
+    unit's unknown value and length of a day."""
+    if mine_instant and theirs_instant:
+        return mine, theirs, NULL_INSTANT, US_PER_DAY
+    return _days(mine, mine_instant), _days(theirs, theirs_instant), _UNKNOWN_DAY, 1
 
 
 def table_where(bundle: BundleView, name: str) -> str:
@@ -105,13 +130,15 @@ class KeyJob:
     keep: bool
     days: tuple[str, ...] = ()
     numbers: bool = False
+    instant: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
 class KeyPart:
     """One file's key numbers: how many, how many malformed, their range, whether they rise
     strictly, and — when kept — the well-formed numbers in file order (``None`` when they are
-    the run ``low..high``) with the days alongside (int32, per well-formed row)."""
+    the run ``low..high``) with the times alongside (per well-formed row: int32 days, or int64
+    microseconds for a timestamp column)."""
 
     rows: int
     bad: int
@@ -151,7 +178,10 @@ def scan_keys(job: KeyJob, root: str) -> KeyPart:
         if job.keep:
             kept.append(ok)
             for i in range(len(job.days)):
-                kept_days[i].append(day_numbers(batch.column(i + 1))[good].astype(np.int32))
+                if job.instant and job.instant[i]:
+                    kept_days[i].append(instants(batch.column(i + 1))[good])
+                else:
+                    kept_days[i].append(day_numbers(batch.column(i + 1))[good].astype(np.int32))
     part = KeyPart(
         rows, bad, low, high, rising, None, tuple(np.concatenate(d) if d else _EMPTY32 for d in kept_days)
     )
@@ -217,6 +247,8 @@ class RefSpec:
     not_before: str | None = None
     anchor: str | None = None
     offset_days: int = 0
+    not_before_instant: bool = False
+    anchor_instant: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,6 +259,7 @@ class RefJob:
     refs: tuple[RefSpec, ...]
     time_column: str | None
     fixed_cut: int | None
+    instant: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,7 +304,7 @@ def scan_refs(job: RefJob, root: str, parents: Parents) -> RefPart:
     counts = [RefCounts() for _ in job.refs]
     late_fixed = 0
     for batch in _batches(root, job.rel, columns):
-        when = day_numbers(batch.column(columns.index(job.time_column))) if job.time_column else None
+        when = _times(batch.column(columns.index(job.time_column)), job.instant) if job.time_column else None
         for i, ref in enumerate(job.refs):
             col = batch.column(columns.index(ref.column))
             numbers = converters[i](col)
@@ -282,17 +315,28 @@ def scan_refs(job: RefJob, root: str, parents: Parents) -> RefPart:
             example = int(numbers[missing][0]) if missing.any() else None
             early = late = 0
             if when is not None and ref.not_before is not None:
-                mine, theirs = when[found], keys.days[ref.not_before][pos[found]].astype(np.int64)
-                early = int(
-                    np.count_nonzero((mine < _UNKNOWN_DAY) & (theirs < _UNKNOWN_DAY) & (mine < theirs))
+                mine, theirs, unknown, _ = _common(
+                    when[found],
+                    job.instant,
+                    keys.days[ref.not_before][pos[found]].astype(np.int64),
+                    ref.not_before_instant,
                 )
+                early = int(np.count_nonzero((mine != unknown) & (theirs != unknown) & (mine < theirs)))
             if when is not None and ref.anchor is not None:
-                mine, anchor = when[found], keys.days[ref.anchor][pos[found]].astype(np.int64)
-                late = int(np.count_nonzero((mine > anchor + ref.offset_days) & (mine < _UNKNOWN_DAY)))
+                mine, anchor, unknown, day = _common(
+                    when[found],
+                    job.instant,
+                    keys.days[ref.anchor][pos[found]].astype(np.int64),
+                    ref.anchor_instant,
+                )
+                known = (mine != unknown) & (anchor != unknown)
+                limit = np.where(known, anchor, 0) + ref.offset_days * day
+                late = int(np.count_nonzero(known & (mine > limit)))
             dangling = int(numbers.size - np.count_nonzero(found)) - nulls
             counts[i] = counts[i].plus(RefCounts(nulls, dangling, example, early, late))
         if when is not None and job.fixed_cut is not None:
-            late_fixed += int(np.count_nonzero((when > job.fixed_cut) & (when < _UNKNOWN_DAY)))
+            days = _days(when, job.instant)
+            late_fixed += int(np.count_nonzero((days > job.fixed_cut) & (days < _UNKNOWN_DAY)))
     return RefPart(tuple(counts), late_fixed)
 
 
@@ -330,7 +374,14 @@ def check_contract(
     needs = _parent_days(contract, refs)
     files = {t.name: bundle.table_files(t.name) for t in checked}
     key_jobs = [
-        KeyJob(rel, t.primary_key, t.id_prefix, t.name in needs, needs.get(t.name, ()))
+        KeyJob(
+            rel,
+            t.primary_key,
+            t.id_prefix,
+            t.name in needs,
+            needs.get(t.name, ()),
+            instant=_instant(t, needs),
+        )
         for t in checked
         for rel in files[t.name]
     ]
@@ -342,7 +393,15 @@ def check_contract(
     for t, parts in zip(checked, key_parts, strict=True):
         if not _disjoint_rising(parts):
             redo = [
-                KeyJob(rel, t.primary_key, t.id_prefix, True, needs.get(t.name, ()), numbers=True)
+                KeyJob(
+                    rel,
+                    t.primary_key,
+                    t.id_prefix,
+                    True,
+                    needs.get(t.name, ()),
+                    numbers=True,
+                    instant=_instant(t, needs),
+                )
                 for rel in files[t.name]
             ]
             parts = _run(engine, scan_keys, redo, root, progress)
@@ -352,7 +411,7 @@ def check_contract(
 
     ref_tables = [t for t in checked if refs[t.name] or _fixed_cut(t, public) is not None]
     ref_jobs = [
-        RefJob(rel, refs[t.name], t.time_column, _fixed_cut(t, public))
+        RefJob(rel, refs[t.name], t.time_column, _fixed_cut(t, public), _is_instant(t, t.time_column))
         for t in ref_tables
         for rel in files[t.name]
     ]
@@ -418,18 +477,33 @@ def _ref_specs(
         parent = contract[fk.parent]
         cut = t.public.cut
         relative = public and cut is not None and cut.via == fk.column and t.time_column is not None
+        not_before = (
+            parent.time_column if fk.not_before_parent and t.time_column and parent.time_column else None
+        )
+        anchor = cut.anchor_column if relative and cut is not None else None
         out.append(
             RefSpec(
                 fk.column,
                 fk.parent,
                 parent.id_prefix,
                 fk.nullable,
-                parent.time_column if fk.not_before_parent and t.time_column and parent.time_column else None,
-                cut.anchor_column if relative and cut is not None else None,
+                not_before,
+                anchor,
                 cut.offset_days if relative and cut is not None else 0,
+                _is_instant(parent, not_before),
+                _is_instant(parent, anchor),
             )
         )
     return tuple(out)
+
+
+def _is_instant(t: TableContract, column: str | None) -> bool:
+    """Whether ``column`` of ``t`` is a timestamp (compared in microseconds, not days)."""
+    return column is not None and column in t.schema.names and t.schema.dtype(column) == "timestamp"
+
+
+def _instant(t: TableContract, needs: Mapping[str, tuple[str, ...]]) -> tuple[bool, ...]:
+    return tuple(_is_instant(t, c) for c in needs.get(t.name, ()))
 
 
 def _parent_days(

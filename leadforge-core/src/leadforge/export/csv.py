@@ -19,8 +19,9 @@ Exported from a leadforge bundle ({recipe}, seed {seed}, {mode}).
 
 - One CSV file per table (`<table>.csv`) and per task split (`<task>_<split>.csv`), with a header row.
 - `schema.json` lists every file's columns and types (`text`, `int`, `float`, `bool`,
-  `date` as YYYY-MM-DD, `timestamp` as YYYY-MM-DD HH:MM:SS), its primary key and foreign
-  keys, in `load_order` (parents before children).
+  `date` as YYYY-MM-DD, `timestamptz` as an instant in UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ,
+  `timestamp` as the bundle's ISO text without a zone), its primary key and foreign keys, in
+  `load_order` (parents before children).
 - Empty unquoted fields are nulls; text values are always quoted.
 - `bundle_manifest.csv` holds the bundle's provenance (recipe, seed, mode, versions,
   timestamp) and `bundle_files.csv` the SHA-256 and size of every file of the bundle.
@@ -31,8 +32,8 @@ def write(source: Source, folder: Path) -> None:
     """Write every table of ``source`` into the (new, empty) ``folder``."""
     for table in source.tables:
         rows = 0
-        with pacsv.CSVWriter(folder / f"{table.name}.csv", table.arrow_schema) as out:
-            for batch in source.batches(table):
+        with pacsv.CSVWriter(folder / f"{table.name}.csv", table.text_schema) as out:
+            for batch in source.batches(table, typed=False):
                 out.write_batch(batch)
                 rows += batch.num_rows
         check_rows(table, rows)

@@ -18,6 +18,7 @@ TYPES: dict[Kind, str] = {
     "bool": "BOOLEAN",
     "date": "DATE",
     "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
 }
 HINT = "--to duckdb needs DuckDB: pip install 'leadforge-core[duckdb]'"
 

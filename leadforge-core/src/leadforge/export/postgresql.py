@@ -24,6 +24,7 @@ TYPES: dict[Kind, str] = {
     "bool": "BOOLEAN",
     "date": "DATE",
     "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
 }
 HINT = "--to postgresql needs psycopg 3: pip install 'leadforge-core[postgresql]'"
 _CSV = pacsv.WriteOptions(include_header=False)

@@ -24,7 +24,9 @@ from leadforge.bundle.manifest import SPLITS, Manifest, parse_task_manifest
 from leadforge.bundle.reader import BundleView, reading
 from leadforge.errors import BundleError
 
-Kind = Literal["text", "int", "float", "bool", "date", "timestamp"]
+#: ``timestamptz`` is an instant (the bundle's ``timestamp[us, UTC]`` columns); ``timestamp`` a
+#: wall-clock date-time without a zone (ISO text a bundle stores, typed on export).
+Kind = Literal["text", "int", "float", "bool", "date", "timestamp", "timestamptz"]
 
 #: Rows per streamed batch: bounds memory per table to a few megabytes of column data.
 BATCH_ROWS = 65_536
@@ -86,6 +88,16 @@ class SourceTable:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, ARROW_TYPES[c.kind]) for c in self.columns])
 
+    @property
+    def text_schema(self) -> pa.Schema:
+        """The schema of ``batches(typed=False)``: time columns as ISO 8601 text."""
+        return pa.schema(
+            [
+                pa.field(c.name, pa.large_string() if c.kind in TIME_KINDS else ARROW_TYPES[c.kind])
+                for c in self.columns
+            ]
+        )
+
     def describe(self) -> dict[str, Any]:
         """The table's entry in a CSV export's ``schema.json``."""
         out: dict[str, Any] = {
@@ -116,7 +128,11 @@ ARROW_TYPES: dict[Kind, pa.DataType] = {
     "bool": pa.bool_(),
     "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
 }
+TIME_KINDS: frozenset[Kind] = frozenset({"date", "timestamp", "timestamptz"})
+#: How ``batches(typed=False)`` writes an instant: ISO 8601 in UTC with microseconds and ``Z``.
+INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
@@ -131,8 +147,10 @@ class Source:
     def batches(self, table: SourceTable, *, typed: bool = True) -> Iterator[pa.RecordBatch]:
         """The table's rows in order, a batch at a time.
 
-        ``typed`` casts date and timestamp columns to Arrow's temporal types; without it they
-        stay the bundle's ISO text (for stores without native temporal types).
+        ``typed`` gives every column its kind's Arrow type (``arrow_schema``); without it time
+        columns are ISO 8601 text (``text_schema``: dates ``YYYY-MM-DD``, instants
+        ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, zone-less date-times as the bundle wrote them), for
+        stores and files without native temporal types.
         """
         if table.kind == "provenance":
             if table.rows_data:
@@ -142,12 +160,12 @@ class Source:
                     schema=table.arrow_schema,
                 )
             return
-        schema = table.arrow_schema if typed else None
+        schema = table.arrow_schema if typed else table.text_schema
         for rel in table.files:
             with reading(rel):
                 pf = pq.ParquetFile(self.view.path(rel))
                 for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=table.names):
-                    yield _typed(batch, table, schema) if schema is not None else batch
+                    yield _typed(batch, table, schema) if typed else _text(batch, table, schema)
 
 
 def open_source(root: Path, view: BundleView | None = None) -> Source:
@@ -241,8 +259,8 @@ def _kind(table: str, f: pa.Field) -> Kind:
         return "float"
     if pa.types.is_date(t):
         return "date"
-    if pa.types.is_timestamp(t) and t.tz is None:
-        return "timestamp"
+    if pa.types.is_timestamp(t):
+        return "timestamp" if t.tz is None else "timestamptz"
     raise BundleError(f"table {table}: column {f.name!r} has type {t}, which export does not support")
 
 
@@ -298,6 +316,24 @@ def _casts(arr: pa.Array, typ: pa.DataType) -> bool:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
+
+
+def _text(batch: pa.RecordBatch, table: SourceTable, schema: pa.Schema) -> pa.RecordBatch:
+    arrays = [_as_text(col, c.kind) for col, c in zip(batch.columns, table.columns, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _as_text(col: pa.Array, kind: Kind) -> pa.Array:
+    if kind not in TIME_KINDS:
+        return col if col.type == ARROW_TYPES[kind] else pc.cast(col, ARROW_TYPES[kind])
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        instants = pc.cast(col, pa.timestamp("us", tz="UTC"))
+        return pc.cast(pc.strftime(instants, format=INSTANT_FORMAT), pa.large_string())
+    if pa.types.is_timestamp(col.type):
+        return pc.cast(
+            pc.strftime(pc.cast(col, pa.timestamp("us")), format="%Y-%m-%dT%H:%M:%S"), pa.large_string()
+        )
+    return pc.cast(col, pa.large_string())
 
 
 def _typed(batch: pa.RecordBatch, table: SourceTable, schema: pa.Schema) -> pa.RecordBatch:

@@ -1,8 +1,9 @@
 """Export to a SQLite database file (stdlib ``sqlite3``).
 
 SQLite has no date type: date and timestamp columns are declared ``DATE`` / ``TIMESTAMP``
-and hold the bundle's ISO text, which sorts and compares in time order. SQLite checks
-foreign keys only on connections that run ``PRAGMA foreign_keys = ON``.
+and hold ISO 8601 text (``2025-03-07``, instants in UTC as ``2025-03-07T17:32:11.123456Z``),
+which sorts and compares in time order. SQLite checks foreign keys only on connections that
+run ``PRAGMA foreign_keys = ON``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ TYPES: dict[Kind, str] = {
     "bool": "BOOLEAN",
     "date": "DATE",
     "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMP",
 }
 
 

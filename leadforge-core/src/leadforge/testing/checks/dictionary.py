@@ -15,6 +15,8 @@ ARROW_DTYPES = {
     "Int64": ("int64",),
     "Float64": ("double",),
     "boolean": ("bool",),
+    "timestamp": ("timestamp[us, tz=UTC]",),
+    "date": ("date32[day]",),
 }
 
 
