@@ -217,3 +217,14 @@ def test_bundles_without_an_oracle_get_no_answer_key_section(tmp_path: Path) -> 
     root = write(tmp_path / "b", ExposureMode.RESEARCH_INSTRUCTOR, False, 2, mapped=False).root
     assert "answer key" not in (root / "dataset_card.md").read_text()
     assert not (root / "metadata").exists()
+
+
+def test_the_manifest_lists_each_answer_key(tmp_path: Path) -> None:
+    from leadforge.bundle.manifest import Manifest
+
+    root = write(tmp_path / "b", ExposureMode.RESEARCH_INSTRUCTOR, True, 3, mapped=True).root
+    entry = Manifest.load(root).oracles["t"]
+    assert entry["method"] == "replicates" and entry["replicates"] == 16
+    assert entry["files"] == [f"metadata/oracle/t/part-{k:05d}.parquet" for k in range(3)]
+    public = write(tmp_path / "p", ExposureMode.STUDENT_PUBLIC, True, 3, mapped=True).root
+    assert Manifest.load(public).oracles == {}

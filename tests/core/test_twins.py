@@ -162,3 +162,17 @@ def test_the_cards_command_repeats_the_interventions(toy_host: PluginHost) -> No
     gen = Generator.from_recipe("toy_v1", host=toy_host, intervene=["policy:threshold*0.5"])
     assert "--intervene 'policy:threshold*0.5'" in Reproduction.of(gen.config).command
     assert "--intervene" not in Reproduction.of(gen.factual().config).command
+
+
+def test_the_manifest_records_the_interventions_and_from_reapplies_them(twin: tuple[Path, Path]) -> None:
+    from leadforge.bundle.manifest import Manifest
+
+    factual, intervened = twin
+    assert Manifest.load(intervened).interventions == ("policy:threshold=0.25",)
+    assert Manifest.load(factual).interventions == ()
+    assert "interventions" not in json.loads((factual / "manifest.json").read_text())
+    import toyplugin
+
+    again = Generator.from_bundle(intervened, host=PluginHost.from_plugins([("toy", toyplugin)]))
+    assert [str(iv) for iv in again.config.interventions] == ["policy:threshold=0.25"]
+    assert again.notes == () or all("versions" in n for n in again.notes)

@@ -188,11 +188,15 @@ class Generator:
             difficulty=m.difficulty if difficulty is None else difficulty,
             override=layered,
             host=host,
-            intervene=intervene,
+            intervene=list(intervene) or list(m.interventions),
             **params,
         )
         notes: list[str] = []
-        unchanged = all(v is None for v in (seed, exposure_mode, difficulty, override)) and not params
+        unchanged = (
+            all(v is None for v in (seed, exposure_mode, difficulty, override))
+            and not params
+            and not intervene
+        )
         if unchanged and m.config_digest and gen.config.digest() != m.config_digest:
             notes.append(
                 "the installed recipe resolves to another config than the bundle's (recipe changed?)"

@@ -84,7 +84,8 @@ def parse_intervention(spec: str, levers: Sequence[Lever]) -> Intervention:
     listing = "; ".join(lv.describe() for lv in levers) or "none"
     m = _SPEC.match(spec)
     if m is None:
-        raise UsageError(f"--intervene {spec!r}: expected LEVER=VALUE or LEVER*FACTOR; this world has: {listing}")
+        form = "expected LEVER=VALUE or LEVER*FACTOR"
+        raise UsageError(f"--intervene {spec!r}: {form}; this world has: {listing}")
     name, op = m["lever"], "set" if m["op"] == "=" else "scale"
     lever = known.get(name)
     if lever is None:

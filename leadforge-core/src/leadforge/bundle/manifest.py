@@ -44,7 +44,16 @@ HEAD_KEYS = (
 #: Envelope keys that follow the scheme's config and hidden keys, in this order.
 ENVELOPE_KEYS = ("redacted_columns", "relational_snapshot_safe", "structural_redactions", "tables", "tasks")
 #: Schema-7 keys that close every manifest, in this order.
-TAIL_KEYS = ("hidden_fields", "relational_contract", "config_digest", "generation_params", "plugins", "files")
+TAIL_KEYS = (
+    "hidden_fields",
+    "relational_contract",
+    "config_digest",
+    "generation_params",
+    "interventions",
+    "oracles",
+    "plugins",
+    "files",
+)
 #: Keys core writes itself; a scheme's manifest fields must not reuse them.
 CORE_KEYS = frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS))
 #: ``task_manifest.json`` keys, in this order.
@@ -238,6 +247,10 @@ class Manifest:
     config_digest: str | None = None
     #: every scheme parameter as resolved (schema 8): what ``generate --from`` rebuilds the run from
     params: Mapping[str, Any] | None = None
+    #: the interventions that made this world (empty: the factual one); written only when some
+    interventions: tuple[str, ...] = ()
+    #: instructor bundles' answer keys: task id -> method, replicates and oracle files
+    oracles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plugins: tuple[PluginRef, ...] = ()
     files: Mapping[str, FileEntry] | None = None
     findings: tuple[Finding, ...] = ()
@@ -288,6 +301,10 @@ class Manifest:
         out["config_digest"] = self.config_digest
         if self.params is not None:
             out["generation_params"] = dict(self.params)
+        if self.interventions:
+            out["interventions"] = list(self.interventions)
+        if self.oracles:
+            out["oracles"] = {k: dict(v) for k, v in self.oracles.items()}
         out["plugins"] = [p.to_json() for p in self.plugins]
         out["files"] = None if self.files is None else {k: v.to_json() for k, v in sorted(self.files.items())}
         return out
@@ -359,6 +376,26 @@ def _params(raw: Mapping[str, Any], r: _Reader) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         r.bad(f"generation_params must be an object, got {brief(value)}")
         return None
+    return value
+
+
+def _strings(raw: Mapping[str, Any], key: str, r: _Reader) -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        r.bad(f"{key} must be a list of strings, got {brief(value)}")
+        return ()
+    return tuple(value)
+
+
+def _objects(raw: Mapping[str, Any], key: str, r: _Reader) -> dict[str, dict[str, Any]]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        r.bad(f"{key} must map names to objects, got {brief(value)}")
+        return {}
     return value
 
 
@@ -495,6 +532,8 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         contract=contract,
         config_digest=r.str_(raw, "config_digest", required=False),
         params=_params(raw, r),
+        interventions=_strings(raw, "interventions", r),
+        oracles=_objects(raw, "oracles", r),
         plugins=tuple(plugins),
         files=files,
         findings=tuple(r.findings),

@@ -407,6 +407,8 @@ class BundleWriter:
             contract=self.contract,
             config_digest=self.config.digest(),
             params=params_json(self.config.params),
+            interventions=tuple(str(iv) for iv in self.config.interventions),
+            oracles=self._oracle_entries(),
             plugins=tuple(plugins),
             files=dict(self._files),
             extra_keys=tuple(mf.extra),
@@ -428,6 +430,22 @@ class BundleWriter:
             f.abort()
 
     # -- internals ------------------------------------------------------------------------
+
+    def _oracle_entries(self) -> dict[str, dict[str, Any]]:
+        """The manifest's ``oracles``: each answer key's method and files (instructor bundles)."""
+        if not self.mode.writes_metadata:
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for tid, task in self._tasks.items():
+            if task.spec.oracle is None:
+                continue
+            files = (
+                [oracle_part(tid, k) for k in range(self._shard_count)]
+                if self._shard_count > 1
+                else [oracle_file(tid)]
+            )
+            out[tid] = {**task.spec.oracle.to_json(), "files": files, "ceiling": CEILING_FILE}
+        return out
 
     def _write_ceilings(self, tasks: Mapping[str, TaskEntry]) -> str:
         """``metadata/oracle/ceiling.json`` and the card's answer-key section ("" without oracles)."""
