@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadforge.errors import InvalidRecipeError
-from leadforge.narrative import CalendarProfile
+from leadforge.narrative import CalendarProfile as CalendarProfile  # the knobs live in the narrative
 
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
