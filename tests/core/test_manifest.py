@@ -16,6 +16,7 @@ from leadforge.bundle.manifest import (
     CORE_KEYS,
     ENVELOPE_KEYS,
     HEAD_KEYS,
+    OPTIONAL_TAIL_KEYS,
     TAIL_KEYS,
     TASK_MANIFEST_KEYS,
     Manifest,
@@ -141,8 +142,8 @@ def test_manifest_fields_may_not_overwrite_core_keys(
 def test_scheme_fields_land_between_the_core_sections(tmp_path: Path) -> None:
     manifest = finalize_with(tmp_path / "b", ManifestFields(config={"n": 1}, hidden={"h": 2}, extra={"e": 3}))
     keys = list(manifest.to_json())
-    optional = {"interventions", "oracles"}  # written only when the world has some
-    assert keys == [*HEAD_KEYS, "n", "h", *ENVELOPE_KEYS, "e", *(k for k in TAIL_KEYS if k not in optional)]
+    tail = [k for k in TAIL_KEYS if k not in OPTIONAL_TAIL_KEYS]  # those only when the world has some
+    assert keys == [*HEAD_KEYS, "n", "h", *ENVELOPE_KEYS, "e", *tail]
     assert manifest.seed == 5 and dict(manifest.fields) == {"n": 1, "h": 2, "e": 3}
     assert manifest.hidden_fields == ("h",) and manifest.extra_keys == ("e",)
     assert frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS)) == CORE_KEYS

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
     from leadforge.realism import RealismMetric
+    from leadforge.report.model import Section
     from leadforge.rng import RNG
     from leadforge.schemes import GenerateOption, SchemeInfo, World
 
@@ -163,5 +164,25 @@ def realism_metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetri
     that needs hidden metadata sets ``hidden=True`` and core drops it for public bundles.
     Read column-wise through ``bundle`` (sampled where a figure allows it) so memory stays
     flat in bundle size.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def report_sections(bundle: BundleView, manifest: Manifest) -> list[Section] | None:
+    """Add the scheme's own sections to ``leadforge report``.
+
+    Kind: collect. Called once per report, after core's own sections, on a bundle whose
+    envelope core has checked.
+
+    Return ``None`` unless ``manifest.scheme`` is yours; otherwise a list of
+    :class:`leadforge.report.model.Section`, each holding :class:`~leadforge.report.model.Figure`
+    objects: the data behind a picture (bars, lines, histogram, waterfall, graph) or a table,
+    which core draws and also writes as JSON. Read columns by name through
+    :class:`leadforge.report.read.Reader` (``Reader(bundle, manifest)``): it samples, streams, and
+    answers ``None`` for a table or column the bundle lacks, which the figure should turn into
+    ``missing(...)`` ("not available") rather than an error. In a public bundle
+    (``manifest.is_public``) show nothing hidden: no metadata file, no hidden manifest field, no
+    redacted column. An exception is shown as a "not available" section, not a failed report.
     """
     raise NotImplementedError

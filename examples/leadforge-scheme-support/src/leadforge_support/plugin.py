@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
     from leadforge.realism import RealismMetric
+    from leadforge.report.model import Section
     from leadforge.rng import RNG
 
     from leadforge_support.render import BundleStats
@@ -116,3 +117,12 @@ def realism_metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetri
     from leadforge_support import realism
 
     return realism.metrics(bundle)
+
+
+@hookimpl
+def report_sections(bundle: BundleView, manifest: Manifest) -> list[Section] | None:
+    if manifest.scheme != SCHEME:
+        return None
+    from leadforge_support import report
+
+    return report.sections(bundle, manifest)

@@ -54,6 +54,8 @@ TAIL_KEYS = (
     "plugins",
     "files",
 )
+#: Tail keys written only when they have something to say (an intervened world, an answer key).
+OPTIONAL_TAIL_KEYS = ("interventions", "oracles")
 #: Keys core writes itself; a scheme's manifest fields must not reuse them.
 CORE_KEYS = frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS))
 #: ``task_manifest.json`` keys, in this order.

@@ -18,6 +18,7 @@ from leadforge.bundle.manifest import (
     CORE_KEYS,
     ENVELOPE_KEYS,
     HEAD_KEYS,
+    OPTIONAL_TAIL_KEYS,
     SCHEMA_VERSION,
     SPLITS,
     TAIL_KEYS,
@@ -82,8 +83,9 @@ def _layout(raw: Mapping[str, Any], m: Manifest) -> Iterator[str]:
     keys = list(raw)
     if tuple(keys[: len(HEAD_KEYS)]) != HEAD_KEYS:
         yield f"must start with {list(HEAD_KEYS)}, starts with {keys[: len(HEAD_KEYS)]}"
-    if tuple(keys[-len(TAIL_KEYS) :]) != TAIL_KEYS:
-        yield f"must end with {list(TAIL_KEYS)}, ends with {keys[-len(TAIL_KEYS) :]}"
+    tail = tuple(k for k in TAIL_KEYS if k in raw or k not in OPTIONAL_TAIL_KEYS)
+    if tuple(keys[-len(tail) :]) != tail:
+        yield f"must end with {list(tail)}, ends with {keys[-len(tail) :]}"
     positions = [keys.index(k) for k in ENVELOPE_KEYS if k in keys]
     if len(positions) != len(ENVELOPE_KEYS) or positions != sorted(positions):
         yield f"must hold {list(ENVELOPE_KEYS)} in this order after the scheme's config keys"

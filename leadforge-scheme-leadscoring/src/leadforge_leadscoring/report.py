@@ -1,0 +1,245 @@
+"""The lead-scoring scheme's sections of ``leadforge report``: the funnel, who converts, when
+things happen, deal sizes, which features carry the label and (instructor) the hidden graph.
+
+Columns are read by name and every figure degrades to "not available" when the bundle lacks
+what it needs, so older and newer bundles both report.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.errors import BundleError
+from leadforge.report.figures import column, histogram, rate_by, separation, weekly
+from leadforge.report.model import Figure, Section, missing
+from leadforge.report.read import Reader, label_of, strings
+
+from leadforge_leadscoring.vocab import SCHEME, STAGES
+
+#: Features the "top features" figure shows.
+TOP_FEATURES = 12
+
+
+def sections(bundle: BundleView, manifest: Manifest) -> list[Section]:
+    reader = Reader(bundle, manifest)
+    task = _primary_task(reader)
+    rows = None if task is None else reader.task_rows(task[0], reader.split_columns(task[0]))
+    label = None if task is None else task[1]
+    out = [
+        Section(
+            "funnel",
+            "Funnel",
+            (_funnel(reader, rows, label),),
+            scheme=SCHEME,
+            intro="How many leads get to each step, and where they fall out.",
+        ),
+        Section(
+            "conversion",
+            "Who converts",
+            tuple(
+                rate_by(
+                    f"conversion-{g}",
+                    f"Conversion by {g.replace('_', ' ')}",
+                    rows,
+                    g,
+                    label or "?",
+                    what="conversion rate",
+                )
+                for g in ("lead_source", "industry", "employee_band", "region")
+            ),
+            scheme=SCHEME,
+            intro="Share of leads converting, per segment and source (largest groups first).",
+        ),
+        Section(
+            "activity",
+            "Activity over time",
+            (_activity(reader),),
+            scheme=SCHEME,
+            intro="Rows per calendar week: lead creation and every kind of activity the funnel emits.",
+        ),
+        Section("deals", "Deal sizes", (_deals(reader),), scheme=SCHEME),
+        Section(
+            "features",
+            "Features by label",
+            (_features(reader, rows, label),),
+            scheme=SCHEME,
+            intro="How well each feature alone separates converting from non-converting leads.",
+        ),
+    ]
+    if not manifest.is_public:
+        out.append(
+            Section(
+                "hidden-graph",
+                "Hidden causal graph (instructor only)",
+                (_graph(reader),),
+                scheme=SCHEME,
+                intro="The world's latent structure with its edge weights; never in a public bundle.",
+            )
+        )
+    return out
+
+
+def _primary_task(reader: Reader) -> tuple[str, str] | None:
+    wanted = reader.manifest.fields.get("primary_task")
+    ids = sorted(reader.manifest.tasks)
+    for task_id in ([wanted] if isinstance(wanted, str) and wanted in ids else []) + ids:
+        tm = reader.task(task_id)
+        if tm is not None and tm.task_type == "binary_classification":
+            return tm.task_id, tm.label_column
+    return None
+
+
+def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
+    """Leads, then each later step among those still in: from the leads table's final stages when
+    it has them (instructor bundles), else from the task's snapshot columns and label."""
+    title = "Lead funnel"
+    leads = reader.read("leads", ["lead_id", "is_sql", "current_stage"], limit=None)
+    if leads is not None:
+        stage = strings(leads.column("current_stage"))
+        rank = np.asarray(
+            pc.fill_null(pc.index_in(stage, value_set=pa.array(STAGES, pa.large_string())), -1).to_numpy(
+                zero_copy_only=False
+            )
+        )
+        sql = label_of(leads.column("is_sql")) > 0.5
+        opps = reader.read("opportunities", ["lead_id"], limit=None)
+        if opps is not None:
+            later = np.asarray(
+                pc.is_in(leads.column("lead_id"), value_set=opps.column("lead_id").combine_chunks()).to_numpy(
+                    zero_copy_only=False
+                )
+            )
+        else:
+            later = (rank >= STAGES.index("demo_scheduled")) & (rank != STAGES.index("closed_lost"))
+        masks = [np.ones(leads.num_rows, dtype=bool), sql, later, rank == STAGES.index("closed_won")]
+        names = ["leads", "SQL", "opportunity", "closed won"]
+        source = "Final stages of every lead (the leads table)."
+    elif rows is not None and label is not None and label in rows.column_names:
+        steps = [c for c in ("is_sql", "opportunity_created") if c in rows.column_names]
+        masks = [np.ones(rows.num_rows, dtype=bool), *(label_of(rows.column(c)) > 0.5 for c in steps)]
+        masks.append(label_of(rows.column(label)) > 0.5)
+        short = {"is_sql": "SQL", "opportunity_created": "opportunity"}
+        names = ["leads", *(f"{short[c]} (snapshot)" for c in steps), "converted"]
+        source = (
+            "From the task rows (an even sample); later steps count only leads that passed the earlier ones."
+        )
+    else:
+        return missing(
+            "funnel", title, "waterfall", "neither the leads table nor a task holds funnel columns"
+        )
+    inside = np.ones_like(masks[0])
+    counts = []
+    for m in masks:
+        inside = inside & m
+        counts.append(int(inside.sum()))
+    n = max(1, counts[0])
+    return Figure(
+        "funnel",
+        title,
+        "waterfall",
+        {
+            "labels": [names[0], *(f"not {k}" for k in names[1:])],
+            "deltas": [counts[0], *(b - a for a, b in itertools.pairwise(counts))],
+            "total_label": names[-1],
+            "steps": dict(zip(names, counts, strict=True)),
+            "ylabel": "leads",
+        },
+        caption=" → ".join(f"{k} {v:,} ({v / n:.1%})" for k, v in zip(names, counts, strict=True))
+        + f". {source}",
+    )
+
+
+def _activity(reader: Reader) -> Figure:
+    title = "Rows per week"
+    sources = [
+        ("leads created", "leads", "lead_created_at"),
+        ("touches", "touches", "touch_timestamp"),
+        ("web sessions", "sessions", "session_timestamp"),
+        ("sales activities", "sales_activities", "activity_timestamp"),
+        ("opportunities", "opportunities", "created_at"),
+    ]
+    x, series = weekly(reader, sources)
+    if not x:
+        return missing("activity", title, "lines", "no table has a readable time column")
+    return Figure(
+        "activity",
+        title,
+        "lines",
+        {"x": x, "series": series, "dates": True, "ylabel": "rows per week"},
+        caption="Weeks start on Monday. Public bundles hold only each lead's first days of activity.",
+    )
+
+
+def _deals(reader: Reader) -> Figure:
+    values = column(reader.read("opportunities", ["estimated_acv"]), "estimated_acv")
+    return histogram(
+        "deal-size",
+        "Estimated deal size (ACV) of opportunities",
+        values,
+        xlabel="estimated ACV (USD)",
+        log=True,
+    )
+
+
+def _features(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
+    title = "Top features by label"
+    if label is None or rows is None:
+        return missing("top-features", title, "bars", "no binary task")
+    try:
+        leaky = {r["name"] for r in reader.bundle.dictionary if r.get("leakage_risk") == "True"}
+    except BundleError:
+        leaky = set()
+    ranked = separation(rows, label, skip=())[:TOP_FEATURES]
+    if not ranked:
+        return missing("top-features", title, "bars", "no numeric feature")
+    return Figure(
+        "top-features",
+        title,
+        "bars",
+        {
+            "labels": [f"{n} (leakage trap)" if n in leaky else n for n, _ in ranked],
+            "series": {"ROC AUC of the feature alone": [a for _, a in ranked]},
+            "ylabel": "ROC AUC (0.5 = no signal)",
+            "horizontal": True,
+        },
+        caption=f"Univariate ROC AUC against {label}; below 0.5 means more of it goes with not converting.",
+    )
+
+
+def _graph(reader: Reader) -> Figure:
+    title = "Hidden graph"
+    try:
+        g = reader.bundle.json("metadata/graph.json")
+    except BundleError as exc:
+        return missing("hidden-graph", title, "graph", str(exc))
+    if (
+        not isinstance(g, dict)
+        or not isinstance(g.get("nodes"), list)
+        or not isinstance(g.get("edges"), list)
+    ):
+        return missing("hidden-graph", title, "graph", "metadata/graph.json holds no nodes and edges")
+    nodes = [
+        {"id": str(n.get("node_id")), "label": str(n.get("label", n.get("node_id")))}
+        for n in g["nodes"]
+        if isinstance(n, dict)
+    ]
+    edges = [
+        {
+            "source": str(e.get("source")),
+            "target": str(e.get("target")),
+            "weight": float(e.get("weight", 0.0)),
+        }
+        for e in g["edges"]
+        if isinstance(e, dict) and isinstance(e.get("weight", 0.0), int | float)
+    ]
+    return Figure(
+        "hidden-graph",
+        title,
+        "graph",
+        {"nodes": nodes, "edges": edges},
+        caption="Arrow width is the edge weight's size; blue is positive, red negative.",
+    )
