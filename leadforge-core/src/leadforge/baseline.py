@@ -23,6 +23,8 @@ __all__ = ["Baseline", "label_values", "numeric_values"]
 MAX_LEVELS = 30
 RIDGE = 1.0
 NEWTON_STEPS = 25
+#: Training rows the model is fitted on at most (an even sample of what it is given).
+FIT_ROWS = 20_000
 
 
 def numeric_values(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -80,6 +82,9 @@ class Baseline:
         x, y = _matrix(train, label, numeric, levels)
         keep = np.isfinite(y)
         x, y = x[keep], y[keep]
+        if y.size > FIT_ROWS:
+            pick = np.linspace(0, y.size - 1, FIT_ROWS).astype(np.int64)
+            x, y = x[pick], y[pick]
         if y.size < 10 or (binary and np.unique(y).size < 2):
             return None
         medians = np.array([float(np.median(c[~np.isnan(c)])) if (~np.isnan(c)).any() else 0.0 for c in x.T])
@@ -94,7 +99,7 @@ class Baseline:
         """Scores (probabilities for binary tasks) and the labels of ``table``'s rows."""
         x, y = _matrix(table, self.label, self.numeric, dict(self.levels))
         x = (np.where(np.isnan(x), self.medians, x) - self.mean) / self.sd
-        raw = np.c_[np.ones(len(x)), x] @ self.weights
+        raw = np.einsum("ij,j->i", np.c_[np.ones(len(x)), x], self.weights)
         return (1.0 / (1.0 + np.exp(-np.clip(raw, -30, 30))) if self.binary else raw), y
 
 
@@ -112,8 +117,9 @@ def _design(train: pa.Table, label: str, exclude: set[str]) -> tuple[list[str], 
         elif _is_text(field.type):
             col = pc.cast(train.column(name), pa.large_string())
             counts = pc.value_counts(col.drop_null())
-            if 1 < len(counts) <= MAX_LEVELS:
-                levels[name] = tuple(sorted(counts.field("values").to_pylist()))
+            values = counts.field("values").to_pylist()
+            if 1 < len(values) <= MAX_LEVELS and not any(_looks_like_time(v) for v in values):
+                levels[name] = tuple(sorted(values))
     return numeric, levels
 
 
@@ -130,17 +136,24 @@ def _matrix(
     return x, label_values(table.column(label))
 
 
+def _looks_like_time(v: object) -> bool:
+    """An ISO date or time stored as text (older bundles): a time, not a category."""
+    return isinstance(v, str) and len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()
+
+
 def _logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Newton steps on the penalised log-likelihood. Products go through ``einsum``, not BLAS:
+    a threaded BLAS on a busy machine can be a hundred times slower for these thin matrices."""
     w = np.zeros(x.shape[1])
     penalty = np.full(x.shape[1], RIDGE)
     penalty[0] = 0.0
     for _ in range(NEWTON_STEPS):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (p - y) + penalty * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        p = 1.0 / (1.0 + np.exp(-np.clip(np.einsum("ij,j->i", x, w), -30, 30)))
+        grad = np.einsum("ij,i->j", x, p - y) + penalty * w
+        hess = np.einsum("ij,ik->jk", x * (p * (1 - p))[:, None], x, optimize=False) + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
-        if np.max(np.abs(step)) < 1e-6:
+        if np.max(np.abs(step)) < 1e-4:
             break
     return w
 
@@ -148,4 +161,5 @@ def _logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _ridge(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     penalty = np.full(x.shape[1], RIDGE)
     penalty[0] = 0.0
-    return np.asarray(np.linalg.solve(x.T @ x + np.diag(penalty), x.T @ y))
+    gram = np.einsum("ij,ik->jk", x, x, optimize=False)
+    return np.asarray(np.linalg.solve(gram + np.diag(penalty), np.einsum("ij,i->j", x, y)))

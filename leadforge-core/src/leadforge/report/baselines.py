@@ -1,35 +1,27 @@
-"""Task baselines: what a quick, honest model scores on each split, in numpy alone.
+"""Task baselines: what a quick, honest model scores on each split, next to the answer key.
 
-A binary task gets an L2-regularised logistic regression (a few Newton steps) scored by ROC
-AUC; a regression task gets ridge regression scored by R². Features are the split's numeric
-and boolean columns plus one-hot codes of low-cardinality text columns, fitted on the train
-split only; ids, times and columns the feature dictionary marks as leakage risks are left
-out, so the number is what a careful first model gets, not a leak. Each split is an even
-sample of at most :data:`~leadforge.report.read.SAMPLE_ROWS` rows, so the cost is flat in
-bundle size.
+The model is :class:`leadforge.baseline.Baseline` (the one the dataset card quotes), scored by
+ROC AUC (binary tasks) or R² (regression), fitted on the train split with the columns the
+feature dictionary marks as leakage risks left out. Each split is an even sample of at most
+:data:`~leadforge.report.read.SAMPLE_ROWS` rows, so the cost is flat in bundle size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadforge.baseline import Baseline, label_values, numeric_values
 from leadforge.bundle.manifest import SPLITS, TaskManifest
 from leadforge.bundle.reader import discover
 from leadforge.errors import BundleError
 from leadforge.report.model import Figure, Section
-from leadforge.report.read import SAMPLE_ROWS, Reader, is_numeric, is_temporal, label_of, numbers, strings
+from leadforge.report.read import SAMPLE_ROWS, Reader, strings
+from leadforge.scoring import auc, r2, score
 
-#: Text columns with at most this many distinct training values are one-hot coded.
-MAX_LEVELS = 30
-RIDGE = 1.0
-NEWTON_STEPS = 25
-#: Training rows the model is fitted on at most (an even sample of the train split).
-FIT_ROWS = 20_000
 ORACLE = "instructor bundles whose scheme writes an answer key only"
 
 
@@ -117,26 +109,15 @@ def baseline(reader: Reader, tm: TaskManifest) -> Score | None:
     names = reader.split_columns(tm.task_id)
     if tm.label_column not in names:
         return None
-    leaky = _leaky(reader)
     train = reader.split(tm.task_id, "train", names)
     if train is None or train.num_rows < 10:
         return None
-    numeric, levels = _design(train, tm, leaky)
-    if not numeric and not levels:
-        return None
-    x_train, y_train = _matrix(train, tm, numeric, levels)
-    keep = np.isfinite(y_train)
-    x_train, y_train = x_train[keep], y_train[keep]
-    if len(y_train) > FIT_ROWS:
-        pick = np.linspace(0, len(y_train) - 1, FIT_ROWS).astype(np.int64)
-        x_train, y_train = x_train[pick], y_train[pick]
-    medians = _medians(x_train)
-    x_train = _filled(x_train, medians)
-    mean, sd = x_train.mean(axis=0), x_train.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
     binary = tm.task_type == "binary_classification"
-    z = (x_train - mean) / sd
-    w = _logistic(z, y_train) if binary else _ridge(z, y_train)
+    model = Baseline.fit(train, tm.label_column, binary=binary, exclude={tm.key_column, *_leaky(reader)})
+    if model is None:
+        return None
+    kind = "classification" if binary else "regression"
+    metric = "auc" if binary else "r2"
     scores, counts = [], []
     for split in SPLITS:
         part = train if split == "train" else reader.split(tm.task_id, split, names)
@@ -144,18 +125,16 @@ def baseline(reader: Reader, tm: TaskManifest) -> Score | None:
             scores.append(float("nan"))
             counts.append(0)
             continue
-        x, y = _matrix(part, tm, numeric, levels)
-        ok = np.isfinite(y)
-        pred = np.einsum("ij,j->i", np.c_[np.ones(int(ok.sum())), (_filled(x[ok], medians) - mean) / sd], w)
-        scores.append(_auc(pred, y[ok]) if binary else _r2(pred, y[ok]))
-        counts.append(int(ok.sum()))
+        got = score(kind, *model.predict(part))
+        scores.append(got.get(metric))
+        counts.append(got.rows)
     return Score(
         tm.task_id,
         tm.task_type,
         "ROC AUC" if binary else "R²",
         tuple(scores),
         tuple(counts),
-        x_train.shape[1],
+        model.features,
         _oracle(reader, tm, binary),
     )
 
@@ -179,11 +158,11 @@ def _oracle(reader: Reader, tm: TaskManifest, binary: bool) -> tuple[float, ...]
         return none
     codes = pc.index_in(strings(table.column("split")), value_set=pa.array(SPLITS, pa.large_string()))
     split = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    y, value = label_of(table.column(tm.label_column)), numbers(table.column(names[-1]))
+    y, value = label_values(table.column(tm.label_column)), numeric_values(table.column(names[-1]))
     out = []
     for i in range(len(SPLITS)):
-        keep = (split == i) & np.isfinite(y) & np.isfinite(value)
-        out.append(_auc(value[keep], y[keep]) if binary else _r2(value[keep], y[keep]))
+        keep = split == i
+        out.append(auc(value[keep], y[keep]) if binary else r2(value[keep], y[keep]))
     return tuple(out)
 
 
@@ -192,106 +171,3 @@ def _leaky(reader: Reader) -> set[str]:
         return {r["name"] for r in reader.bundle.dictionary if r.get("leakage_risk") == "True"}
     except BundleError:
         return set()
-
-
-def _design(train: pa.Table, tm: TaskManifest, leaky: set[str]) -> tuple[list[str], dict[str, list[str]]]:
-    numeric: list[str] = []
-    levels: dict[str, list[str]] = {}
-    for field in train.schema:
-        name = field.name
-        if name in (tm.label_column, tm.key_column) or name in leaky or name.endswith("_id"):
-            continue
-        if is_temporal(field.type):
-            continue
-        if is_numeric(field.type):
-            numeric.append(name)
-        elif (
-            pa.types.is_string(field.type)
-            or pa.types.is_large_string(field.type)
-            or pa.types.is_dictionary(field.type)
-        ):
-            col = strings(
-                train.column(name).combine_chunks()
-                if not pa.types.is_dictionary(field.type)
-                else pc.cast(train.column(name), pa.large_string())
-            )
-            counts = pc.value_counts(col.drop_null())
-            if 1 < len(counts) <= MAX_LEVELS:
-                values = counts.field("values").to_pylist()
-                if all(isinstance(v, str) and not _looks_like_time(v) for v in values):
-                    levels[name] = sorted(values)
-    return numeric, levels
-
-
-def _looks_like_time(v: str) -> bool:
-    return len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()
-
-
-def _matrix(
-    table: pa.Table, tm: TaskManifest, numeric: Sequence[str], levels: dict[str, list[str]]
-) -> tuple[np.ndarray, np.ndarray]:
-    cols = [numbers(table.column(c)) for c in numeric]
-    for name, values in levels.items():
-        col = strings(pc.cast(table.column(name), pa.large_string()))
-        idx = np.asarray(
-            pc.fill_null(pc.index_in(col, value_set=pa.array(values, pa.large_string())), -1).to_numpy(
-                zero_copy_only=False
-            )
-        )
-        for i in range(1, len(values)):
-            cols.append((idx == i).astype(np.float64))
-    x = np.column_stack(cols) if cols else np.zeros((table.num_rows, 0))
-    return x, label_of(table.column(tm.label_column))
-
-
-def _medians(x: np.ndarray) -> np.ndarray:
-    """Each column's median over its non-missing values (0 for a column with none)."""
-    out = np.zeros(x.shape[1])
-    for j in range(x.shape[1]):
-        col = x[:, j][~np.isnan(x[:, j])]
-        if col.size:
-            out[j] = float(np.median(col))
-    return out
-
-
-def _filled(x: np.ndarray, medians: np.ndarray) -> np.ndarray:
-    return np.where(np.isnan(x), medians, x)
-
-
-def _logistic(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Newton steps on the penalised log-likelihood. Products go through ``einsum``, not BLAS:
-    a threaded BLAS on a busy machine can be a hundred times slower for these thin matrices."""
-    x = np.c_[np.ones(len(z)), z]
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], RIDGE)
-    penalty[0] = 0.0
-    for _ in range(NEWTON_STEPS):
-        p = 1.0 / (1.0 + np.exp(-np.clip(np.einsum("ij,j->i", x, w), -30, 30)))
-        grad = np.einsum("ij,i->j", x, p - y) + penalty * w
-        hess = np.einsum("ij,ik->jk", x * (p * (1 - p))[:, None], x, optimize=False) + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.max(np.abs(step)) < 1e-4:
-            break
-    return w
-
-
-def _ridge(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    x = np.c_[np.ones(len(z)), z]
-    penalty = np.full(x.shape[1], RIDGE)
-    penalty[0] = 0.0
-    gram = np.einsum("ij,ik->jk", x, x, optimize=False)
-    return np.linalg.solve(gram + np.diag(penalty), np.einsum("ij,i->j", x, y))
-
-
-def _auc(score: np.ndarray, y: np.ndarray) -> float:
-    from leadforge.testing.stats import auc
-
-    return auc(score, y > 0.5)
-
-
-def _r2(pred: np.ndarray, y: np.ndarray) -> float:
-    if y.size < 2:
-        return float("nan")
-    total = float(np.sum((y - y.mean()) ** 2))
-    return float("nan") if total == 0 else 1.0 - float(np.sum((y - pred) ** 2)) / total
