@@ -27,37 +27,30 @@ import math
 
 import numpy as np
 
+from leadforge.scoring import auc, average_ranks
+
+__all__ = [
+    "FLOOR",
+    "RUN_ALPHA",
+    "Z",
+    "auc",
+    "auc_tolerance",
+    "average_ranks",
+    "binarise",
+    "class_shares",
+    "edge_runs",
+    "quantile_bins",
+    "run_surprise",
+    "stratified_auc",
+    "time_groups",
+]
+
 #: Standard deviations of the null AUC an uninformative score may deviate by.
 Z = 4.0
 #: The tolerance never shrinks below this, however large the sample.
 FLOOR = 0.03
 #: A head or tail run of one class this improbable under a random order is flagged.
 RUN_ALPHA = 1e-6
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``values``, ties sharing the mean of the ranks they span."""
-    x = np.asarray(values)
-    n = x.size
-    order = np.argsort(x, kind="stable")
-    _, first, counts = np.unique(x[order], return_index=True, return_counts=True)
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)
-    return ranks
-
-
-def auc(score: np.ndarray, label: np.ndarray) -> float:
-    """P(score of a positive > score of a negative), ties counted half; NaN with one class."""
-    s = np.asarray(score, dtype=np.float64)
-    y = np.asarray(label, dtype=bool)
-    keep = ~np.isnan(s)
-    s, y = s[keep], y[keep]
-    n1 = int(np.count_nonzero(y))
-    n0 = y.size - n1
-    if n1 == 0 or n0 == 0:
-        return math.nan
-    ranks = average_ranks(s)
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
 
 
 def auc_tolerance(label: np.ndarray) -> float:
