@@ -5,7 +5,7 @@
 
 For each installed recipe's scheme, tier and seed, an instructor bundle is generated at the
 recipe's default size (or the size given) into a temporary folder and measured with
-``leadforge.realism.measure_realism``: the same metrics the report shows. One table per scheme is
+``leadforge.validation.measure_realism``: the same metrics the report shows. One table per scheme is
 printed, a metric per row and a tier × seed per column, each cell marked ``!`` when outside its
 band. The exit status is 1 when any metric is outside its band, so the script doubles as a gate.
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from leadforge.api import Generator
-from leadforge.realism import RealismMetric, measure_realism
+from leadforge.realism import RealismMetric
+from leadforge.validation import measure_realism
 
 RECIPES = {"lead_scoring": "b2b_saas_procurement_v1", "lifecycle": "b2b_saas_ltv_v1"}
 SIZE_FLAGS = {"lead_scoring": "n_leads", "lifecycle": "n_customers"}

@@ -12,7 +12,8 @@ from leadforge import hookimpl
 from leadforge.api import Generator
 from leadforge.errors import UsageError
 from leadforge.plugins import PluginHost
-from leadforge.realism import RealismMetric, measure_realism
+from leadforge.realism import RealismMetric
+from leadforge.validation import measure_realism
 
 
 def test_band_edges_and_open_ends() -> None:

@@ -115,7 +115,7 @@ def rehash(root: Path, rel: str) -> None:
 
 
 def test_sla_attainment_is_measured_only_where_the_tickets_are(host: PluginHost, tmp_path: Path) -> None:
-    from leadforge.realism import measure_realism
+    from leadforge.validation import measure_realism
 
     instructor = generate(host, tmp_path / "i", mode="research_instructor")
     (metric,) = measure_realism(instructor, host)

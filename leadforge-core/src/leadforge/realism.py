@@ -2,24 +2,17 @@
 
 A scheme measures its own world through the ``realism_metrics`` hook and states, for each
 metric, the band a real B2B SaaS business falls in and where that band comes from. Core only
-gathers the answers, so ``benchmarks/realism.py``, the report and the tests read one list
-whatever the scheme.
+gathers the answers (:func:`leadforge.validation.measure_realism`), so ``benchmarks/realism.py``,
+the report and the tests read one list whatever the scheme.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from leadforge.errors import UsageError
-
-if TYPE_CHECKING:
-    from leadforge.plugins import PluginHost
-
-__all__ = ["RealismMetric", "measure_realism"]
+__all__ = ["RealismMetric"]
 
 
 @dataclass(frozen=True)
@@ -68,23 +61,3 @@ class RealismMetric:
             "hidden": self.hidden,
             "ok": self.ok,
         }
-
-
-def measure_realism(root: Path, host: PluginHost | None = None) -> list[RealismMetric]:
-    """Every plugin's realism metrics for the bundle at ``root`` (envelope checked, not validated)."""
-    from leadforge.bundle.reader import BundleView, Manifest
-    from leadforge.plugins import get_host
-    from leadforge.validation import check_bundle_dir
-
-    check_bundle_dir(root)
-    manifest = Manifest.load(root)
-    host = host or get_host()
-    bundle = BundleView(root, manifest)
-    metrics: list[RealismMetric] = []
-    for batch in host.hook.realism_metrics(bundle=bundle, manifest=manifest):
-        if batch is None:
-            continue
-        if not isinstance(batch, Sequence) or not all(isinstance(m, RealismMetric) for m in batch):
-            raise UsageError("a realism_metrics hook did not return a list of RealismMetric")
-        metrics.extend(m for m in batch if not (m.hidden and manifest.is_public))
-    return metrics

@@ -1,22 +1,33 @@
-"""Bundle validation: findings from every plugin's ``validate`` hook, gathered into a report."""
+"""What every plugin says about a finished bundle: ``validate`` findings gathered into a report,
+and ``realism_metrics`` gathered into one list."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.engine import LOCAL
-from leadforge.errors import BundleError
+from leadforge.errors import BundleError, UsageError
 from leadforge.findings import Finding, Severity, guarded
+from leadforge.realism import RealismMetric
 
 if TYPE_CHECKING:
     from leadforge.engine import Engine
     from leadforge.plugins import PluginHost
     from leadforge.progress import Progress
 
-__all__ = ["Finding", "Severity", "ValidationReport", "check_bundle_dir", "guarded", "validate_bundle"]
+__all__ = [
+    "Finding",
+    "Severity",
+    "ValidationReport",
+    "check_bundle_dir",
+    "guarded",
+    "measure_realism",
+    "validate_bundle",
+]
 
 
 @dataclass(frozen=True)
@@ -103,3 +114,21 @@ def validate_bundle(
             )
         )
     return ValidationReport(root=root, scheme=scheme, findings=tuple(findings))
+
+
+def measure_realism(root: Path, host: PluginHost | None = None) -> list[RealismMetric]:
+    """Every plugin's realism metrics for the bundle at ``root`` (envelope checked, not validated)."""
+    from leadforge.plugins import get_host
+
+    check_bundle_dir(root)
+    manifest = Manifest.load(root)
+    host = host or get_host()
+    bundle = BundleView(root, manifest)
+    metrics: list[RealismMetric] = []
+    for batch in host.hook.realism_metrics(bundle=bundle, manifest=manifest):
+        if batch is None:
+            continue
+        if not isinstance(batch, Sequence) or not all(isinstance(m, RealismMetric) for m in batch):
+            raise UsageError("a realism_metrics hook did not return a list of RealismMetric")
+        metrics.extend(m for m in batch if not (m.hidden and manifest.is_public))
+    return metrics

@@ -133,7 +133,7 @@ def structure(reader: Reader) -> Section:
 
 
 def realism(root: Path, host: PluginHost) -> Section:
-    from leadforge.realism import measure_realism
+    from leadforge.validation import measure_realism
 
     title = "Realism against published benchmarks"
     try:
