@@ -100,8 +100,8 @@ def test_unknown_names_in_the_plugin_filters_are_warned(monkeypatch: pytest.Monk
         env={"LEADFORGE_LOAD_PLUGINS": "toy,tyop", "LEADFORGE_DISABLE_PLUGINS": "nope"}, report=False
     )
     text = " ".join(host.warnings)
-    assert "LEADFORGE_LOAD_PLUGINS names plugin(s) that are not installed: tyop" in text
-    assert "LEADFORGE_DISABLE_PLUGINS names plugin(s) that are not installed: nope" in text
+    assert "LEADFORGE_LOAD_PLUGINS names 'tyop', which is not an installed plugin; installed: toy" in text
+    assert "LEADFORGE_DISABLE_PLUGINS names 'nope', which is not an installed plugin; installed: toy" in text
 
 
 def test_a_filtered_out_scheme_says_so_instead_of_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,6 +110,6 @@ def test_a_filtered_out_scheme_says_so_instead_of_pip_install(monkeypatch: pytes
     host = PluginHost.discover(env={}, report=False)
     recipe = host.recipe("toy_v1")
     off = PluginHost.discover(env={"LEADFORGE_DISABLE_PLUGINS": "toy"}, report=False)
-    with pytest.raises(UnknownSchemeError, match="turned off: toy") as caught:
+    with pytest.raises(UnknownSchemeError, match="installed but disabled: plugin 'toy' is disabled by LEADFORGE_DISABLE_PLUGINS") as caught:
         off.scheme_for(recipe)
     assert "pip install" not in str(caught.value)
