@@ -1,7 +1,9 @@
 """Lifecycle test fixtures: bundles generated once per session and shared by the tests.
 
 Small bundles (400 customers in shards of 150, so every multi-shard code path runs) cover the
-contract; default-size bundles (1500 customers, seed 42) cover rates, tiers and leak probes.
+contract; medium bundles (3,000 customers, seed 42; 6,000 for the tier ladder) cover rates,
+tiers and leak probes. The recipe's default size (20,000 customers, so every tier's test split
+holds 150+ churners) is left to the slow tests and the quality benchmark.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 from leadforge.api import Generator
 from leadforge.plugins import PluginHost
-from lifecycle_support import PINNED, RECIPE, SMALL, probe_host
+from lifecycle_support import LADDER, MEDIUM, PINNED, RECIPE, SMALL, probe_host
 from threadpoolctl import threadpool_limits
 
 BundleFactory = Callable[..., Path]
@@ -64,17 +66,17 @@ def small_public(make_bundle: BundleFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_instructor(make_bundle: BundleFactory) -> Path:
-    return make_bundle("research_instructor", "intermediate")
+    return make_bundle("research_instructor", "intermediate", **MEDIUM)
 
 
 @pytest.fixture(scope="session")
 def default_public(make_bundle: BundleFactory) -> Path:
-    return make_bundle("student_public", "intermediate")
+    return make_bundle("student_public", "intermediate", **MEDIUM)
 
 
 @pytest.fixture(scope="session")
 def tier_bundles(make_bundle: BundleFactory) -> dict[str, Path]:
-    return {t: make_bundle("research_instructor", t) for t in ("intro", "intermediate", "advanced")}
+    return {t: make_bundle("research_instructor", t, **LADDER) for t in ("intro", "intermediate", "advanced")}
 
 
 @pytest.fixture(scope="session")

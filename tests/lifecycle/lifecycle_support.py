@@ -25,6 +25,10 @@ TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
 IDS = ("customer_id", "account_id")
 #: The small world shared by the contract tests: three shards of up to 150 customers.
 SMALL = {"seed": 7, "n_customers": 400, "shard_size": 150}
+#: Worlds large enough for rates and leak probes, small enough for ``make test``.
+MEDIUM = {"n_customers": 3000}
+#: The tier-ladder world: enough churners per tier for cross-validated scores to order.
+LADDER = {"n_customers": 6000}
 
 
 def probe_plugin() -> object:
@@ -92,8 +96,13 @@ def tree_hashes(root: Path) -> dict[str, str]:
 
 
 def days_from(dates: pd.Series, base: str) -> np.ndarray:
-    """Days from ``base`` (ISO date) to each ISO date string."""
-    return np.asarray((pd.to_datetime(dates) - pd.Timestamp(base)).dt.days, dtype=np.int64)
+    """Days from ``base`` (ISO date) to each date (``date32`` cells) or instant (its UTC date)."""
+    values = pd.Series(dates)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D")
+    else:
+        values = pd.to_datetime(values)
+    return np.asarray((values - pd.Timestamp(base)).dt.days, dtype=np.int64)
 
 
 def _benchmark() -> Any:

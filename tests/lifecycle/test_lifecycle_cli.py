@@ -51,7 +51,7 @@ def cli_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for mode in ("research_instructor", "student_public"):
         path = root / mode
-        done = run("generate", "--recipe", RECIPE, "--mode", mode, "--out", str(path), "-q", *SMALL)
+        done = run("generate", "--recipe", RECIPE, "--mode", mode, "--out", str(path), *SMALL)
         assert done.returncode == 0, done.stderr
         assert "passed all checks" in done.stdout
         out[mode] = path

@@ -49,7 +49,10 @@ def lone_shard(w: LifecycleWorld, k: int, root: Path) -> pa.Table:
     config = w.config
     writer = BundleWriter(root, config, contract(config), split_salt=RNG(config.seed).key("task_split"))
     writer.declare_features(CATALOG)
-    writer.write_shard(k, tables=shard_tables(w.simulate(k), w.calendar, as_of_observation=writer.public))
+    assert w.accounts.zone is not None
+    times = w.rng.shard(k).generator("event_times")
+    rows = shard_tables(w.simulate(k), w.calendar, w.accounts.zone, times, as_of_observation=writer.public)
+    writer.write_shard(k, tables=rows)
     writer.write_dataset_card("lone shard")
     writer.finalize(timestamp=PINNED, plugins=(), package_version="0")
     return pq.read_table(root / "tables" / "invoices.parquet")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from leadforge.api import Generator
-from leadforge_lifecycle import hazards
+from leadforge_lifecycle import calendar, hazards
 from leadforge_lifecycle.engine import CHURN, FAILURE, PAYMENT_CHURN, RECOVERED
 from leadforge_lifecycle.families import FAMILIES
 from leadforge_lifecycle.latents import Latents
@@ -66,17 +68,29 @@ def test_latent_multiplier_is_neutral_at_half_and_follows_the_sign() -> None:
 def test_onboarding_and_renewal_calendar() -> None:
     assert hazards.onboarding_multiplier(0) == pytest.approx(2.5)
     assert hazards.onboarding_multiplier(4) < hazards.onboarding_multiplier(1) < 2.5
-    twelve, twentyfour = np.array([12]), np.array([24])
-    renewals = [w for w in range(0, 220) if hazards.is_renewal_week(w, twelve)[0]]
-    assert renewals == [52, 104, 156, 208]
-    assert [w for w in range(0, 220) if hazards.is_renewal_week(w, twentyfour)[0]] == [104, 208]
-    assert hazards.next_renewal_week(np.array([0, 51, 52, 103]), np.full(4, 12)).tolist() == [
-        52,
-        52,
-        104,
-        104,
-    ]
-    assert hazards.next_renewal_week(np.array([0, 103, 104]), np.full(3, 24)).tolist() == [104, 104, 208]
+
+
+def test_billing_dates_and_term_ends_are_month_end_clamped_anniversaries() -> None:
+    start = np.array([calendar.epoch_day(dt.date(2024, 1, 31)), calendar.epoch_day(dt.date(2024, 3, 15))])
+    monthly = calendar.anniversary_offsets(start, np.array([1, 1]), 3)
+    got = (start[:, None] + monthly).astype("datetime64[D]").astype(str).tolist()
+    assert got == [["2024-02-29", "2024-03-31", "2024-04-30"], ["2024-04-15", "2024-05-15", "2024-06-15"]]
+    ends = calendar.anniversary_offsets(start, np.array([12, 24]), 2)
+    assert ends.tolist() == [[366, 731], [730, 1461]]
+    day = np.array([365, 366, 0, 730])
+    nxt = calendar.next_term_end(np.repeat(start, 2), np.array([12, 12, 24, 24]), day)
+    assert nxt.tolist() == [366, 731, 730, 1461]
+
+
+def test_churn_concentrates_on_term_ends() -> None:
+    family = FAMILIES["relationship_led_retention"]
+    loose = Mechanism.build(family, 0.7, Multipliers(1.0, 1.0, 1.0))
+    tight = Mechanism.build(
+        family, 0.7, Multipliers(1.0, 1.0, 1.0), midterm_churn_scale=0.1, renewal_churn_boost=8.0
+    )
+    p = hazards.Propensities.of(tight, neutral())
+    assert churn(tight, p) == pytest.approx(0.1 * churn(loose, p))
+    assert churn(tight, p, renewal=True) == pytest.approx(8.0 * churn(loose, p, renewal=True))
 
 
 def test_churn_rises_with_a_sustained_slump_not_a_dip(mech: Mechanism, props: hazards.Propensities) -> None:
@@ -122,7 +136,7 @@ def test_contraction_and_expansion_follow_health(mech: Mechanism, props: hazards
 @pytest.fixture(scope="module")
 def world() -> LifecycleWorld:
     gen = Generator.from_recipe(
-        RECIPE, seed=42, exposure_mode="research_instructor", difficulty="intermediate"
+        RECIPE, seed=42, exposure_mode="research_instructor", difficulty="intro", n_customers=6000
     )
     w = gen.generate().world
     assert isinstance(w, LifecycleWorld)
@@ -144,7 +158,8 @@ def test_slumping_customers_churn_more_in_the_simulation(world: LifecycleWorld) 
 
 
 def test_unrecovered_failures_raise_churn_in_the_simulation(world: LifecycleWorld) -> None:
-    """Voluntary churn is likelier while a failed invoice sits in dunning than otherwise."""
+    """Mid-term churn is likelier while a failed invoice sits in dunning than otherwise (term-end
+    weeks, where the renewal decision dominates, are left out)."""
     shard = world.simulate(0)
     t = shard.trajectories
     ev = t.events
@@ -152,9 +167,13 @@ def test_unrecovered_failures_raise_churn_in_the_simulation(world: LifecycleWorl
     dunning = np.zeros((len(shard.customers), n_weeks), dtype=bool)
     dun = world.mechanism.motif.payment.dunning_weeks
     for c, w in zip(ev.customer[ev.kind == FAILURE], ev.week[ev.kind == FAILURE], strict=True):
-        dunning[c, w : w + dun] = True
+        dunning[c, w + 1 : w + dun] = True  # the churn draw precedes the invoice, and resolution the draw
     weeks = np.arange(n_weeks)
     lived = weeks[None, :] <= t.last_week[:, None]
+    ends = t.term_end_day // 7
+    for k in range(ends.shape[1]):
+        inside = ends[:, k] < n_weeks
+        lived[np.flatnonzero(inside), ends[inside, k]] = False
     vol = (ev.kind == CHURN) & ~np.isin(ev.customer, np.flatnonzero(t.churn_reason == PAYMENT_CHURN))
     churned_now = np.zeros_like(dunning)
     churned_now[ev.customer[vol], ev.week[vol]] = True

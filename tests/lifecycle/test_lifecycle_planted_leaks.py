@@ -8,6 +8,7 @@ after the cutoff, post-cutoff features and a weakened contract are the scheme's.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -68,8 +69,12 @@ def tamper(public: Path, tmp_path: Path, name: str, edit: Callable[[pd.DataFrame
     rel = first_file(copy / "tables" / name)
     original = pq.read_table(rel)
     frame = edit(original.to_pandas())
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), rel)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    keep = original.schema
+    table = table.cast(
+        pa.schema([keep.field(n) if n in keep.names else table.schema.field(n) for n in table.column_names])
+    )
+    pq.write_table(table, rel)
     rehash(copy)
     return copy
 
@@ -87,7 +92,7 @@ def test_post_cutoff_invoice_row(small_public: Path, tmp_path: Path) -> None:
     def add_future_invoice(f: pd.DataFrame) -> pd.DataFrame:
         extra = f.iloc[[0]].copy()
         extra["invoice_id"] = "inv_999999"
-        extra["invoice_date"] = "2025-03-03"
+        extra["invoice_date"] = dt.date(2025, 3, 3)
         return pd.concat([f, extra], ignore_index=True).astype(f.dtypes.to_dict())
 
     found = findings(tamper(small_public, tmp_path, "invoices", add_future_invoice))

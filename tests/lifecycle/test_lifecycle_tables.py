@@ -12,32 +12,34 @@ from leadforge.bundle import ID_BLOCK
 from lifecycle_support import days_from, files, manifest, table, task_rows
 
 OBS = "2025-01-27"
+#: How pandas reads the typed time columns: ``date32`` as ``datetime.date`` cells, instants as UTC.
+DATE, INSTANT = "object", "datetime64[us, UTC]"
 COLUMNS = {
     "accounts": {
         "account_id": "string", "company_name": "string", "industry": "string", "region": "string",
         "employee_band": "string", "estimated_revenue_band": "string", "process_maturity_band": "string",
-        "created_at": "string",
+        "time_zone": "string", "created_at": DATE,
     },
     "customers": {
-        "customer_id": "string", "account_id": "string", "customer_start_at": "string", "initial_plan": "string",
+        "customer_id": "string", "account_id": "string", "customer_start_at": DATE, "initial_plan": "string",
         "initial_mrr": "Int64", "contract_term_months": "Int64", "csm_rep_id": "string", "opportunity_id": "string",
     },
     "subscriptions": {
         "subscription_id": "string", "customer_id": "string", "plan_name": "string", "subscription_status": "string",
-        "subscription_start_at": "string", "current_mrr": "Int64", "contract_term_months": "Int64",
-        "renewal_count": "Int64", "expansion_count": "Int64", "subscription_end_at": "string", "churn_at": "string",
+        "subscription_start_at": DATE, "current_mrr": "Int64", "contract_term_months": "Int64",
+        "renewal_count": "Int64", "expansion_count": "Int64", "subscription_end_at": DATE, "churn_at": DATE,
         "churn_reason": "string", "current_plan": "string", "downgrade_count": "Int64",
     },
     "subscription_events": {
-        "event_id": "string", "subscription_id": "string", "customer_id": "string", "event_timestamp": "string",
+        "event_id": "string", "subscription_id": "string", "customer_id": "string", "event_timestamp": INSTANT,
         "event_type": "string", "mrr_before": "Int64", "mrr_after": "Int64", "contract_term_months_new": "Int64",
     },
     "health_signals": {
-        "signal_id": "string", "customer_id": "string", "period_start": "string", "active_users": "Int64",
+        "signal_id": "string", "customer_id": "string", "period_start": DATE, "active_users": "Int64",
         "feature_depth_score": "Float64", "support_tickets": "Int64", "nps_score": "Int64",
     },
     "invoices": {
-        "invoice_id": "string", "customer_id": "string", "invoice_date": "string", "amount_usd": "Int64",
+        "invoice_id": "string", "customer_id": "string", "invoice_date": DATE, "amount_usd": "Int64",
         "payment_status": "string",
     },
 }  # fmt: skip
@@ -78,9 +80,11 @@ def test_population_shape(small_instructor: Path) -> None:
         "healthcare_non_clinical",
     }
     assert set(accounts.region) == {"US", "UK"}
-    assert (accounts.company_name == "Company " + accounts.account_id).all()
+    assert accounts.company_name.is_unique or accounts.company_name.nunique() >= 0.95 * len(accounts)
+    assert not accounts.company_name.str.contains(r"\d|acct", regex=True).any()
+    assert accounts.time_zone.str.fullmatch(r"America/\w+|Europe/London").all()
     start = days_from(customers.customer_start_at, OBS)
-    assert start.min() >= -364 and start.max() <= -1
+    assert start.min() >= -456 and start.max() <= -1
     bounds = {"starter": (1000, 3500), "growth": (3500, 9000), "enterprise": (9000, 25000)}
     for plan, (lo, hi) in bounds.items():
         mrr = customers.initial_mrr[customers.initial_plan == plan]
@@ -136,7 +140,7 @@ def test_event_chain_reproduces_terminal_mrr(small_instructor: Path) -> None:
     churn = events[events.event_type == "churn"].set_index("customer_id")
     assert (churn.mrr_after == 0).all()
     assert (churn.mrr_before == subs.current_mrr.loc[churn.index]).all()
-    assert (subs.loc[churn.index].churn_at == churn.event_timestamp).all()
+    assert (days_from(subs.loc[churn.index].churn_at, OBS) == days_from(churn.event_timestamp, OBS)).all()
     counts = events.groupby(["customer_id", "event_type"]).size().unstack(fill_value=0)
     counts = counts.reindex(subs.index, fill_value=0)
     assert (counts.expansion == subs.expansion_count).all()
@@ -164,12 +168,13 @@ def test_invoices_bill_the_mrr_in_effect(small_instructor: Path) -> None:
         ["event_timestamp", "event_id"]
     )
     merged = pd.merge_asof(
-        invoices.assign(t=pd.to_datetime(invoices.invoice_date)).sort_values("t"),
-        moves.assign(t=pd.to_datetime(moves.event_timestamp) + pd.Timedelta(days=1))[
-            ["t", "customer_id", "mrr_after"]
-        ].sort_values("t"),
+        invoices.assign(t=days_from(invoices.invoice_date, OBS)).sort_values("t"),
+        moves.assign(t=days_from(moves.event_timestamp, OBS))[["t", "customer_id", "mrr_after"]].sort_values(
+            "t"
+        ),
         on="t",
         by="customer_id",
+        allow_exact_matches=False,
     )
     expected = merged.mrr_after.fillna(merged.customer_id.map(customers.initial_mrr)).astype(int)
     assert (merged.amount_usd.astype(int) == expected).all()
@@ -181,8 +186,9 @@ def test_payment_statuses_have_their_events(small_instructor: Path) -> None:
     subs = table(small_instructor, "subscriptions").set_index("customer_id")
     failed = invoices[invoices.payment_status != "paid"]
     pf = events[events.event_type == "payment_failure"]
-    failures = set(zip(pf.customer_id, pf.event_timestamp, strict=True))
-    assert all((c, d) in failures for c, d in zip(failed.customer_id, failed.invoice_date, strict=True))
+    failures = set(zip(pf.customer_id, days_from(pf.event_timestamp, OBS), strict=True))
+    invoiced = zip(failed.customer_id, days_from(failed.invoice_date, OBS), strict=True)
+    assert all((c, d) in failures for c, d in invoiced)
     written_off = set(invoices[invoices.payment_status == "written_off"].customer_id)
     assert written_off == set(subs.index[subs.churn_reason == "payment_failure"])
     assert set(invoices.payment_status) <= {"paid", "failed", "recovered", "written_off"}
@@ -210,9 +216,10 @@ def test_health_rows_are_weekly_and_end_at_churn(small_instructor: Path) -> None
     first = health.groupby("customer_id").day.first()
     assert (first.to_numpy() == pd.Series(start, index=customers.index).loc[first.index].to_numpy()).all()
     assert (health.groupby("customer_id").day.diff().dropna() == 7).all()
-    last = health.groupby("customer_id").period_start.last()
+    last = health.groupby("customer_id").day.last()
     churned = subs.churn_at.notna()
-    assert (last[churned[churned].index] == subs.churn_at[churned]).all()
+    lag = days_from(subs.churn_at[churned], OBS) - last[churned[churned].index].to_numpy()
+    assert ((lag >= 0) & (lag <= 6)).all()
     assert health.feature_depth_score.between(0, 1).all() and (health.active_users >= 0).all()
     nps = health.dropna(subset=["nps_score"])
     assert nps.nps_score.between(0, 10).all()

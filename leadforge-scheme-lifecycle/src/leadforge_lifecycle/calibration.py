@@ -20,6 +20,7 @@ import numpy as np
 from leadforge.rng import RNG
 
 from leadforge_lifecycle import rates
+from leadforge_lifecycle.calendar import DEFAULT_OBSERVATION
 from leadforge_lifecycle.engine import simulate
 from leadforge_lifecycle.families import FAMILIES, RetentionMotif
 from leadforge_lifecycle.hazards import Propensities
@@ -41,6 +42,7 @@ class Targets:
     first_year_churn: float
     expansion_rate: float
     still_active_share: float
+    term_end_share: float | None = None
 
     @classmethod
     def of(cls, motif: RetentionMotif, profile: LifecycleProfile) -> Targets:
@@ -48,6 +50,7 @@ class Targets:
             first_year_churn=_inside(profile.churn_band, motif.churn_position),
             expansion_rate=_inside(profile.expansion_band, motif.expansion_position),
             still_active_share=profile.still_active_share,
+            term_end_share=profile.term_end_share,
         )
 
 
@@ -70,11 +73,13 @@ class Calibration:
                 "first_year_churn": round(self.targets.first_year_churn, 6),
                 "expansion_rate": round(self.targets.expansion_rate, 6),
                 "still_active_share": round(self.targets.still_active_share, 6),
+                "term_end_share": self.targets.term_end_share,
             },
             "achieved_on_cohort": {
                 "first_year_churn": round(a.first_year_churn, 6),
                 "expansion_rate": round(a.expansion_rate, 6),
                 "still_active_share": round(a.still_active_share, 6),
+                "term_end_share": round(a.term_end_share, 6),
             },
         }
 
@@ -110,7 +115,8 @@ class _Cohort:
         health = self.health(k.disengagement)
         g = self.rng.generator("engine")
         p = Propensities.of(mech, b.effective)
-        t = simulate(mech, p, health, b.initial_mrr, b.initial_plan, b.term_months, self.last_week, g)
+        start = b.start_days(DEFAULT_OBSERVATION)
+        t = simulate(mech, p, health, b.initial_mrr, b.initial_plan, b.term_months, start, self.last_week, g)
         return rates.of_trajectories(t, health.active_users)
 
 
@@ -119,8 +125,19 @@ def calibrate(motif_name: str, profile: LifecycleProfile) -> Calibration:
     """Multipliers that put ``motif_name`` on ``profile``'s targets (cached per process)."""
     motif = FAMILIES[motif_name]
     targets = Targets.of(motif, profile)
-    cohort = _Cohort(Mechanism.build(motif, profile.signal_strength, Multipliers(1.0, 1.0, 1.0)))
-    k = _solve_onset(cohort, Multipliers(1.0, 1.0, 1.0), targets)
+    neutral = Multipliers(1.0, 1.0, 1.0)
+    cohort = _Cohort(
+        Mechanism.build(
+            motif,
+            profile.signal_strength,
+            neutral,
+            midterm_churn_scale=profile.midterm_churn_scale,
+            renewal_churn_boost=profile.renewal_churn_boost,
+        )
+    )
+    k = _solve_onset(cohort, neutral, targets)
+    if targets.term_end_share is not None:
+        k = _solve_renewal(cohort, k, targets, targets.term_end_share)
     k = _solve(cohort, k, "expansion", "expansion_rate", targets.expansion_rate)
     return Calibration(targets, k, cohort.run(k))
 
@@ -151,6 +168,35 @@ def _solve(cohort: _Cohort, k: Multipliers, knob: str, rate: str, target: float)
         x2 = x1 + (target - f1) / slope if slope > 0 else x1 * _rate_step(target, f1)
         x0, f0, x1 = x1, f1, float(np.clip(x2, x1 / 4.0, x1 * 4.0))
     return k
+
+
+def _solve_renewal(cohort: _Cohort, k: Multipliers, targets: Targets, target: float) -> Multipliers:
+    """Put the share of churn at a term end on target by the renewal multiplier (log-scale secant).
+
+    A stronger renewal decision moves churn from mid-term to the term end; every trial re-solves
+    the churn pressure, so first-year churn stays on its target.
+    """
+
+    def run(x: float) -> tuple[float, Multipliers]:
+        trial = _solve(
+            cohort, replace(k, renewal=math.exp(x)), "churn", "first_year_churn", targets.first_year_churn
+        )
+        return cohort.run(trial).term_end_share - target, trial
+
+    x0 = math.log(k.renewal)
+    f0, k0 = run(x0)
+    best = (abs(f0), k0)
+    x1 = x0 + (math.log(1.5) if f0 < 0 else -math.log(1.5))
+    for _ in range(8):
+        if best[0] < ONSET_TOLERANCE:
+            break
+        f1, k1 = run(x1)
+        if abs(f1) < best[0]:
+            best = (abs(f1), k1)
+        slope = (f1 - f0) / (x1 - x0)
+        step = -f1 / slope if slope > 0 else (math.log(1.5) if f1 < 0 else -math.log(1.5))
+        x0, f0, x1 = x1, f1, x1 + float(np.clip(step, -math.log(3.0), math.log(3.0)))
+    return best[1]
 
 
 def _solve_onset(cohort: _Cohort, k: Multipliers, targets: Targets) -> Multipliers:

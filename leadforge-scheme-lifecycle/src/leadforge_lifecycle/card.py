@@ -58,7 +58,8 @@ def _regimes(world: LifecycleWorld, public: bool) -> list[str]:
         "## Observation regimes",
         "",
         f"- **Calendar-anchored** — every customer is scored on the observation date **{obs}** (tenure "
-        "0–52 weeks). Tasks `pltv_revenue_{90,365,730}d` and `churned_within_180d`.",
+        f"0–{world.calendar.acquisition_days // 7} weeks). Tasks `pltv_revenue_{{90,365,730}}d` and "
+        "`churned_within_180d`.",
     ]
     if public:
         return [
@@ -162,14 +163,22 @@ def _tier(world: LifecycleWorld) -> list[str]:
         "## This tier",
         "",
         f"Difficulty `{world.config.difficulty.value}` acts on the world and on the snapshots: first-year "
-        f"churn within {_band(profile.churn_band)}, first-year expansion within "
-        f"{_band(profile.expansion_band)}, and about {profile.still_active_share:.0%} of the customers who "
+        f"churn within {_band(profile.churn_band)} (every tier inside the 8–35 % annual logo churn SaaS "
+        "retention surveys report: tiers differ by signal and noise, not by how often customers leave), "
+        f"first-year expansion within {_band(profile.expansion_band)}, "
+        + (
+            f"about {profile.term_end_share:.0%} of churn within 30 days of a contract term end, "
+            if profile.term_end_share is not None
+            else ""
+        )
+        + f"and about {profile.still_active_share:.0%} of the customers who "
         "choose to leave are still active users when they do (churn that gives no warning in usage). "
         f"Signal strength {profile.signal_strength:.2f} sets how strongly customer traits drive every "
         "hazard and how noisy the health telemetry is. "
         f"Snapshot distortions: noise {profile.noise_scale:.2f}·sd on float features, "
         f"{profile.missing_rate:.0%} cells missing, {profile.outlier_rate:.0%} outliers (integer features "
-        "stay integers; identifiers, targets and traps are never distorted).",
+        "stay integers; identifiers and targets are never distorted, the traps are distorted like the "
+        "features they pose as).",
     ]
 
 
@@ -177,8 +186,9 @@ def _traps() -> list[str]:
     return [
         "## Leakage traps",
         "",
-        "- `mrr_change_full_period` uses the end-of-simulation MRR, so it carries expansions and "
-        "contractions that happen after the cutoff; use `mrr_change_at_snapshot`.",
+        "- `mrr_change_full_period` uses the MRR at the end of the churn window (180 days after the "
+        "cutoff, or the last MRR before an earlier churn), so it carries expansions and contractions "
+        "that happen after the cutoff; use `mrr_change_at_snapshot`.",
         "- `last_health_signal_post_obs` is the feature depth of the customer's last health signal ever "
         "recorded (its churn week or the end of the simulation) — a post-cutoff reading posing as a "
         "current value.",

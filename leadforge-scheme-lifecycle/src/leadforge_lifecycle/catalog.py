@@ -190,10 +190,10 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "mrr_change_full_period",
         "Int64",
         "subscription",
-        "LEAKAGE TRAP: terminal MRR (end of simulation, or last MRR before churn) − initial MRR; "
-        "includes changes after the cutoff. Use mrr_change_at_snapshot instead.",
+        "LEAKAGE TRAP: MRR at the end of the churn window (180 days after the cutoff, or the last "
+        "MRR before an earlier churn) − initial MRR; includes changes after the cutoff. Use "
+        "mrr_change_at_snapshot instead.",
         leakage_risk=True,
-        distort=False,
     ),
     _f(
         "last_health_signal_post_obs",
@@ -203,7 +203,6 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "(its churn week, or the end of the simulation) — a reading from after the cutoff "
         "posing as a current value.",
         leakage_risk=True,
-        distort=False,
     ),
     _f(
         "ltv_revenue_90d",

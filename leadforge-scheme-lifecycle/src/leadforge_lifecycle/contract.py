@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
-from leadforge.bundle.contract import ISO_DATE, ColumnDoc
+from leadforge.bundle.contract import DATE, UTC_TIMESTAMP, ColumnDoc
 from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
@@ -29,14 +29,15 @@ ACCOUNTS = TableSchema.of(
         ("employee_band", "string"),
         ("estimated_revenue_band", "string"),
         ("process_maturity_band", "string"),
-        ("created_at", "string"),
+        ("time_zone", "string"),
+        ("created_at", "date"),
     ]
 )
 CUSTOMERS = TableSchema.of(
     [
         ("customer_id", "string"),
         ("account_id", "string"),
-        ("customer_start_at", "string"),
+        ("customer_start_at", "date"),
         ("initial_plan", "string"),
         ("initial_mrr", "Int64"),
         ("contract_term_months", "Int64"),
@@ -50,13 +51,13 @@ SUBSCRIPTIONS = TableSchema.of(
         ("customer_id", "string"),
         ("plan_name", "string"),
         ("subscription_status", "string"),
-        ("subscription_start_at", "string"),
+        ("subscription_start_at", "date"),
         ("current_mrr", "Int64"),
         ("contract_term_months", "Int64"),
         ("renewal_count", "Int64"),
         ("expansion_count", "Int64"),
-        ("subscription_end_at", "string"),
-        ("churn_at", "string"),
+        ("subscription_end_at", "date"),
+        ("churn_at", "date"),
         ("churn_reason", "string"),
         ("current_plan", "string"),
         ("downgrade_count", "Int64"),
@@ -77,7 +78,7 @@ EVENTS = TableSchema.of(
         ("event_id", "string"),
         ("subscription_id", "string"),
         ("customer_id", "string"),
-        ("event_timestamp", "string"),
+        ("event_timestamp", "timestamp"),
         ("event_type", "string"),
         ("mrr_before", "Int64"),
         ("mrr_after", "Int64"),
@@ -88,7 +89,7 @@ HEALTH = TableSchema.of(
     [
         ("signal_id", "string"),
         ("customer_id", "string"),
-        ("period_start", "string"),
+        ("period_start", "date"),
         ("active_users", "Int64"),
         ("feature_depth_score", "Float64"),
         ("support_tickets", "Int64"),
@@ -99,7 +100,7 @@ INVOICES = TableSchema.of(
     [
         ("invoice_id", "string"),
         ("customer_id", "string"),
-        ("invoice_date", "string"),
+        ("invoice_date", "date"),
         ("amount_usd", "Int64"),
         ("payment_status", "string"),
     ]
@@ -114,20 +115,23 @@ TERM = "Contract term in months (12 or 24)."
 DOCS: dict[str, dict[str, ColumnDoc]] = {
     "accounts": {
         "account_id": ColumnDoc.identifier("account"),
-        "company_name": ColumnDoc("Synthetic company name, derived from the account id."),
+        "company_name": ColumnDoc(
+            "Synthetic company name drawn from the recipe pack's word lists (never from the id)."
+        ),
         "industry": ColumnDoc("Industry, one of the recipe narrative's target industries."),
         "region": ColumnDoc("Sales region, one of the recipe narrative's geographies."),
         "employee_band": ColumnDoc("Company size band.", "employees", EMPLOYEE_BANDS),
         "estimated_revenue_band": ColumnDoc("Annual revenue band.", "USD", REVENUE_BANDS),
         "process_maturity_band": ColumnDoc("Maturity of the buying process.", "", MATURITY_BANDS),
+        "time_zone": ColumnDoc("IANA time zone of the account's main office (a zone of its region)."),
         "created_at": ColumnDoc(
-            "Day the account entered the CRM, before any of its customers started.", ISO_DATE
+            "Day the account entered the CRM, before any of its customers started.", DATE
         ),
     },
     "customers": {
         "customer_id": ColumnDoc.identifier("customer"),
         "account_id": ColumnDoc.reference("account"),
-        "customer_start_at": ColumnDoc("Day the customer signed and its subscription started.", ISO_DATE),
+        "customer_start_at": ColumnDoc("Day the customer signed and its subscription started.", DATE),
         "initial_plan": ColumnDoc("Plan signed.", "", PLANS),
         "initial_mrr": ColumnDoc("Monthly recurring revenue at signing.", MRR),
         "contract_term_months": ColumnDoc(TERM, "months"),
@@ -139,13 +143,13 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
         "customer_id": ColumnDoc.reference("customer"),
         "plan_name": ColumnDoc("Plan at signing.", "", PLANS),
         "subscription_status": ColumnDoc("Status at the end of the simulation.", "", ("active", "churned")),
-        "subscription_start_at": ColumnDoc("Day the subscription started.", ISO_DATE),
+        "subscription_start_at": ColumnDoc("Day the subscription started.", DATE),
         "current_mrr": ColumnDoc("Monthly recurring revenue at the end of the simulation.", MRR),
         "contract_term_months": ColumnDoc(TERM, "months"),
         "renewal_count": ColumnDoc("Renewals over the simulation.", "count"),
         "expansion_count": ColumnDoc("Expansions over the simulation.", "count"),
-        "subscription_end_at": ColumnDoc("Day the subscription ended; empty while active.", ISO_DATE),
-        "churn_at": ColumnDoc("Day the customer churned; empty while active.", ISO_DATE),
+        "subscription_end_at": ColumnDoc("Day the subscription ended; empty while active.", DATE),
+        "churn_at": ColumnDoc("Day the customer churned; empty while active.", DATE),
         "churn_reason": ColumnDoc("Why the customer churned; empty while active.", "", CHURN_REASONS),
         "current_plan": ColumnDoc("Plan at the end of the simulation.", "", PLANS),
         "downgrade_count": ColumnDoc("Contractions over the simulation.", "count"),
@@ -154,7 +158,12 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
         "event_id": ColumnDoc.identifier("subscription event"),
         "subscription_id": ColumnDoc.reference("subscription"),
         "customer_id": ColumnDoc.reference("customer"),
-        "event_timestamp": ColumnDoc("Day of the event (weekly resolution).", ISO_DATE),
+        "event_timestamp": ColumnDoc(
+            "When the event happened: a working-hours time in the account's time zone for "
+            "expansions and contractions, the term end for renewals, the billing date for payment "
+            "events. Its UTC date is the day the event is dated on.",
+            UTC_TIMESTAMP,
+        ),
         "event_type": ColumnDoc("What happened to the subscription.", "", EVENT_TYPES),
         "mrr_before": ColumnDoc("Monthly recurring revenue just before the event.", MRR),
         "mrr_after": ColumnDoc("Monthly recurring revenue just after the event.", MRR),
@@ -165,7 +174,7 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
     "health_signals": {
         "signal_id": ColumnDoc.identifier("health signal"),
         "customer_id": ColumnDoc.reference("customer"),
-        "period_start": ColumnDoc("First day of the tenure week the signal covers.", ISO_DATE),
+        "period_start": ColumnDoc("First day of the tenure week the signal covers.", DATE),
         "active_users": ColumnDoc("Users active in the week.", "users"),
         "feature_depth_score": ColumnDoc(
             "Breadth of product use in the week, 0 (none) to 1 (full).", "score 0-1"
@@ -176,7 +185,9 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
     "invoices": {
         "invoice_id": ColumnDoc.identifier("invoice"),
         "customer_id": ColumnDoc.reference("customer"),
-        "invoice_date": ColumnDoc("Day the invoice was issued.", ISO_DATE),
+        "invoice_date": ColumnDoc(
+            "Day the invoice was issued: the monthly anniversary of the start (month-end clamped).", DATE
+        ),
         "amount_usd": ColumnDoc("Amount invoiced.", "USD"),
         "payment_status": ColumnDoc(
             "Payment status; public bundles show it as of the observation date.", "", INVOICE_STATUSES

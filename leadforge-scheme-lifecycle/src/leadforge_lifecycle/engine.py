@@ -5,12 +5,16 @@ customer of the shard. Per week and customer, in this fixed order:
 
 1. dunning resolution — a failed invoice whose dunning period has elapsed is recovered
    (``payment_recovered``) or written off, which churns the customer (``payment_failure``);
-2. invoicing — on billing weeks an invoice for the current MRR is issued; it fails with the
-   customer's payment-failure probability (``payment_failure``, dunning starts);
-3. churn draw — the hazard of :func:`leadforge_lifecycle.hazards.churn_probability`
-   (``non_renewal`` on an anniversary week, else ``voluntary``);
-4. renewal on anniversary weeks;
+2. churn draw — on a contract term end the renewal decision (``non_renewal``), otherwise the
+   rare mid-term exit (``voluntary``), both from
+   :func:`leadforge_lifecycle.hazards.churn_probability`;
+3. renewal on a term end;
+4. invoicing — on the customer's monthly billing date (the start's monthly anniversary,
+   month-end clamped) an invoice for the current MRR is issued; it fails with the customer's
+   payment-failure probability (``payment_failure``, dunning starts);
 5. expansion (MRR up), else contraction (MRR down, possibly a plan downgrade).
+
+Every event is dated on a tenure day inside its week, in that order (see :class:`_Loop`).
 
 Health (usage, tickets, NPS) is generated beforehand (:mod:`leadforge_lifecycle.health`) and
 read here: a slump, shallow usage and a heavy ticket load raise churn; a slump also raises
@@ -23,13 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leadforge_lifecycle.calendar import invoice_weeks
+from leadforge_lifecycle.calendar import anniversary_offsets
 from leadforge_lifecycle.hazards import (
     Propensities,
     churn_probability,
     contraction_probability,
     expansion_probability,
-    is_renewal_week,
     payment_failure_probability,
     recovery_probability,
 )
@@ -50,10 +53,15 @@ MRR_FLOOR = int(PLAN_MRR[0, 0])
 
 @dataclass(frozen=True)
 class Events:
-    """Subscription events of a shard, ordered by customer, then week, then step."""
+    """Subscription events of a shard, ordered by customer, then day, then step.
+
+    ``day`` is the tenure day (days after the customer's start) the event is dated on; ``week``
+    the engine week that decided it (``day // 7``, except a move pushed past a week's last day).
+    """
 
     customer: np.ndarray
     week: np.ndarray
+    day: np.ndarray
     kind: np.ndarray
     mrr_before: np.ndarray
     mrr_after: np.ndarray
@@ -74,20 +82,22 @@ class Events:
 
 @dataclass(frozen=True)
 class Invoices:
-    """Invoice matrices: row = customer, column = billing slot (tenure week ``weeks[j]``)."""
+    """Invoice matrices: row = customer, column = billing slot ``j`` (the ``j``-th monthly
+    anniversary of the start; ``day`` its tenure day)."""
 
-    weeks: np.ndarray
+    day: np.ndarray
     amount: np.ndarray
     status: np.ndarray
-    resolved_week: np.ndarray
+    resolved_day: np.ndarray
 
 
 @dataclass(frozen=True)
 class Trajectories:
-    """Everything the engine decided for a shard."""
+    """Everything the engine decided for a shard (``churn_day`` in tenure days, ``-1`` if none)."""
 
     last_week: np.ndarray
     churn_week: np.ndarray
+    churn_day: np.ndarray
     churn_reason: np.ndarray
     final_mrr: np.ndarray
     final_plan: np.ndarray
@@ -96,6 +106,7 @@ class Trajectories:
     contractions: np.ndarray
     events: Events
     invoices: Invoices
+    term_end_day: np.ndarray
 
 
 class _EventLog:
@@ -106,6 +117,7 @@ class _EventLog:
         self,
         who: np.ndarray,
         week: int,
+        day: np.ndarray,
         kind: int,
         before: np.ndarray,
         after: np.ndarray,
@@ -119,6 +131,7 @@ class _EventLog:
             (
                 who,
                 np.full(n, week, dtype=np.int64),
+                np.asarray(day, dtype=np.int64),
                 np.full(n, kind, dtype=np.int8),
                 before,
                 after,
@@ -130,9 +143,9 @@ class _EventLog:
     def events(self) -> Events:
         if not self.parts:
             e = np.zeros(0, dtype=np.int64)
-            return Events(e, e, e.astype(np.int8), e, e, e.astype(np.int8), e)
+            return Events(e, e, e, e.astype(np.int8), e, e, e.astype(np.int8), e)
         cols = [np.concatenate(c) for c in zip(*self.parts, strict=True)]
-        order = np.argsort(cols[0], kind="stable")
+        order = np.lexsort((cols[2], cols[0]))
         return Events(*(c[order] for c in cols))
 
 
@@ -145,8 +158,25 @@ def plan_for_mrr(plan: np.ndarray, mrr: np.ndarray) -> np.ndarray:
     return out.astype(np.int8)
 
 
+def schedule(start_day: np.ndarray, term_months: np.ndarray, n_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Billing dates (slot 0 = the start) and contract term ends, as tenure days per customer."""
+    horizon = 7 * max(n_weeks, 1)
+    slots = horizon // 28 + 2
+    monthly = anniversary_offsets(start_day, np.ones_like(term_months), slots - 1)
+    bills = np.concatenate([np.zeros((start_day.size, 1), dtype=np.int64), monthly], axis=1)
+    ends = anniversary_offsets(start_day, term_months, horizon // 365 + 2)
+    return bills, ends
+
+
 class _Loop:
-    """The state of one shard's weekly loop, and one method per step of a week."""
+    """The state of one shard's weekly loop, and one method per step of a week.
+
+    Within a week the steps run in calendar order: a dunning period closes on the weekday its
+    invoice was issued, a renewal decision falls on the term end (the day of that month's
+    invoice), the invoice follows, and MRR moves come on or after the invoice (so the invoice
+    bills the MRR in effect when it was issued). A voluntary mid-term exit falls before the
+    week's invoice, so nobody is billed after leaving.
+    """
 
     def __init__(
         self,
@@ -156,18 +186,21 @@ class _Loop:
         initial_mrr: np.ndarray,
         initial_plan: np.ndarray,
         term_months: np.ndarray,
+        start_day: np.ndarray,
         last_week: np.ndarray,
     ) -> None:
         n = initial_mrr.size
         self.mech, self.p, self.health = mech, p, health
         self.term_months, self.last_week = term_months, last_week
         self.n_weeks = int(last_week.max()) + 1 if n else 0
-        self.bill_weeks = invoice_weeks(self.n_weeks)
-        self.slot_of_week = np.full(self.n_weeks, -1, dtype=np.int64)
-        self.slot_of_week[self.bill_weeks] = np.arange(self.bill_weeks.size)
-        self.amount = np.zeros((n, self.bill_weeks.size), dtype=np.int64)
-        self.status = np.full((n, self.bill_weeks.size), NOT_ISSUED, dtype=np.int8)
-        self.resolved = np.full((n, self.bill_weeks.size), -1, dtype=np.int64)
+        self.bill_day, self.end_day = schedule(start_day, term_months, self.n_weeks)
+        self.start_day = np.asarray(start_day, dtype=np.int64)
+        self.rows = np.arange(n)
+        self.next_bill = np.zeros(n, dtype=np.int64)
+        self.next_end = np.zeros(n, dtype=np.int64)
+        self.amount = np.zeros(self.bill_day.shape, dtype=np.int64)
+        self.status = np.full(self.bill_day.shape, NOT_ISSUED, dtype=np.int8)
+        self.resolved = np.full(self.bill_day.shape, -1, dtype=np.int64)
         self.mrr = initial_mrr.astype(np.int64).copy()
         self.plan = initial_plan.astype(np.int8).copy()
         self.alive = np.ones(n, dtype=bool)
@@ -175,9 +208,11 @@ class _Loop:
         self.pending = np.zeros(n, dtype=bool)
         self.pending_slot = np.zeros(n, dtype=np.int64)
         self.failed_week = np.zeros(n, dtype=np.int64)
+        self.failed_day = np.zeros(n, dtype=np.int64)
         self.last_failure = np.full(n, -(10**6), dtype=np.int64)
         self.strikes = np.zeros(n, dtype=np.int64)
         self.churn_week = np.full(n, -1, dtype=np.int64)
+        self.churn_day = np.full(n, -1, dtype=np.int64)
         self.churn_reason = np.full(n, -1, dtype=np.int8)
         self.renewals = np.zeros(n, dtype=np.int64)
         self.expansions = np.zeros(n, dtype=np.int64)
@@ -186,68 +221,98 @@ class _Loop:
         self.log = _EventLog()
 
     def week(self, w: int, g: np.random.Generator) -> bool:
-        """Run week ``w`` (six uniforms per customer); ``False`` once nobody is active."""
+        """Run week ``w`` (seven uniforms per customer); ``False`` once nobody is active."""
         self.active = self.alive & (w <= self.last_week)
         if not self.active.any():
             return False
-        u = g.random((6, self.mrr.size))
-        self.resolve_dunning(w, u[0])
-        self.invoice(w, u[1])
-        renewal = self.churn(w, u[2])
-        self.renew(w, renewal)
-        grow = self.expand(w, u[3], u[4])
-        self.contract(w, grow, u[5], u[4])
+        u = g.random((7, self.mrr.size))
+        first = 7 * w
+        bill = self.bill_day[self.rows, self.next_bill]
+        billing = bill // 7 == w
+        end = self.end_day[self.rows, self.next_end]
+        renewal = self.active & (end // 7 == w)
+        resolved = self.resolve_dunning(w, u[0])
+        floor = np.where(resolved, self.failed_day + 7 * self.p.dunning_weeks, first)
+        last = np.maximum(np.where(billing, bill, first + 6), floor)
+        exit_day = self.workday(floor + np.floor(u[6] * (last - floor + 1)).astype(np.int64), floor, last)
+        self.churn(w, u[2], renewal, np.where(renewal, end, exit_day))
+        self.renew(w, renewal, end)
+        self.invoice(w, u[1], billing, bill)
+        after = np.maximum(floor, np.where(billing, bill, first))
+        after = np.maximum(after, np.where(renewal, end, first))
+        move_day = self.workday(
+            after + np.floor(u[5] * (first + 7 - after)).astype(np.int64), after, first + 6
+        )
+        grow = self.expand(w, u[3], u[4], move_day)
+        self.contract(w, grow, u[5], u[4], move_day)
         return True
 
-    def end(self, w: int, who: np.ndarray, reason: int | np.ndarray) -> None:
+    def workday(self, day: np.ndarray, lo: np.ndarray, hi: np.ndarray | int) -> np.ndarray:
+        """Move a Saturday to the Friday before (a Sunday to the Monday after) when that day stays
+        inside ``[lo, hi]``, else the other way: people act on working days."""
+        wd = (self.start_day + day + 3) % 7
+        sat_back, sun_fwd = day - 1, day + 1
+        sat = np.where(sat_back >= lo, sat_back, np.where(day + 2 <= hi, day + 2, day))
+        sun = np.where(sun_fwd <= hi, sun_fwd, np.where(day - 2 >= lo, day - 2, day))
+        return np.asarray(np.where(wd == 5, sat, np.where(wd == 6, sun, day)), dtype=np.int64)
+
+    def end(self, w: int, who: np.ndarray, day: np.ndarray, reason: int | np.ndarray) -> None:
         self.churn_week[who] = w
+        self.churn_day[who] = day
         self.churn_reason[who] = reason
         self.alive[who] = False
         self.active[who] = False
 
-    def resolve_dunning(self, w: int, u: np.ndarray) -> None:
-        """A failed invoice whose dunning has elapsed is recovered, or written off (churn)."""
+    def resolve_dunning(self, w: int, u: np.ndarray) -> np.ndarray:
+        """A failed invoice whose dunning has elapsed is recovered, or written off (churn).
+
+        Returns who had a dunning period close this week (on the failed invoice's weekday).
+        """
         due = self.active & self.pending & (w - self.failed_week >= self.p.dunning_weeks)
         if not due.any():
-            return
+            return due
         chance = recovery_probability(self.mech, self.strikes)
         recovered = np.flatnonzero(due & (u < chance))
         lost = np.flatnonzero(due & (u >= chance))
+        day = self.failed_day + 7 * self.p.dunning_weeks
         mrr, plan = self.mrr, self.plan
         self.status[recovered, self.pending_slot[recovered]] = INV_RECOVERED
-        self.resolved[recovered, self.pending_slot[recovered]] = w
-        self.log.add(recovered, w, RECOVERED, mrr[recovered], mrr[recovered], plan[recovered])
+        self.resolved[recovered, self.pending_slot[recovered]] = day[recovered]
+        self.log.add(recovered, w, day[recovered], RECOVERED, mrr[recovered], mrr[recovered], plan[recovered])
         self.status[lost, self.pending_slot[lost]] = WRITTEN_OFF
-        self.resolved[lost, self.pending_slot[lost]] = w
-        self.log.add(lost, w, CHURN, mrr[lost], self.zero[lost], plan[lost])
-        self.end(w, lost, PAYMENT_CHURN)
+        self.resolved[lost, self.pending_slot[lost]] = day[lost]
+        self.log.add(lost, w, day[lost], CHURN, mrr[lost], self.zero[lost], plan[lost])
+        self.end(w, lost, day[lost], PAYMENT_CHURN)
         self.pending[due] = False
+        return due
 
-    def invoice(self, w: int, u: np.ndarray) -> None:
-        """On billing weeks: bill the current MRR; a failure opens dunning."""
-        slot = self.slot_of_week[w]
-        if slot < 0:
+    def invoice(self, w: int, u: np.ndarray, billing: np.ndarray, day: np.ndarray) -> None:
+        """On a customer's billing date: bill the current MRR; a failure opens dunning."""
+        billed = np.flatnonzero(self.active & billing)
+        if not billed.size:
             return
-        billed = np.flatnonzero(self.active)
+        slot = self.next_bill[billed]
         self.amount[billed, slot] = self.mrr[billed]
+        self.next_bill[billed] += 1
         recent = w - self.last_failure <= PAYMENT_RELAPSE_WEEKS
         chance = payment_failure_probability(self.p, self.mech, self.health.distress[:, w], recent)
-        failed = self.active & (u < chance)
-        self.strikes = np.where(
-            failed, np.where(w - self.last_failure <= STRIKE_WEEKS, self.strikes + 1, 1), self.strikes
+        fails = u[billed] < chance[billed]
+        failed = billed[fails]
+        self.strikes[failed] = np.where(
+            w - self.last_failure[failed] <= STRIKE_WEEKS, self.strikes[failed] + 1, 1
         )
         self.last_failure[failed] = w
-        self.status[billed, slot] = np.where(failed[billed], FAILED, PAID)
-        opened = np.flatnonzero(failed & ~self.pending)
+        self.status[billed, slot] = np.where(fails, FAILED, PAID)
+        opened = failed[~self.pending[failed]]
         self.pending[opened] = True
-        self.pending_slot[opened] = slot
+        self.pending_slot[opened] = self.next_bill[opened] - 1
         self.failed_week[opened] = w
-        self.log.add(opened, w, FAILURE, self.mrr[opened], self.mrr[opened], self.plan[opened])
+        self.failed_day[opened] = day[opened]
+        self.log.add(opened, w, day[opened], FAILURE, self.mrr[opened], self.mrr[opened], self.plan[opened])
 
-    def churn(self, w: int, u: np.ndarray) -> np.ndarray:
-        """The churn draw; returns who is on a contract anniversary this week."""
+    def churn(self, w: int, u: np.ndarray, renewal: np.ndarray, day: np.ndarray) -> None:
+        """The churn draw: the renewal decision on a term end, otherwise a mid-term exit."""
         h = self.health
-        renewal = is_renewal_week(w, self.term_months)
         prob = churn_probability(
             self.p,
             self.mech,
@@ -259,17 +324,21 @@ class _Loop:
             self.pending,
         )
         churned = np.flatnonzero(self.active & (u < prob))
-        self.log.add(churned, w, CHURN, self.mrr[churned], self.zero[churned], self.plan[churned])
-        self.end(w, churned, np.where(renewal[churned], NON_RENEWAL, VOLUNTARY))
-        return renewal
+        self.log.add(
+            churned, w, day[churned], CHURN, self.mrr[churned], self.zero[churned], self.plan[churned]
+        )
+        self.end(w, churned, day[churned], np.where(renewal[churned], NON_RENEWAL, VOLUNTARY))
 
-    def renew(self, w: int, renewal: np.ndarray) -> None:
+    def renew(self, w: int, renewal: np.ndarray, day: np.ndarray) -> None:
         renewed = np.flatnonzero(self.active & renewal)
         self.renewals[renewed] += 1
+        self.next_end[renewed] += 1
         mrr = self.mrr[renewed]
-        self.log.add(renewed, w, RENEWAL, mrr, mrr, self.plan[renewed], self.term_months[renewed])
+        self.log.add(
+            renewed, w, day[renewed], RENEWAL, mrr, mrr, self.plan[renewed], self.term_months[renewed]
+        )
 
-    def expand(self, w: int, u: np.ndarray, size: np.ndarray) -> np.ndarray:
+    def expand(self, w: int, u: np.ndarray, size: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Expansions (MRR up by a share of it); returns who expanded this week."""
         grow = self.active & (u < expansion_probability(self.p, self.health.depth_true[:, w]))
         grown = np.flatnonzero(grow)
@@ -277,11 +346,11 @@ class _Loop:
             lo_frac, hi_frac = self.mech.motif.expansion.expansion_mrr_frac_range
             base = self.mrr[grown]
             after = base + _step(base, lo_frac, hi_frac, size[grown])
-            self._move(w, grown, base, after, EXPANSION)
+            self._move(w, grown, day[grown], base, after, EXPANSION)
             self.expansions[grown] += 1
         return grow
 
-    def contract(self, w: int, grow: np.ndarray, u: np.ndarray, size: np.ndarray) -> None:
+    def contract(self, w: int, grow: np.ndarray, u: np.ndarray, size: np.ndarray, day: np.ndarray) -> None:
         """Contractions (MRR down, never below the floor) for those who did not expand."""
         shrink = self.active & ~grow & (self.mrr > MRR_FLOOR)
         shrink &= u < contraction_probability(self.p, self.mech, self.health.distress[:, w])
@@ -290,18 +359,21 @@ class _Loop:
             lo_frac, hi_frac = self.mech.motif.contraction.contraction_mrr_frac_range
             base = self.mrr[shrunk]
             after = np.maximum(MRR_FLOOR, base - _step(base, lo_frac, hi_frac, size[shrunk]))
-            self._move(w, shrunk, base, after, CONTRACTION)
+            self._move(w, shrunk, day[shrunk], base, after, CONTRACTION)
             self.contractions[shrunk] += 1
 
-    def _move(self, w: int, who: np.ndarray, base: np.ndarray, after: np.ndarray, kind: int) -> None:
+    def _move(
+        self, w: int, who: np.ndarray, day: np.ndarray, base: np.ndarray, after: np.ndarray, kind: int
+    ) -> None:
         self.mrr[who] = after
         self.plan[who] = plan_for_mrr(self.plan[who], after)
-        self.log.add(who, w, kind, base, after, self.plan[who])
+        self.log.add(who, w, day, kind, base, after, self.plan[who])
 
     def trajectories(self) -> Trajectories:
         return Trajectories(
             last_week=np.where(self.churn_week >= 0, self.churn_week, self.last_week),
             churn_week=self.churn_week,
+            churn_day=self.churn_day,
             churn_reason=self.churn_reason,
             final_mrr=self.mrr,
             final_plan=self.plan,
@@ -309,7 +381,8 @@ class _Loop:
             expansions=self.expansions,
             contractions=self.contractions,
             events=self.log.events(),
-            invoices=Invoices(self.bill_weeks, self.amount, self.status, self.resolved),
+            invoices=Invoices(self.bill_day, self.amount, self.status, self.resolved),
+            term_end_day=self.end_day,
         )
 
 
@@ -327,11 +400,13 @@ def simulate(
     initial_mrr: np.ndarray,
     initial_plan: np.ndarray,
     term_months: np.ndarray,
+    start_day: np.ndarray,
     last_week: np.ndarray,
     g: np.random.Generator,
 ) -> Trajectories:
-    """Run the weekly loop for one shard; ``last_week`` is each customer's final tenure week."""
-    loop = _Loop(mech, p, health, initial_mrr, initial_plan, term_months, last_week)
+    """Run the weekly loop for one shard; ``start_day`` is each customer's start (epoch days),
+    ``last_week`` its final tenure week."""
+    loop = _Loop(mech, p, health, initial_mrr, initial_plan, term_months, start_day, last_week)
     for w in range(loop.n_weeks):
         if not loop.week(w, g):
             break

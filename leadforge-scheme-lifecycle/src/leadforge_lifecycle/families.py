@@ -107,7 +107,7 @@ PRODUCT_LED = RetentionMotif(
     ),
     expansion=ExpansionPropensity(0.0045, weights(adoption_velocity=1.5, product_fit=1.0), (0.20, 0.60)),
     contraction=ContractionPropensity(0.0010, weights(product_fit=-1.5, budget_stability=-0.8), (0.10, 0.30)),
-    payment=PaymentFailure(0.012, weights(budget_stability=-1.5), 4, 0.70),
+    payment=PaymentFailure(0.010, weights(budget_stability=-1.5), 4, 0.80),
     disengagement=Disengagement(
         0.0025, weights(product_fit=-2.0, adoption_velocity=-1.0), 0.01, weights(champion_strength=1.0)
     ),
@@ -131,7 +131,7 @@ RELATIONSHIP_LED = RetentionMotif(
     contraction=ContractionPropensity(
         0.0012, weights(champion_strength=-1.5, organizational_stability=-0.8), (0.10, 0.30)
     ),
-    payment=PaymentFailure(0.013, weights(budget_stability=-1.5, organizational_stability=-0.5), 4, 0.65),
+    payment=PaymentFailure(0.010, weights(budget_stability=-1.5, organizational_stability=-0.5), 4, 0.78),
     disengagement=Disengagement(
         0.0025,
         weights(champion_strength=-2.0, organizational_stability=-0.8),
@@ -153,17 +153,17 @@ EXPANSION_LED = RetentionMotif(
         weights(adoption_velocity=-1.5, champion_strength=-1.0),
     ),
     expansion=ExpansionPropensity(
-        0.0075, weights(adoption_velocity=2.0, product_fit=1.0, budget_stability=0.5), (0.30, 1.00)
+        0.0075, weights(adoption_velocity=2.0, product_fit=1.0, budget_stability=0.5), (0.20, 0.60)
     ),
     contraction=ContractionPropensity(
         0.0008, weights(adoption_velocity=-1.5, budget_stability=-0.8), (0.10, 0.25)
     ),
-    payment=PaymentFailure(0.010, weights(budget_stability=-1.2), 4, 0.75),
+    payment=PaymentFailure(0.008, weights(budget_stability=-1.2), 4, 0.82),
     disengagement=Disengagement(
         0.0020, weights(adoption_velocity=-1.5, product_fit=-1.0), 0.01, weights(champion_strength=1.0)
     ),
     churn_position=0.10,
-    expansion_position=0.90,
+    expansion_position=0.75,
 )
 
 PAYMENT_FRAGILE = RetentionMotif(
@@ -176,9 +176,9 @@ PAYMENT_FRAGILE = RetentionMotif(
         8.0,
         weights(budget_stability=-2.0, champion_strength=-1.0),
     ),
-    expansion=ExpansionPropensity(0.0020, weights(adoption_velocity=1.0, budget_stability=1.5), (0.10, 0.30)),
+    expansion=ExpansionPropensity(0.0020, weights(adoption_velocity=1.0, budget_stability=1.5), (0.25, 0.55)),
     contraction=ContractionPropensity(0.0020, weights(budget_stability=-2.0, product_fit=-0.5), (0.15, 0.35)),
-    payment=PaymentFailure(0.027, weights(budget_stability=-3.0, organizational_stability=-1.0), 3, 0.64),
+    payment=PaymentFailure(0.016, weights(budget_stability=-3.0, organizational_stability=-1.0), 3, 0.74),
     disengagement=Disengagement(
         0.0025, weights(budget_stability=-1.0, product_fit=-1.0), 0.01, weights(champion_strength=1.0)
     ),
@@ -196,11 +196,11 @@ CHURNER_DOMINATED = RetentionMotif(
         10.0,
         weights(champion_strength=-1.5, product_fit=-1.0),
     ),
-    expansion=ExpansionPropensity(0.0018, weights(adoption_velocity=1.0, product_fit=0.8), (0.10, 0.25)),
+    expansion=ExpansionPropensity(0.0018, weights(adoption_velocity=1.0, product_fit=0.8), (0.25, 0.55)),
     contraction=ContractionPropensity(
         0.0022, weights(product_fit=-1.5, champion_strength=-1.0), (0.15, 0.40)
     ),
-    payment=PaymentFailure(0.012, weights(budget_stability=-2.0), 3, 0.65),
+    payment=PaymentFailure(0.010, weights(budget_stability=-2.0), 3, 0.78),
     disengagement=Disengagement(
         0.0035, weights(product_fit=-1.8, champion_strength=-1.2), 0.006, weights(champion_strength=1.0)
     ),

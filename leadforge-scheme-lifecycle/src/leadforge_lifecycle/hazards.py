@@ -11,7 +11,8 @@ The weekly churn hazard is a background part plus a health part:
     background = base · m · M(churn weights) · O(w) · exp(β · (0.55 − depth_w))
                      · (1 + τ · tickets_4w) · (1 + φ · dunning_w)
     health     = ψ · strain_w³
-    p          = (background + health) · R_w
+    p          = (background + health) · R_w    on a contract term end (the renewal decision)
+    p          = (background + health) · μ      on any other week (a rare mid-term exit)
 
 * ``O(w) = 1 + 1.5·exp(−w/4)`` — onboarding elevation (2.5 in week 0, → 1);
 * ``depth_w`` — the customer's matured usage depth this week (its depth target scaled by its
@@ -21,7 +22,11 @@ The weekly churn hazard is a background part plus a health part:
 * ``strain_w = clip((distress_w − 0.45) / 0.55, 0, 1)`` — how far the customer's disengagement
   episode has gone past the point where the relationship suffers: a brief dip adds nothing, a
   sustained slump adds up to ``ψ = 0.30·s²`` per week;
-* ``R_w`` — renewal multiplier × ``M(renewal weights)`` on a contract anniversary, else 1;
+* ``R_w`` — the family's renewal multiplier × ``M(renewal weights)`` × the tier's
+  ``renewal_churn_boost``: customers leave when their contract ends, so the decision
+  concentrates the pressure of a whole term;
+* ``μ`` — the tier's ``midterm_churn_scale``: mid-term exits (bankruptcy, acquisition, a
+  contract bought out) are rare; most mid-term loss is non-payment (dunning write-offs);
 * ``m`` — the tier's calibrated churn pressure (see :mod:`leadforge_lifecycle.calibration`).
 """
 
@@ -57,26 +62,6 @@ def onboarding_multiplier(week: int) -> float:
     return 1.0 + ONBOARDING_EXCESS * float(np.exp(-week / ONBOARDING_WEEKS))
 
 
-def term_weeks(term_months: np.ndarray) -> np.ndarray:
-    return np.asarray(term_months, dtype=np.float64) * 52.0 / 12.0
-
-
-def is_renewal_week(week: int, term_months: np.ndarray) -> np.ndarray:
-    """Contract anniversaries: weeks 52, 104, 156 for 12-month terms; 104, 208 for 24-month terms."""
-    tau = term_weeks(term_months)
-    k = np.rint(week / tau)
-    return np.asarray((week > 0) & (k >= 1) & (np.rint(k * tau) == week))
-
-
-def next_renewal_week(week: np.ndarray, term_months: np.ndarray) -> np.ndarray:
-    """The first anniversary week strictly after ``week``."""
-    tau = term_weeks(term_months)
-    k = np.floor(np.asarray(week) / tau) + 1.0
-    nxt = np.rint(k * tau)
-    nxt = np.where(nxt <= week, np.rint((k + 1.0) * tau), nxt)
-    return np.asarray(nxt, dtype=np.int64)
-
-
 @dataclass(frozen=True)
 class Propensities:
     """The per-customer, time-invariant parts of every hazard (computed once per shard)."""
@@ -96,7 +81,7 @@ class Propensities:
         return cls(
             churn=m.churn.base_weekly_rate * k.churn * latent_multiplier(m.churn.latent_weights, latents, s),
             renewal_factor=m.churn.renewal_hazard_multiplier
-            * latent_multiplier(m.churn.renewal_latent_weights, latents, s),
+            * latent_multiplier(m.churn.renewal_latent_weights, latents, mech.renewal_latent_scale),
             expansion=m.expansion.base_weekly_rate
             * k.expansion
             * latent_multiplier(m.expansion.latent_weights, latents, s),
@@ -139,7 +124,7 @@ def churn_probability(
     background = np.where(dunning, background * (1.0 + mech.dunning_churn_lift), background)
     strain = np.clip((distress - STRAIN_ONSET) / (1.0 - STRAIN_ONSET), 0.0, 1.0)
     prob = background + mech.health_hazard * strain**3
-    prob = np.where(renewal, prob * p.renewal_factor, prob)
+    prob = np.where(renewal, prob * p.renewal_factor * mech.renewal_boost, prob * mech.midterm_churn_scale)
     return np.asarray(np.minimum(prob, PROBABILITY_CAP))
 
 

@@ -35,6 +35,10 @@ DECAY = 0.95
 REBOUND = 0.25
 SURVEY_EVERY = 13
 NPS_NULL = -1
+#: Score (tenths of the 0-10 scale) of a customer with no fit, no champion and no slump: with
+#: neutral traits the mean answer is 8, so a healthy book scores an NPS of about +20 to +40,
+#: the range B2B software NPS benchmarks report, and a slump pulls answers toward detractors.
+NPS_BASE = 0.50
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def simulate_health(
     survey = np.arange(SURVEY_EVERY, n_weeks, SURVEY_EVERY)
     if survey.size:
         d = distress[:, survey]
-        raw = 10.0 * (0.20 + 0.50 * fit + 0.30 * champion) - 4.0 * d
+        raw = 10.0 * (NPS_BASE + 0.35 * fit + 0.25 * champion) - 4.0 * d
         raw = raw + telemetry.nps_sd * g.standard_normal(d.shape)
         answered = g.random(d.shape) < 0.85 - 0.45 * d
         score = np.clip(np.rint(raw), 0, 10).astype(np.int64)

@@ -19,6 +19,9 @@ TICKET_CHURN_LIFT = 0.10
 DEPTH_CHURN_SLOPE = 25.0
 #: Weekly churn hazard of a fully strained relationship, at full signal strength.
 HEALTH_HAZARD = 0.30
+#: The renewal decision reads the customer's champion and fit in every tier: its signal strength
+#: never falls below this, so detractors leave at renewal more often even where traits say little.
+RENEWAL_SIGNAL_FLOOR = 0.30
 #: Churn lift while an invoice is failed and its dunning is unresolved.
 DUNNING_CHURN_LIFT = 1.5
 #: Contraction lift at full disengagement.
@@ -45,7 +48,7 @@ class Telemetry:
     @classmethod
     def for_signal(cls, signal_strength: float) -> Telemetry:
         weak = 1.0 - signal_strength
-        return cls(active_users_sd=0.05 + 0.20 * weak, depth_sd=0.03 + 0.16 * weak, nps_sd=0.8 + 2.0 * weak)
+        return cls(active_users_sd=0.05 + 0.20 * weak, depth_sd=0.03 + 0.16 * weak, nps_sd=0.8 + 0.6 * weak)
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,14 @@ class Multipliers:
 
     ``churn`` scales the background churn base rate and, as its square root, the payment-failure
     base rate; ``disengagement`` scales the onset of disengagement episodes; ``expansion``
-    scales the expansion base rate.
+    scales the expansion base rate; ``renewal`` scales the tier's ``renewal_churn_boost`` so
+    the tier's share of churn at a term end is met.
     """
 
     churn: float
     disengagement: float
     expansion: float
+    renewal: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,19 @@ class Mechanism:
     distress_payment_lift: float = DISTRESS_PAYMENT_LIFT
     payment_relapse_lift: float = PAYMENT_RELAPSE_LIFT
     recovery_decay: float = RECOVERY_DECAY
+    midterm_churn_scale: float = 1.0
+    renewal_churn_boost: float = 1.0
 
     @classmethod
-    def build(cls, motif: RetentionMotif, signal_strength: float, multipliers: Multipliers) -> Mechanism:
+    def build(
+        cls,
+        motif: RetentionMotif,
+        signal_strength: float,
+        multipliers: Multipliers,
+        *,
+        midterm_churn_scale: float = 1.0,
+        renewal_churn_boost: float = 1.0,
+    ) -> Mechanism:
         return cls(
             motif,
             signal_strength,
@@ -87,6 +102,8 @@ class Mechanism:
             ticket_churn_lift=TICKET_CHURN_LIFT * signal_strength,
             health_hazard=HEALTH_HAZARD * signal_strength**2,
             depth_churn_slope=DEPTH_CHURN_SLOPE * signal_strength**4,
+            midterm_churn_scale=midterm_churn_scale,
+            renewal_churn_boost=renewal_churn_boost,
         )
 
     @property
@@ -94,6 +111,21 @@ class Mechanism:
         """Recovery chance of a first failure: ``r + (1 − r)·s²`` (``r`` the family's rate)."""
         r = self.motif.payment.recovery_rate
         return r + (1.0 - r) * self.signal_strength**2
+
+    @property
+    def renewal_latent_scale(self) -> float:
+        """Exponent scale of the renewal decision's latent multiplier: ``2·max(s, 0.3)²``.
+
+        Whether a customer renews depends on its champion and product fit in every tier (the
+        same traits its NPS answers reflect), so detractors leave at renewal more often even
+        where the weekly hazards carry little signal.
+        """
+        return 2.0 * max(self.signal_strength, RENEWAL_SIGNAL_FLOOR) ** 2
+
+    @property
+    def renewal_boost(self) -> float:
+        """How much a term end concentrates the churn pressure (tier boost × calibrated multiplier)."""
+        return self.renewal_churn_boost * self.multipliers.renewal
 
     @property
     def latent_scale(self) -> float:
@@ -155,6 +187,8 @@ class Mechanism:
                 "expansion_multiplier": round(self.multipliers.expansion, 6),
                 "ticket_churn_lift": self.ticket_churn_lift,
                 "dunning_churn_lift": self.dunning_churn_lift,
+                "midterm_churn_scale": self.midterm_churn_scale,
+                "renewal_churn_boost": round(self.renewal_churn_boost * self.multipliers.renewal, 6),
                 "telemetry_noise": {
                     "active_users_sd": self.telemetry.active_users_sd,
                     "feature_depth_sd": self.telemetry.depth_sd,

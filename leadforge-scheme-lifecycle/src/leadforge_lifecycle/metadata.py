@@ -138,6 +138,7 @@ def mechanism_summary(world: LifecycleWorld, stats: BundleStats) -> dict[str, An
         "first_year_churn": round(r.first_year_churn, 6),
         "expansion_rate": round(r.expansion_rate, 6),
         "still_active_share": round(r.still_active_share, 6),
+        "term_end_share": round(r.term_end_share, 6) if r.churned else None,
         "leavers_measured": r.leavers,
     }
     return out

@@ -15,17 +15,22 @@ from leadforge_lifecycle.families import FAMILY_NAMES
 class LifecycleParams:
     """Scheme parameters; the field defaults are the scheme defaults."""
 
-    n_customers: int = param(1500, help="customers simulated week by week", minimum=1, maximum=10_000_000)
+    n_customers: int = param(
+        20_000,
+        help="customers simulated week by week (the default gives every tier's test split 150+ churners)",
+        minimum=1,
+        maximum=10_000_000,
+    )
     observation_date: str | None = param(
         None,
-        help="calendar observation date YYYY-MM-DD (default 2025-01-27); customers start in the 52 weeks "
-        "before it",
+        help="calendar observation date YYYY-MM-DD (default 2025-01-27); customers start in the "
+        "acquisition window before it",
     )
     early_tenure_weeks: int = param(
         4, help="tenure anchor of the early-pLTV snapshot, in weeks after the start", minimum=1, maximum=104
     )
     shard_size: int = param(
-        10_000,
+        20_000,
         help="customers per simulation shard (each shard has its own random substream)",
         minimum=1,
         maximum=1_000_000,
@@ -78,6 +83,9 @@ class LifecycleProfile:
     noise_scale: float
     missing_rate: float
     outlier_rate: float
+    midterm_churn_scale: float = 1.0
+    renewal_churn_boost: float = 1.0
+    term_end_share: float | None = None
     description: str = ""
 
     def check(self) -> None:
@@ -92,6 +100,12 @@ class LifecycleProfile:
                 f"still_active_share must be within [0.05, 0.95], got {self.still_active_share}",
                 key="still_active_share",
             )
+        if not 0.0 <= self.midterm_churn_scale <= 1.0:
+            raise InvalidConfigError("midterm_churn_scale must be within [0, 1]", key="midterm_churn_scale")
+        if not 1.0 <= self.renewal_churn_boost <= 100.0:
+            raise InvalidConfigError("renewal_churn_boost must be within [1, 100]", key="renewal_churn_boost")
+        if self.term_end_share is not None and not 0.3 <= self.term_end_share <= 0.95:
+            raise InvalidConfigError("term_end_share must be within [0.3, 0.95]", key="term_end_share")
         if not 0.0 <= self.signal_strength <= 1.0:
             raise InvalidConfigError("signal_strength must be within [0, 1]", key="signal_strength")
         for key in ("noise_scale", "missing_rate", "outlier_rate"):

@@ -7,12 +7,16 @@ shard's own substream, so a shard can be (re)built without the rest of the popul
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+import pyarrow as pa
+from leadforge.calendar import arrival_days, zones_for
+from leadforge.vocabulary import Vocabulary, company_names
 
-from leadforge_lifecycle.calendar import ACQUISITION_DAYS
+from leadforge_lifecycle.calendar import ACQUISITION_DAYS, Calendar, epoch_day
 from leadforge_lifecycle.families import RetentionMotif
 from leadforge_lifecycle.latents import LATENT_SD, NEUTRAL, Latents, sample
 
@@ -52,15 +56,30 @@ class Accounts:
     created_days_before_anchor: np.ndarray
     budget_stability: np.ndarray
     organizational_stability: np.ndarray
+    company_name: pa.Array | None = None
+    zone: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.industry.size)
+
+    def named(self, vocab: Vocabulary, names: np.random.Generator, zones: np.random.Generator) -> Accounts:
+        """The accounts with company names from ``vocab`` (words fitting each industry) and a time
+        zone of each region, each from its own stream so the firmographic draws stay as they are."""
+        industry = pa.array(np.asarray(self.industries, dtype=object)[self.industry], type=pa.string())
+        region = pa.array(np.asarray(self.regions, dtype=object)[self.region], type=pa.string())
+        return replace(
+            self,
+            company_name=company_names(vocab, names, len(self), industry),
+            zone=zones_for(region, zones).astype(np.int16),
+        )
 
     def blocks(self, size: int) -> Iterator[tuple[int, Accounts]]:
         """``(first index, accounts)`` slices of at most ``size`` accounts, in order: world-level
         renderings (the accounts table, the registry's account section) go block by block, so
         their memory stays bounded however many customers the world has."""
-        arrays = [f.name for f in fields(self) if f.name not in _VOCABULARIES]
+        arrays = [
+            f.name for f in fields(self) if f.name not in _VOCABULARIES and getattr(self, f.name) is not None
+        ]
         for start in range(0, len(self), size):
             cut = slice(start, start + size)
             yield start, replace(self, **{name: getattr(self, name)[cut] for name in arrays})
@@ -109,7 +128,8 @@ class CustomerBlock:
     """The customers of one shard, in global population order.
 
     ``first`` is the 0-based global index of the shard's first customer (its id is
-    ``cust_<first + 1>``). ``days_to_observation`` is observation date − start (1…364).
+    ``cust_<first + 1>``). ``days_to_observation`` is observation date − start (1…the
+    acquisition window).
     """
 
     index: int
@@ -126,6 +146,10 @@ class CustomerBlock:
     def __len__(self) -> int:
         return int(self.account.size)
 
+    def start_days(self, observation: dt.date) -> np.ndarray:
+        """Each customer's start as days since 1970-01-01."""
+        return np.asarray(epoch_day(observation) - self.days_to_observation, dtype=np.int64)
+
     @property
     def numbers(self) -> np.ndarray:
         """1-based global customer numbers (the counters of their ids)."""
@@ -133,10 +157,21 @@ class CustomerBlock:
 
 
 def draw_customers(
-    index: int, first: int, n: int, accounts: Accounts, motif: RetentionMotif, g: np.random.Generator
+    index: int,
+    first: int,
+    n: int,
+    accounts: Accounts,
+    motif: RetentionMotif,
+    g: np.random.Generator,
+    calendar: Calendar | None = None,
 ) -> CustomerBlock:
+    """A shard's customers; with a ``calendar`` they sign on the days its acquisition profile
+    favours (working days, busy months, quarter ends), else uniformly over a 364-day window."""
     account = g.integers(0, len(accounts), n)
-    start_offset = g.integers(0, ACQUISITION_DAYS, n)
+    if calendar is None:
+        to_observation = ACQUISITION_DAYS - g.integers(0, ACQUISITION_DAYS, n)
+    else:
+        to_observation = epoch_day(calendar.observation_date) - arrival_days(g, n, calendar.profile)
     slot = g.integers(0, 3, n)
     plan = PLAN_SLOTS[accounts.employee_band[account], slot]
     lo, hi = PLAN_MRR[plan, 0], PLAN_MRR[plan, 1]
@@ -154,7 +189,7 @@ def draw_customers(
         index=index,
         first=first,
         account=account.astype(np.int64),
-        days_to_observation=(ACQUISITION_DAYS - start_offset).astype(np.int64),
+        days_to_observation=np.asarray(to_observation, dtype=np.int64),
         initial_plan=plan.astype(np.int8),
         initial_mrr=mrr,
         term_months=term,

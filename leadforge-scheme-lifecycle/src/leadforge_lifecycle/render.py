@@ -95,7 +95,10 @@ def shard_task(world: LifecycleWorld, out: ShardOut) -> ShardResult:
         summary, snaps = _snapshots(world, shard, regime, knobs)
         summaries.append(summary)
         task_rows.update(snaps)
-    out.write(tables=shard_tables(shard, world.calendar, as_of_observation=out.public), tasks=task_rows)
+    assert world.accounts.zone is not None
+    times = world.rng.shard(out.index).generator("event_times")
+    tables = shard_tables(shard, world.calendar, world.accounts.zone, times, as_of_observation=out.public)
+    out.write(tables=tables, tasks=task_rows)
     if out.writes_metadata:
         out.metadata_part(metadata.REGISTRY, metadata.customer_part(shard.customers))
     return ShardResult(tuple(summaries), rates.of_trajectories(shard.trajectories, shard.health.active_users))

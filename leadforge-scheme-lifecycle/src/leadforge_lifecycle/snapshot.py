@@ -25,7 +25,6 @@ from leadforge_lifecycle.engine import (
     RENEWAL,
     Events,
 )
-from leadforge_lifecycle.hazards import next_renewal_week
 from leadforge_lifecycle.health import NPS_NULL, SURVEY_EVERY
 from leadforge_lifecycle.population import EMPLOYEE_BANDS, PLANS, REVENUE_BANDS, Accounts
 from leadforge_lifecycle.world import Shard
@@ -42,12 +41,12 @@ def cutoff_days(shard: Shard, calendar: Calendar, regime: Regime) -> np.ndarray:
 
 
 class _Before:
-    """Counts and latest occurrence of one event kind per customer up to its cutoff week."""
+    """Counts and latest occurrence of one event kind per customer up to its cutoff day."""
 
-    def __init__(self, ev: Events, select: np.ndarray, span: int, who: np.ndarray, cutoff_week: np.ndarray):
+    def __init__(self, ev: Events, select: np.ndarray, span: int, who: np.ndarray, cutoff_day: np.ndarray):
         self.index = np.flatnonzero(select)
-        keys = ev.customer[self.index] * span + ev.week[self.index]
-        hi = np.searchsorted(keys, who * span + cutoff_week, side="right")
+        keys = ev.customer[self.index] * span + ev.day[self.index]
+        hi = np.searchsorted(keys, who * span + cutoff_day, side="right")
         lo = np.searchsorted(keys, who * span, side="left")
         self.count = hi - lo
         self.last = np.where(self.count > 0, self.index[np.maximum(hi - 1, 0)] if self.index.size else 0, -1)
@@ -61,7 +60,7 @@ def cohort(shard: Shard, calendar: Calendar, regime: Regime) -> tuple[np.ndarray
     """Rows of the customers alive at their cutoff (population order), and those cutoffs in days."""
     t = shard.trajectories
     d = cutoff_days(shard, calendar, regime)
-    alive = (t.churn_week < 0) | (7 * t.churn_week > d)
+    alive = (t.churn_day < 0) | (t.churn_day > d)
     who = np.flatnonzero(alive)
     return who, d[who]
 
@@ -69,8 +68,8 @@ def cohort(shard: Shard, calendar: Calendar, regime: Regime) -> tuple[np.ndarray
 def days_to_churn(shard: Shard, calendar: Calendar, regime: Regime) -> np.ndarray:
     """Days from each cohort member's cutoff to its churn (``-1`` if it never churns)."""
     who, d = cohort(shard, calendar, regime)
-    week = shard.trajectories.churn_week[who]
-    return np.where(week >= 0, 7 * week - d, -1)
+    day = shard.trajectories.churn_day[who]
+    return np.where(day >= 0, day - d, -1)
 
 
 def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regime) -> pa.Table:
@@ -79,24 +78,27 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
     who, d = cohort(shard, calendar, regime)
     cut = d // 7
     ev = t.events
-    span = h.active_users.shape[1] + 1
+    span = 7 * (h.active_users.shape[1] + 2)
 
-    mrr_moves = _Before(ev, (ev.kind == EXPANSION) | (ev.kind == CONTRACTION), span, who, cut)
-    expansions = _Before(ev, ev.kind == EXPANSION, span, who, cut)
-    contractions = _Before(ev, ev.kind == CONTRACTION, span, who, cut)
-    renewals = _Before(ev, ev.kind == RENEWAL, span, who, cut)
-    failures = _Before(ev, ev.kind == FAILURE, span, who, cut)
+    moves = (ev.kind == EXPANSION) | (ev.kind == CONTRACTION)
+    mrr_moves = _Before(ev, moves, span, who, d)
+    expansions = _Before(ev, ev.kind == EXPANSION, span, who, d)
+    contractions = _Before(ev, ev.kind == CONTRACTION, span, who, d)
+    renewals = _Before(ev, ev.kind == RENEWAL, span, who, d)
+    failures = _Before(ev, ev.kind == FAILURE, span, who, d)
     initial_mrr = b.initial_mrr[who]
     current_mrr = mrr_moves.latest(ev.mrr_after, initial_mrr)
+    window_end_mrr = _Before(ev, moves, span, who, d + CHURN_WINDOW_DAYS).latest(ev.mrr_after, initial_mrr)
     current_plan = mrr_moves.latest(ev.plan_after.astype(np.int64), b.initial_plan[who].astype(np.int64))
-    failure_week = failures.latest(ev.week, np.zeros_like(cut))
+    failure_day = failures.latest(ev.day, np.zeros_like(d))
+    next_end = t.term_end_day[who, np.count_nonzero(t.term_end_day[who] <= d[:, None], axis=1)]
 
     health = _health_window(shard, who, cut)
     acct = b.account[who]
     last_depth = h.depth[who, t.last_week[who]]
     ltv = _forward_revenue(shard, who, d)
-    churn_day = 7 * t.churn_week[who]
-    churned_180 = (t.churn_week[who] >= 0) & (churn_day <= d + CHURN_WINDOW_DAYS)
+    churn_day = t.churn_day[who]
+    churned_180 = (churn_day >= 0) & (churn_day <= d + CHURN_WINDOW_DAYS)
 
     columns: dict[str, object] = {
         "customer_id": id_array("cust", b.numbers[who]),
@@ -113,13 +115,13 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
         "renewal_count": renewals.count,
         "expansion_count": expansions.count,
         "contract_term_months": b.term_months[who],
-        "weeks_to_next_renewal": next_renewal_week(cut, b.term_months[who]) - cut,
+        "weeks_to_next_renewal": (next_end - d) // 7,
         **health,
         "payment_failure_count": failures.count,
-        "weeks_since_last_payment_failure": masked(cut - failure_week, failures.count == 0),
+        "weeks_since_last_payment_failure": masked((d - failure_day) // 7, failures.count == 0),
         "current_plan": category_array(PLANS, current_plan),
         "downgrade_count": contractions.count,
-        "mrr_change_full_period": t.final_mrr[who] - initial_mrr,
+        "mrr_change_full_period": window_end_mrr - initial_mrr,
         "last_health_signal_post_obs": last_depth,
         **{label: ltv[w] for w, label in zip(FORWARD_WINDOWS_DAYS, REVENUE_TARGETS, strict=True)},
         CHURN_TARGET: churned_180,
@@ -171,13 +173,10 @@ def _forward_revenue(shard: Shard, who: np.ndarray, d: np.ndarray) -> dict[int, 
     inv = shard.trajectories.invoices
     status = inv.status[who]
     collected = np.where((status == PAID) | (status == INV_RECOVERED), inv.amount[who], 0)
-    csum = np.zeros((who.size, collected.shape[1] + 1), dtype=np.int64)
-    np.cumsum(collected, axis=1, out=csum[:, 1:])
-    day = 7 * inv.weeks
-    r = np.arange(who.size)
-    first = np.searchsorted(day, d, side="right")
+    day = inv.day[who]
+    after = day > d[:, None]
     out = {}
     for window in FORWARD_WINDOWS_DAYS:
-        last = np.searchsorted(day, d + window, side="right")
-        out[window] = (csum[r, last] - csum[r, first]).astype(np.float64)
+        inside = after & (day <= (d + window)[:, None])
+        out[window] = np.sum(np.where(inside, collected, 0), axis=1).astype(np.float64)
     return out

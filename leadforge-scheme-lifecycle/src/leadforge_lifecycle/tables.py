@@ -16,10 +16,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from leadforge.columns import category_array, date_array, id_array
+from leadforge.calendar import (
+    TIME_ZONES,
+    US_PER_DAY,
+    US_PER_HOUR,
+    CalendarProfile,
+    date_array,
+    local_time_of_day_us,
+    timestamp_array,
+    utc_offsets_us,
+)
+from leadforge.columns import category_array, id_array
 from leadforge.schema import masked
 
-from leadforge_lifecycle.calendar import Calendar
+from leadforge_lifecycle.calendar import Calendar, epoch_day
 from leadforge_lifecycle.engine import (
     CHURN_REASONS,
     EVENT_TYPES,
@@ -65,33 +75,39 @@ class _Frame:
         )
 
     def dates(self, days: np.ndarray) -> pa.Array:
-        return date_array(self.observation, days)
+        """``date32`` of days counted from the observation date."""
+        return date_array(epoch_day(self.observation) + np.asarray(days, dtype=np.int64))
 
 
 def accounts_table(accounts: Accounts, calendar: Calendar, first: int = 0) -> Rows:
     """Accounts ``first …`` of the world (``accounts`` may be one block of them)."""
     ids = id_array("acct", np.arange(first + 1, first + len(accounts) + 1))
+    assert accounts.company_name is not None and accounts.zone is not None
     return {
         "account_id": ids,
-        "company_name": pc.binary_join_element_wise(
-            pa.scalar("Company", pa.large_string()), ids, pa.scalar(" ", pa.large_string())
-        ),
+        "company_name": accounts.company_name.cast(pa.large_string()),
         "industry": category_array(accounts.industries, accounts.industry),
         "region": category_array(accounts.regions, accounts.region),
         "employee_band": category_array(EMPLOYEE_BANDS, accounts.employee_band),
         "estimated_revenue_band": category_array(REVENUE_BANDS, accounts.revenue_band),
         "process_maturity_band": category_array(MATURITY_BANDS, accounts.maturity),
-        "created_at": date_array(calendar.accounts_anchor, -accounts.created_days_before_anchor),
+        "time_zone": category_array(TIME_ZONES, accounts.zone),
+        "created_at": date_array(epoch_day(calendar.accounts_anchor) - accounts.created_days_before_anchor),
     }
 
 
-def shard_tables(shard: Shard, calendar: Calendar, *, as_of_observation: bool) -> dict[str, Rows]:
-    """The five customer-level tables of one shard; ``as_of_observation`` for public invoices."""
+def shard_tables(
+    shard: Shard, calendar: Calendar, zone: np.ndarray, g: np.random.Generator, *, as_of_observation: bool
+) -> dict[str, Rows]:
+    """The five customer-level tables of one shard; ``as_of_observation`` for public invoices.
+
+    ``zone`` is each account's time-zone index; ``g`` draws the events' times of day.
+    """
     f = _Frame.of(shard, calendar.observation_date)
     return {
         "customers": customers_table(f),
         "subscriptions": subscriptions_table(f),
-        "subscription_events": events_table(f),
+        "subscription_events": events_table(f, zone[shard.customers.account], calendar.profile, g),
         "health_signals": health_table(f),
         "invoices": invoices_table(f, as_of_observation),
     }
@@ -114,7 +130,7 @@ def customers_table(f: _Frame) -> Rows:
 def subscriptions_table(f: _Frame) -> Rows:
     b, t = f.shard.customers, f.shard.trajectories
     churned = t.churn_week >= 0
-    churn_dates = _null_where(~churned, f.dates(np.where(churned, f.start + 7 * t.churn_week, 0)))
+    churn_dates = _null_where(~churned, f.dates(np.where(churned, f.start + t.churn_day, 0)))
     return {
         "subscription_id": f.subscription_ids,
         "customer_id": f.customer_ids,
@@ -135,14 +151,15 @@ def subscriptions_table(f: _Frame) -> Rows:
     }
 
 
-def events_table(f: _Frame) -> Rows:
+def events_table(f: _Frame, zone: np.ndarray, profile: CalendarProfile, g: np.random.Generator) -> Rows:
     ev = f.shard.trajectories.events
     who = pa.array(ev.customer)
+    day = epoch_day(f.observation) + f.start[ev.customer] + ev.day
     return {
         "event_id": np.arange(len(ev), dtype=np.int64),
         "subscription_id": f.subscription_ids.take(who),
         "customer_id": f.customer_ids.take(who),
-        "event_timestamp": f.dates(f.start[ev.customer] + 7 * ev.week),
+        "event_timestamp": timestamp_array(event_instants(ev.customer, day, zone[ev.customer], profile, g)),
         "event_type": category_array(EVENT_TYPES, ev.kind),
         "mrr_before": ev.mrr_before,
         "mrr_after": ev.mrr_after,
@@ -172,14 +189,37 @@ def invoices_table(f: _Frame, as_of_observation: bool) -> Rows:
     rows, slots = np.nonzero(inv.status != NOT_ISSUED)
     status = inv.status[rows, slots]
     if as_of_observation:
-        status = status_as_of(status, f.start[rows] + 7 * inv.resolved_week[rows, slots], 0)
+        status = status_as_of(status, f.start[rows] + inv.resolved_day[rows, slots], 0)
     return {
         "invoice_id": np.arange(rows.size, dtype=np.int64),
         "customer_id": f.customer_ids.take(pa.array(rows)),
-        "invoice_date": f.dates(f.start[rows] + 7 * inv.weeks[slots]),
+        "invoice_date": f.dates(f.start[rows] + inv.day[rows, slots]),
         "amount_usd": inv.amount[rows, slots],
         "payment_status": category_array(INVOICE_STATUSES, status),
     }
+
+
+def event_instants(
+    customer: np.ndarray, day: np.ndarray, zone: np.ndarray, profile: CalendarProfile, g: np.random.Generator
+) -> np.ndarray:
+    """UTC instants (µs) of events dated ``day`` (epoch days) at a working-hours local time.
+
+    The instant's UTC date is always ``day``: a local time whose UTC date would differ (a late
+    afternoon on the US west coast) is folded back into the part of the business day that
+    shares the UTC date, so every cutoff reads the same day as the engine did. One customer's
+    events of one day keep their order (times sorted in event order).
+    """
+    tod = local_time_of_day_us(g, day.size, profile)
+    offset = utc_offsets_us(day, zone)
+    utc = tod - offset
+    outside = (utc < 0) | (utc >= US_PER_DAY)
+    lo = np.maximum(profile.business_hours[0] * US_PER_HOUR, offset)
+    hi = np.minimum(profile.business_hours[1] * US_PER_HOUR, US_PER_DAY + offset)
+    folded = lo + np.mod(tod - lo, np.maximum(hi - lo, 1))
+    anywhere = np.clip(tod, np.maximum(offset, 0), np.minimum(US_PER_DAY, US_PER_DAY + offset) - 1)
+    tod = np.where(outside, np.where(hi > lo, folded, anywhere), tod)
+    instant = day * US_PER_DAY + tod - offset
+    return np.asarray(instant[np.lexsort((instant, day, customer))], dtype=np.int64)
 
 
 def status_as_of(status: np.ndarray, resolved_day: np.ndarray, cutoff_day: int) -> np.ndarray:

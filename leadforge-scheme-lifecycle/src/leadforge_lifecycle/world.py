@@ -15,7 +15,9 @@ from typing import Any
 
 from leadforge.config import GenerationConfig
 from leadforge.narrative import Narrative
+from leadforge.plugins import get_host
 from leadforge.rng import RNG
+from leadforge.vocabulary import Vocabulary
 
 from leadforge_lifecycle.calendar import Calendar
 from leadforge_lifecycle.calibration import Calibration, calibrate
@@ -87,7 +89,7 @@ class LifecycleWorld:
         """Shard ``k``'s customers, without simulating them."""
         first, n = self.shard_span(k)
         g = self.rng.shard(k).generator("customers")
-        return draw_customers(k, first, n, self.accounts, self.motif, g)
+        return draw_customers(k, first, n, self.accounts, self.motif, g, self.calendar)
 
     def simulate(self, k: int) -> Shard:
         block = self.customers(k)
@@ -109,6 +111,7 @@ class LifecycleWorld:
             block.initial_mrr,
             block.initial_plan,
             block.term_months,
+            block.start_days(self.calendar.observation_date),
             last,
             streams.generator("engine"),
         )
@@ -143,21 +146,34 @@ def pick_family(params: LifecycleParams, rng: RNG) -> RetentionMotif:
     return FAMILIES[FAMILY_NAMES[int(rng.generator("motif").integers(0, len(FAMILY_NAMES)))]]
 
 
+def vocabulary(config: GenerationConfig) -> Vocabulary:
+    """The word lists of the configuration's recipe (core's built-in lists if it names none)."""
+    entry = get_host().recipes.get(config.recipe_id)
+    recipe = getattr(entry, "recipe", None)
+    return Vocabulary.default() if recipe is None else Vocabulary.of(recipe)
+
+
 def build(config: GenerationConfig, narrative: Narrative, rng: RNG) -> LifecycleWorld:
     params = config.params_as(LifecycleParams)
     profile = config.profile
     assert isinstance(profile, LifecycleProfile)
     motif = pick_family(params, rng)
     calibration = calibrate(motif.name, profile)
-    mechanism = Mechanism.build(motif, profile.signal_strength, calibration.multipliers)
+    mechanism = Mechanism.build(
+        motif,
+        profile.signal_strength,
+        calibration.multipliers,
+        midterm_churn_scale=profile.midterm_churn_scale,
+        renewal_churn_boost=profile.renewal_churn_boost,
+    )
     accounts = draw_accounts(
         n_accounts(params.n_customers),
         motif,
         narrative.market.icp_industries,
         narrative.market.geographies,
         rng.generator("accounts"),
-    )
-    calendar = Calendar.of(params)
+    ).named(vocabulary(config), rng.generator("account_names"), rng.generator("account_zones"))
+    calendar = Calendar.of(params, narrative.calendar)
     return LifecycleWorld(
         scheme=SCHEME,
         config=config,

@@ -1,6 +1,7 @@
 """What every lifecycle check reads: the manifest's lifecycle fields and the relational columns.
 
-Columns are converted to numpy batch by batch (dates as days from the observation date, ids
+Columns are converted to numpy batch by batch (dates and instants' UTC dates as days from the
+observation date, ids
 as their integer numbers, categories as codes), so the Arrow data of a large table never sits
 in memory whole, and each table is read once however many checks use it.
 """
@@ -16,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from leadforge.bundle import RelationalContract
+from leadforge.bundle.projection import day_numbers
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.bundle.relational import id_numbers, table_where
 from leadforge.bundle.splits import SPLITS
-from leadforge.columns import day_offsets
 from leadforge.errors import BundleError
 
 from leadforge_lifecycle.catalog import CALENDAR, REGIMES, Regime, tasks
@@ -146,12 +147,12 @@ class Context:
         return {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()}
 
     def day(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """ISO dates as days from the observation date (parsed once per distinct date)."""
-        encoded = pc.dictionary_encode(values)
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        labels = day_offsets(encoded.dictionary, self.observation)
-        return np.asarray(labels[np.asarray(encoded.indices)], dtype=np.int64)
+        """Dates (``date32``) or instants (their UTC date) as days from the observation date."""
+        return np.asarray(day_numbers(values) - self._observation_day, dtype=np.int64)
+
+    @cached_property
+    def _observation_day(self) -> int:
+        return (self.observation - dt.date(1970, 1, 1)).days
 
     @cached_property
     def customers(self) -> Frame:

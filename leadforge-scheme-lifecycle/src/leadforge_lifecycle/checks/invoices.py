@@ -1,5 +1,6 @@
-"""Every invoice bills the MRR in effect on its date, on a weekly billing date of its customer,
-and every failed, recovered or written-off invoice has its payment events.
+"""Every invoice bills the MRR in effect on its date, on a monthly billing date of its customer
+(a monthly anniversary of its start, month-end clamped), and every failed, recovered or
+written-off invoice has its payment events.
 
 In a public bundle the status is the one known on the observation date: an invoice cannot
 read ``recovered`` or ``written_off`` unless the event that settled it is published too.
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 from leadforge.findings import Finding
 
+from leadforge_lifecycle.calendar import add_months, epoch_day
 from leadforge_lifecycle.checks.frames import EVENT_CODE, STATUS_CODE, Context
 from leadforge_lifecycle.checks.history import keys_of, mrr_before
 
@@ -22,7 +24,7 @@ _SETTLED = (("recovered", "payment_recovered", "equal"), ("written_off", "churn"
 
 
 def chain(ctx: Context) -> Iterator[Finding]:
-    inv, ev, cu = ctx.invoices, ctx.events, ctx.customers
+    inv, ev = ctx.invoices, ctx.events
     if np.any(inv.cols["status"] < 0):
         yield Finding(CHECK, "unknown payment_status", where=f"{ctx.rel('invoices')}:payment_status")
         return
@@ -33,10 +35,10 @@ def chain(ctx: Context) -> Iterator[Finding]:
             f"{int(np.sum(inv.cols['amount'] != mrr))} invoice(s) do not bill the MRR in effect",
             where=f"{ctx.rel('invoices')}:amount_usd",
         )
-    if np.any((inv.day - cu.day[ctx.customer_index(inv.cust)]) % 7 != 0):
+    if not np.all(on_anniversary(ctx, inv.cust, inv.day)):
         yield Finding(
             CHECK,
-            "invoice not on a weekly billing date of its customer",
+            "invoice not on a monthly billing date of its customer",
             where=f"{ctx.rel('invoices')}:invoice_date",
         )
     failures = ev.cols["kind"] == EVENT_CODE["payment_failure"]
@@ -62,6 +64,19 @@ def chain(ctx: Context) -> Iterator[Finding]:
                 ),
                 where=f"{ctx.rel('invoices')}:payment_status",
             )
+
+
+def on_anniversary(ctx: Context, cust: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Whether each day (from the observation date) is a monthly anniversary of the customer's start."""
+    row = ctx.customer_index(cust)
+    start = epoch_day(ctx.observation) + ctx.customers.day[row]
+    when = (epoch_day(ctx.observation) + day).astype("datetime64[D]")
+    months = (when.astype("datetime64[M]") - start.astype("datetime64[D]").astype("datetime64[M]")).astype(
+        np.int64
+    )
+    return np.asarray(
+        (row >= 0) & (months >= 0) & (add_months(start, months) == epoch_day(ctx.observation) + day)
+    )
 
 
 def _per_customer(ctx: Context, status: str, event: str) -> tuple[np.ndarray, np.ndarray]:

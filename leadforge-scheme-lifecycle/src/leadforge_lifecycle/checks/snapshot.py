@@ -17,6 +17,7 @@ from leadforge.bundle.splits import SPLITS
 from leadforge.columns import id_array
 from leadforge.findings import Finding
 
+from leadforge_lifecycle.calendar import epoch_day, next_term_end
 from leadforge_lifecycle.catalog import CALENDAR, tasks
 from leadforge_lifecycle.checks.frames import EVENT_CODE, Context
 from leadforge_lifecycle.checks.history import (
@@ -28,7 +29,6 @@ from leadforge_lifecycle.checks.history import (
     plans_after,
     sum_upto,
 )
-from leadforge_lifecycle.hazards import next_renewal_week
 from leadforge_lifecycle.population import PLANS
 from leadforge_lifecycle.snapshot import HEALTH_WINDOW_WEEKS
 
@@ -127,7 +127,7 @@ def _recompute(ctx: Context, cut: np.ndarray) -> _Truth:
             "renewal_count": (counts["renewal"], zero),
             "expansion_count": (counts["expansion"], zero),
             "contract_term_months": (cu.cols["term"], zero),
-            "weeks_to_next_renewal": (next_renewal_week(tenure, cu.cols["term"]) - tenure, zero),
+            "weeks_to_next_renewal": (_weeks_to_term_end(ctx, cut), zero),
             "support_ticket_count_l12w": (tickets, zero),
             "last_nps_score": (np.where(nps == NONE, 0, nps), nps == NONE),
             "payment_failure_count": (counts["payment_failure"], zero),
@@ -140,3 +140,11 @@ def _recompute(ctx: Context, cut: np.ndarray) -> _Truth:
             "current_plan": plans[plans_after(ctx, Chain.of(ctx), cut)],
         },
     )
+
+
+def _weeks_to_term_end(ctx: Context, cut: np.ndarray) -> np.ndarray:
+    """Whole weeks from each cutoff to the customer's next contract term end."""
+    cu = ctx.customers
+    start = epoch_day(ctx.observation) + cu.day
+    day = np.maximum(cut - cu.day, 0)
+    return np.asarray((next_term_end(start, cu.cols["term"], day) - day) // 7, dtype=np.int64)
