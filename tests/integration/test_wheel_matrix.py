@@ -301,7 +301,7 @@ def _generate_and_validate(
             "--override",
             str(override),
         )
-        gen = venv.run(*args, "--out", str(out), "-q")
+        gen = venv.run(*args, "--out", str(out))
         assert f"OK: bundle at {out} passed all checks." in gen.stdout
         report = json.loads(venv.run("validate", str(out), "--json", show=False).stdout)
         assert report["ok"] is True and report["scheme"] == recipe["scheme"], report
