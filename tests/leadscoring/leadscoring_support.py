@@ -59,6 +59,12 @@ def task_rows(bundle: Path, task: str = LABEL) -> pd.DataFrame:
     ).set_index("lead_id")
 
 
+def utc_day(values: pd.Series) -> pd.Series:
+    """The UTC calendar day of a ``date32`` or ``timestamp[us, UTC]`` column (midnight, tz-aware),
+    so days of both kinds subtract: the public cut's rule counts an event's UTC day."""
+    return pd.to_datetime(values, utc=True).dt.floor("D")
+
+
 def id_numbers(ids: pd.Series) -> pd.Series:
     return ids.str.extract(r"(\d+)$")[0].astype("int64")
 

@@ -3,6 +3,7 @@ and the funnel invariants no contract can express."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -25,13 +26,18 @@ from leadscoring_support import (
     make_world,
     table,
     tampered,
+    utc_day,
     validate,
 )
 
+#: How pandas reads each bundle dtype back (dates as ``datetime.date`` objects).
+PANDAS = {"timestamp": "datetime64[us, UTC]", "date": "object"}
+
 EXPECTED_COLUMNS = {
     "accounts": "account_id company_name industry region employee_band estimated_revenue_band "
-    "process_maturity_band created_at",
-    "contacts": "contact_id account_id job_title role_function seniority buyer_role email_domain_type created_at",
+    "process_maturity_band time_zone created_at",
+    "contacts": "contact_id account_id first_name last_name email job_title role_function seniority buyer_role "
+    "email_domain_type created_at",
     "leads": "lead_id contact_id account_id lead_created_at lead_source first_touch_channel current_stage "
     f"owner_rep_id is_sql {LABEL} conversion_timestamp",
     "touches": "touch_id lead_id touch_timestamp touch_type touch_channel touch_direction campaign_id",
@@ -127,7 +133,8 @@ def test_bundles_record_the_contract_and_follow_it(bundle_factory, mode: str) ->
         schema = t.public_schema(manifest.redacted_columns) if manifest.is_public else t.schema
         assert list(table(root, t.name).columns) == schema.names, t.name
         for col in schema.columns:
-            assert str(table(root, t.name)[col.name].dtype) == col.dtype, (t.name, col.name)
+            want = PANDAS.get(col.dtype, col.dtype)
+            assert str(table(root, t.name)[col.name].dtype) == want, (t.name, col.name)
     report = validate(root)
     assert report.ok, [str(f) for f in report.errors]
 
@@ -142,7 +149,7 @@ def test_every_child_row_is_dated_on_or_after_its_parent(instructor: Path) -> No
             parent = c[fk.parent]
             child = table(instructor, t.name)
             when = table(instructor, parent.name).set_index(parent.primary_key)[parent.time_column]
-            gap = (pd.to_datetime(child[t.time_column]) - pd.to_datetime(child[fk.column].map(when))).dt.days
+            gap = (utc_day(child[t.time_column]) - utc_day(child[fk.column].map(when))).dt.days
             assert gap.notna().all() and gap.min() >= 0, (t.name, fk.column, gap.min())
 
 
@@ -169,7 +176,8 @@ def test_plan_ids_are_dense_and_shard_ids_follow_their_shard(instructor: Path) -
 
 def test_core_catches_a_contact_dated_before_its_account(instructor: Path, tmp_path: Path) -> None:
     def edit(t: pa.Table, root: Path) -> pa.Table:
-        early = pc.if_else(pa.array(np.arange(t.num_rows) == 0), "1999-01-01", t.column("created_at"))
+        first = pa.array(np.arange(t.num_rows) == 0)
+        early = pc.if_else(first, pa.scalar(dt.date(1999, 1, 1), pa.date32()), t.column("created_at"))
         return t.set_column(t.column_names.index("created_at"), "created_at", early)
 
     found = errors(tampered(instructor, tmp_path, "contacts", edit))
@@ -193,10 +201,29 @@ def test_value_sets_and_ranges(instructor: Path) -> None:
     acc = table(instructor, "accounts")
     assert set(acc["employee_band"]) <= set(V.EMPLOYEE_BANDS)
     assert set(acc["estimated_revenue_band"]) <= set(V.REVENUE_BANDS)
-    assert (acc["company_name"] == "Company " + acc["account_id"]).all()
-    assert acc["created_at"].between("2022-01-01", "2023-12-02").all()
+    names = acc["company_name"]
+    assert names.is_unique or names.nunique() >= 0.95 * len(names)
+    assert not names.str.contains(r"\d").any() and not names.str.contains("acct").any()
+    assert set(acc["time_zone"]) <= {
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+        "Europe/London",
+    }
+    assert (acc.loc[acc["region"] == "UK", "time_zone"] == "Europe/London").all()
+    assert acc["created_at"].between(dt.date(2023, 1, 2), dt.date(2024, 12, 2)).all()
     leads = table(instructor, "leads")
-    assert leads["lead_created_at"].between("2024-01-01", "2024-01-30").all()
+    assert leads["lead_created_at"].between(dt.date(2025, 1, 1), dt.date(2025, 12, 31)).all()
+    people = table(instructor, "contacts")
+    corporate = people["email_domain_type"] == "corporate"
+    assert people.loc[people["email_domain_type"] == "unknown", "email"].isna().all()
+    assert people.loc[~(people["email_domain_type"] == "unknown"), "email"].str.contains("@").all()
+    domain = people.loc[corporate, "email"].str.split("@").str[1].str.split(".").str[0]
+    company = people.loc[corporate, "account_id"].map(acc.set_index("account_id")["company_name"])
+    folded = company.str.lower().str.replace(r"[^a-z]", "", regex=True)
+    assert all(d in c for d, c in zip(domain, folded, strict=True))
     assert (leads["first_touch_channel"] == leads["lead_source"]).all()
     assert set(leads["current_stage"]) <= set(V.STAGES)
     contacts = table(instructor, "contacts").set_index("contact_id")
@@ -206,12 +233,17 @@ def test_value_sets_and_ranges(instructor: Path) -> None:
     assert (
         sessions["pricing_page_views"].between(0, 2).all() and sessions["demo_page_views"].between(0, 2).all()
     )
-    assert sessions["session_duration_seconds"].between(60, 600).all()
+    assert (sessions["session_duration_seconds"] >= 1).all()
+    assert sessions["session_duration_seconds"].value_counts(normalize=True).max() <= 0.01
     touches = table(instructor, "touches").merge(leads[["lead_id", "lead_source"]], on="lead_id")
     assert (touches["touch_channel"] == touches["lead_source"]).all()
     inbound = touches["lead_source"] == "inbound_marketing"
     assert (touches["touch_direction"] == inbound.map({True: "inbound", False: "outbound"})).all()
-    assert touches["campaign_id"].isna().all()
+    marketing = touches["touch_type"].isin(["webinar", "content_download"]) | (
+        (touches["touch_type"] == "email") & inbound
+    )
+    assert touches.loc[marketing, "campaign_id"].str.fullmatch(r"cmp_\d{6}").all()
+    assert touches.loc[~marketing, "campaign_id"].isna().all()
     acts = table(instructor, "sales_activities").merge(leads[["lead_id", "owner_rep_id"]], on="lead_id")
     assert (acts["rep_id"] == acts["owner_rep_id"]).all()
 
@@ -242,23 +274,23 @@ def test_funnel_invariants(instructor: Path) -> None:
     )
     assert (plans["plan_name"] == expected.astype(str)).all()
     assert (plans["customer_start_at"] == plans["closed_at"]).all()
-    ranges = dict(zip(V.EMPLOYEE_BANDS, V.ACV_RANGES, strict=True))
-    bands = opps.join(leads, on="lead_id").merge(table(instructor, "accounts"), on="account_id")[
-        "employee_band"
-    ]
-    lo = bands.map(lambda b: ranges[b][0])
-    hi = bands.map(lambda b: ranges[b][1])
-    assert opps["estimated_acv"].between(lo, hi).all()
+    acv = opps["estimated_acv"]
+    assert (acv > 0).all() and (acv % 100 == 0).all()
+    bands = opps.join(leads, on="lead_id").merge(table(instructor, "accounts"), on="account_id")
+    medians = bands.groupby("employee_band")["estimated_acv"].median().reindex(list(V.EMPLOYEE_BANDS))
+    assert medians.is_monotonic_increasing, medians
 
 
 @pytest.mark.parametrize("name", ["touches", "sessions", "sales_activities"])
 def test_events_lie_within_each_leads_horizon(instructor: Path, name: str) -> None:
     ts = DECLARED[name][3]
     events = table(instructor, name).merge(table(instructor, "leads"), on="lead_id")
-    day = (pd.to_datetime(events[ts]) - pd.to_datetime(events["lead_created_at"])).dt.days
-    assert day.between(0, 89).all()
+    day = (utc_day(events[ts]) - utc_day(events["lead_created_at"])).dt.days
+    # Local day 0-89; a US evening falls on the next UTC day.
+    assert day.between(0, 90).all()
     ended = events["conversion_timestamp"].notna()
-    assert (events.loc[ended, ts] <= events.loc[ended, "conversion_timestamp"]).all()
+    close = utc_day(events.loc[ended, "conversion_timestamp"])
+    assert (utc_day(events.loc[ended, ts]) <= close + pd.Timedelta(days=1)).all()
 
 
 def test_row_count_ratios_are_plausible(bundle_factory) -> None:  # type: ignore[no-untyped-def]
@@ -267,7 +299,7 @@ def test_row_count_ratios_are_plausible(bundle_factory) -> None:  # type: ignore
     m = json.loads((b / "manifest.json").read_text())["tables"]
     n = m["leads"]["row_count"]
     assert n == 5000 and m["accounts"]["row_count"] == 1500 and m["contacts"]["row_count"] == 4200
-    assert 0.85 <= m["opportunities"]["row_count"] / n <= 0.99
+    assert 0.45 <= m["opportunities"]["row_count"] / n <= 0.80
     assert 6 <= m["touches"]["row_count"] / n <= 25
     assert 1.5 <= m["sessions"]["row_count"] / n <= 8
     assert 6 <= m["sales_activities"]["row_count"] / n <= 20

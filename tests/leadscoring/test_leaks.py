@@ -12,12 +12,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from leadforge_leadscoring.graph import MOTIF_FAMILIES
-from leadscoring_support import LABEL, SMALL, errors, rehash, single, table, tampered, task_rows, validate
+from leadscoring_support import (
+    LABEL,
+    SMALL,
+    errors,
+    rehash,
+    single,
+    table,
+    tampered,
+    task_rows,
+    utc_day,
+    validate,
+)
 from quality_leadscoring import model_frame
 
 
 def day_of(events: pd.DataFrame, ts: str, created: pd.Series) -> pd.Series:
-    return (pd.to_datetime(events[ts]) - pd.to_datetime(events["lead_id"].map(created))).dt.days
+    """Each row's lead day: its UTC calendar day minus its lead's creation day (the cut's rule)."""
+    return (utc_day(events[ts]) - utc_day(events["lead_id"].map(created))).dt.days
 
 
 def student_features(bundle: Path) -> pd.DataFrame:
@@ -30,7 +42,9 @@ def student_features(bundle: Path) -> pd.DataFrame:
         on="account_id",
     )
     out = out.join(
-        table(bundle, "contacts").set_index("contact_id").drop(columns=["account_id", "created_at"]),
+        table(bundle, "contacts")
+        .set_index("contact_id")
+        .drop(columns=["account_id", "created_at", "first_name", "last_name", "email"]),
         on="contact_id",
     )
     out["leads_of_account"] = out.groupby("account_id")["account_id"].transform("size")
@@ -177,8 +191,8 @@ def test_future_event_row_is_caught(bundle: Path, tmp_path: Path) -> None:
     def edit(t: pa.Table, root: Path) -> pa.Table:
         leads = table(root, "leads").set_index("lead_id")["lead_created_at"]
         row = t.slice(0, 1).to_pylist()[0]
-        late = pd.Timestamp(leads[row["lead_id"]]) + pd.Timedelta(days=45)
-        row.update(touch_id="touch_999999999", touch_timestamp=late.strftime("%Y-%m-%d"))
+        late = pd.Timestamp(leads[row["lead_id"]], tz="UTC") + pd.Timedelta(days=45, hours=10)
+        row.update(touch_id="touch_999999999", touch_timestamp=late.to_pydatetime())
         return pa.concat_tables([t, pa.Table.from_pylist([row], schema=t.schema)])
 
     found = errors(tampered(bundle, tmp_path, "touches", edit))

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from leadforge.bundle import ID_BLOCK
 from leadforge.cli import main
+from leadforge.testing.stats import auc_tolerance
 from leadforge_leadscoring.probes import rank_auc
 from leadscoring_support import LABEL, RECIPE, id_numbers, table, task_rows
 
@@ -37,7 +38,8 @@ def public(request: pytest.FixtureRequest, bundle_factory) -> Path:  # type: ign
 
 @pytest.mark.parametrize("name", list(EVENT_KEYS))
 def test_event_id_numbers_and_gaps_carry_no_label_signal(public: Path, name: str) -> None:
-    """Per lead: its first and last id number predict nothing, and its rows' ids form one run."""
+    """Per lead: its first and last id number predict nothing (within the conformance kit's
+    tolerance: 4 null sd, at least 0.03), and its rows' ids form one run."""
     y = task_rows(public)[LABEL]
     assert len(y) == 5000
     rows = table(public, name)
@@ -51,7 +53,7 @@ def test_event_id_numbers_and_gaps_carry_no_label_signal(public: Path, name: str
     label = y.reindex(per_lead.index).to_numpy(dtype=bool)
     for what in ("min", "max"):
         auc = rank_auc(per_lead[what].to_numpy(dtype=np.float64), label)
-        assert abs(auc - 0.5) <= 0.03, (name, what, auc)
+        assert abs(auc - 0.5) <= auc_tolerance(label), (name, what, auc)
 
 
 def longest_run(values: np.ndarray) -> tuple[int, bool]:

@@ -11,7 +11,7 @@ import pytest
 from leadforge.bundle.reader import BundleView
 from leadforge_leadscoring import snapshot
 from leadforge_leadscoring import vocab as V
-from leadscoring_support import SMALL, make_world, table, task_rows
+from leadscoring_support import SMALL, make_world, table, task_rows, utc_day
 
 LABEL = V.DEFAULT_TASK
 CANONICAL = (
@@ -46,7 +46,7 @@ def splits(bundle: Path) -> pd.DataFrame:
 
 def offsets(events: pd.DataFrame, ts: str, leads: pd.DataFrame) -> pd.DataFrame:
     e = events.merge(leads[["lead_id", "lead_created_at"]], on="lead_id")
-    e["d"] = (pd.to_datetime(e[ts]) - pd.to_datetime(e["lead_created_at"])).dt.days
+    e["d"] = (utc_day(e[ts]) - utc_day(e["lead_created_at"])).dt.days
     return e
 
 
@@ -109,8 +109,8 @@ def test_features_use_only_events_up_to_the_anchor(instructor: Path, clean_world
 def test_opportunity_features_at_the_anchor(instructor: Path, clean_world_rows: pd.DataFrame) -> None:
     leads = table(instructor, "leads")
     opps = table(instructor, "opportunities").merge(leads[["lead_id", "lead_created_at"]], on="lead_id")
-    created = (pd.to_datetime(opps["created_at"]) - pd.to_datetime(opps["lead_created_at"])).dt.days
-    closed = (pd.to_datetime(opps["closed_at"]) - pd.to_datetime(opps["lead_created_at"])).dt.days
+    created = (utc_day(opps["created_at"]) - utc_day(opps["lead_created_at"])).dt.days
+    closed = (utc_day(opps["closed_at"]) - utc_day(opps["lead_created_at"])).dt.days
     opps = opps.assign(made=created <= S, open=(created <= S) & ~(closed <= S)).set_index("lead_id")
     snap = clean_world_rows
     made = opps["made"].reindex(snap.index, fill_value=False)

@@ -1,6 +1,8 @@
 """Resolving the graph and the tier into calibrated mechanisms.
 
-The close-won hazard's base rate is set so that a stand-in population converts at the tier's
+Two rates are calibrated on a stand-in population, in order: the early disqualification scale,
+so that the tier's ``opportunity_rate`` of leads reaches sales (it does not depend on the close
+hazard), then the close-won hazard's base rate, so that the population converts at the tier's
 target rate. Finding it runs the funnel engine, which itself reads the mechanisms' types, so
 the loop lives here, above both :mod:`~leadforge_leadscoring.mechanisms` and
 :mod:`~leadforge_leadscoring.engine`.
@@ -14,7 +16,7 @@ import numpy as np
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
-from leadforge_leadscoring.engine import commercial_fit, conversion_rate, draw_acv
+from leadforge_leadscoring.engine import commercial_fit, draw_acv, funnel_rates, source_lift
 from leadforge_leadscoring.graph import HiddenGraph
 from leadforge_leadscoring.mechanisms import (
     Calibration,
@@ -33,6 +35,9 @@ CALIBRATION_DAYS = 90
 #: Bracket of the close-won log base rate searched, and bisection steps (2^-30 of its width).
 LOG_BASE_RANGE = (-12.0, 1.5)
 BISECTION_STEPS = 30
+#: Bracket of the log disqualification scale searched (1 = the engine's default hazards).
+LOG_QUALIFY_RANGE = (-3.0, 5.0)
+QUALIFY_STEPS = 20
 
 
 def calibration_population(
@@ -60,12 +65,17 @@ def build_mechanisms(
     cal_rng = rng.child("calibration")
     pop = calibration_population(params, profile, vocab, motif, cal_rng)
     model = structural_model(graph, profile, vocab, pop, rng)
-    engine = engine_params(motif, profile, narrative, draw_fit_tables(vocab, rng.child("world")))
+    engine = engine_params(motif, profile, narrative, draw_fit_tables(vocab, rng.child("world")), vocab)
     drivers = model.drivers(pop, cal_rng)
     codes = pop.lead_codes()
-    commercial = commercial_fit(codes, draw_acv(codes["employee_band"], cal_rng), engine)
+    commercial = commercial_fit(codes, draw_acv(codes["employee_band"], engine, cal_rng), engine)
+    lift = source_lift(codes, engine)
+    engine_rng = cal_rng.child("engine")
+    if profile.opportunity_rate is not None:
+        scale = _qualify_scale(drivers, engine, commercial, lift, profile.opportunity_rate, engine_rng)
+        engine = replace(engine, qualify_scale=scale)
     target = profile.target_rate
-    log_base, achieved = _log_win_base(drivers, engine, commercial, target, cal_rng.child("engine"))
+    log_base, achieved = _log_win_base(drivers, engine, commercial, lift, target, engine_rng)
     shifts = tuple(
         {"field": c.field, "latent_trait": c.trait, "boosts": dict(c.boosts)} for c in profile.category_shifts
     )
@@ -78,16 +88,40 @@ def build_mechanisms(
     )
 
 
+def _qualify_scale(
+    drivers: Drivers, engine: EngineParams, commercial: np.ndarray, lift: np.ndarray, target: float, rng: RNG
+) -> float:
+    """The disqualification scale at which ``target`` of the leads open an opportunity (bisection
+    on its log; more disqualification, fewer opportunities)."""
+
+    def rate(log_scale: float) -> float:
+        e = replace(engine, qualify_scale=float(np.exp(log_scale)))
+        return funnel_rates(drivers, e, commercial, lift, CALIBRATION_DAYS, rng)[0]
+
+    lo, hi = LOG_QUALIFY_RANGE
+    for _ in range(QUALIFY_STEPS):
+        mid = (lo + hi) / 2
+        if rate(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp((lo + hi) / 2))
+
+
 def _log_win_base(
-    drivers: Drivers, engine: EngineParams, commercial: np.ndarray, target: float, rng: RNG
+    drivers: Drivers,
+    engine: EngineParams,
+    commercial: np.ndarray,
+    lift: np.ndarray,
+    target: float,
+    rng: RNG,
 ) -> tuple[float, float]:
     """The close-won log base rate whose conversion rate meets ``target`` (bisection), and
     the rate it achieves; the top of the bracket if even that converts too few."""
 
     def rate(log_base: float) -> float:
-        return conversion_rate(
-            drivers, replace(engine, log_win_base=log_base), commercial, CALIBRATION_DAYS, rng
-        )
+        e = replace(engine, log_win_base=log_base)
+        return funnel_rates(drivers, e, commercial, lift, CALIBRATION_DAYS, rng)[1]
 
     lo, hi = LOG_BASE_RANGE
     rate_hi = rate(hi)

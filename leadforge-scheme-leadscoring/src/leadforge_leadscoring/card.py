@@ -216,8 +216,7 @@ def _world(f: _Facts) -> list[str]:
         f"- Target customers: {n.market.icp_employee_range[0]:,}–{n.market.icp_employee_range[1]:,} "
         f"employees in {', '.join(n.market.geographies)}; industries "
         f"{', '.join(n.market.icp_industries)}.",
-        f"- Deals: ${n.product.acv_range_usd[0]:,}–${n.product.acv_range_usd[1]:,} ACV, average "
-        f"${n.market.avg_deal_size_usd:,}, typical cycle {n.market.avg_sales_cycle_days} days.",
+        _deals(f),
         "- Channels: " + ", ".join(f"{c} {n.channel_share(c):.0%}" for c in n.gtm_motion.channels) + ".",
         "- Buyer personas: "
         + "; ".join(f"{x.title_variants[0]} / {x.role} ({x.decision_authority})" for x in n.personas)
@@ -225,6 +224,28 @@ def _world(f: _Facts) -> list[str]:
         "",
         hidden,
     ]
+
+
+def _money(x: float) -> str:
+    return f"${x / 1000:,.0f}k" if x < 1_000_000 else f"${x / 1_000_000:,.1f}M"
+
+
+def _deals(f: _Facts) -> str:
+    """The deal-size line, measured on this bundle's opportunities (heavy-tailed, so median and
+    spread say more than a range)."""
+    d = f.stats.deals
+    if not d.count:
+        return "- Deals: no opportunity was opened."
+    cycle = (
+        f" Won deals took {f.stats.won_cycle:.0f} days from opportunity to close on average."
+        if f.stats.converted_in_horizon
+        else ""
+    )
+    return (
+        f"- Deals (estimated ACV of the {d.count:,} opportunities): median {_money(d.quantile(0.5))}, "
+        f"mean {_money(d.mean)}, middle 80 % {_money(d.quantile(0.1))}–{_money(d.quantile(0.9))}, "
+        f"largest {_money(d.largest)}; a heavy right tail, like real B2B deal sizes.{cycle}"
+    )
 
 
 def _loading(f: _Facts) -> list[str]:
@@ -284,8 +305,15 @@ def _caveats(f: _Facts) -> list[str]:
             if not f.full_horizon
             else "- Features cover the whole horizon, so they overlap the label window."
         ),
-        "- Some CRM records are glitched (a broken sync or a bot multiplies a lead's touches, sessions "
-        "or activities); nothing marks them.",
+        (
+            f"- Some CRM records are glitched: a broken sync or a bot adds phantom touches, sessions or "
+            f"activities to a few leads ({f.stats.phantom_share:.1%} of the event records here); "
+            "nothing marks them."
+            if f.stats.phantoms
+            else "- No CRM record is glitched in this tier (the other tiers add rare phantom events)."
+        ),
+        "- Times are local business hours in each account's `time_zone`, stored in UTC; a lead's "
+        "day d is the UTC calendar day of the event minus its `lead_created_at`.",
         "- Accounts and contacts recur across splits (splits are by lead).",
     ]
 

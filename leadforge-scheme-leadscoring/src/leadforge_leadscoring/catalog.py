@@ -35,7 +35,7 @@ def task_catalog(label: str, window_days: int, label_window: int) -> tuple[Featu
         cat("seniority", "Contact seniority, individual_contributor to c_suite.", "contact"),
         cat("buyer_role", "Contact's buying-committee role (follows role_function).", "contact"),
         ident("lead_id", "lead", "lead_meta"),
-        cat("lead_created_at", "Date the lead was created (YYYY-MM-DD).", "lead_meta"),
+        FeatureSpec("lead_created_at", "date", "Date the lead was created (UTC calendar day).", "lead_meta"),
         cat(
             "lead_source",
             "Acquisition channel: inbound_marketing, sdr_outbound, partner_referral.",

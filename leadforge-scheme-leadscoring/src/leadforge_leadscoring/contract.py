@@ -12,7 +12,8 @@ for converted leads, are withheld.
 from __future__ import annotations
 
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
-from leadforge.bundle.contract import ISO_DATE, ColumnDoc
+from leadforge.bundle.contract import DATE, UTC_TIMESTAMP, ColumnDoc
+from leadforge.calendar import TIME_ZONES
 from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
@@ -28,17 +29,31 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
     return {
         "accounts": {
             "account_id": ColumnDoc.identifier("account"),
-            "company_name": ColumnDoc("Synthetic company name, derived from the account id."),
+            "company_name": ColumnDoc(
+                "Synthetic company name, drawn from the recipe's word lists (not derived from any id)."
+            ),
             "industry": ColumnDoc(f"Industry, {NARRATIVE} target industries."),
             "region": ColumnDoc(f"Sales region, {NARRATIVE} geographies."),
             "employee_band": ColumnDoc("Company size band.", "employees", V.EMPLOYEE_BANDS),
             "estimated_revenue_band": ColumnDoc("Annual revenue band.", "USD", V.REVENUE_BANDS),
             "process_maturity_band": ColumnDoc("Maturity of the buying process.", "", V.MATURITY_BANDS),
-            "created_at": ColumnDoc("Day the account entered the CRM.", ISO_DATE),
+            "time_zone": ColumnDoc(
+                "IANA time zone of the account's office (from its country); event times are local "
+                "business hours there, stored in UTC.",
+                "",
+                TIME_ZONES,
+            ),
+            "created_at": ColumnDoc("Day the account entered the CRM.", DATE),
         },
         "contacts": {
             "contact_id": ColumnDoc.identifier("contact"),
             "account_id": ColumnDoc.reference("account"),
+            "first_name": ColumnDoc("Synthetic first name, drawn from the recipe's word lists."),
+            "last_name": ColumnDoc("Synthetic last name, drawn from the recipe's word lists."),
+            "email": ColumnDoc(
+                "E-mail address: on the company's domain, or a personal mailbox, as "
+                "email_domain_type says; empty when unknown."
+            ),
             "job_title": ColumnDoc(f"Job title, from {NARRATIVE} persona titles."),
             "role_function": ColumnDoc(f"Persona (business function), {NARRATIVE} personas."),
             "seniority": ColumnDoc("Seniority level.", "", V.SENIORITY),
@@ -46,14 +61,16 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "email_domain_type": ColumnDoc(
                 "Kind of email domain the contact signed up with.", "", V.EMAIL_DOMAINS
             ),
-            "created_at": ColumnDoc("Day the contact entered the CRM.", ISO_DATE),
+            "created_at": ColumnDoc("Day the contact entered the CRM.", DATE),
         },
         "leads": {
             "lead_id": ColumnDoc.identifier("lead"),
             "contact_id": ColumnDoc.reference("contact"),
             "account_id": ColumnDoc.reference("account"),
             "lead_created_at": ColumnDoc(
-                "Day the lead was created; its features are measured from here.", ISO_DATE
+                "Day the lead was created (spread over the acquisition window); its features are "
+                "measured from here.",
+                DATE,
             ),
             "lead_source": ColumnDoc(f"Acquisition channel, {NARRATIVE} channels."),
             "first_touch_channel": ColumnDoc("Channel of the lead's first touch (its acquisition channel)."),
@@ -62,24 +79,28 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "is_sql": ColumnDoc("Whether the lead became sales-qualified within the horizon."),
             label: ColumnDoc(f"Label: the lead closed won within {label_window} days of its creation."),
             "conversion_timestamp": ColumnDoc(
-                "Day the lead closed won; empty unless it converted.", ISO_DATE
+                "When the lead closed won (a business time on the close day); empty unless it converted.",
+                UTC_TIMESTAMP,
             ),
         },
         "touches": {
             "touch_id": ColumnDoc.identifier("touch"),
             "lead_id": ColumnDoc.reference("lead"),
-            "touch_timestamp": ColumnDoc("Day of the touch.", ISO_DATE),
+            "touch_timestamp": ColumnDoc("When the touch happened.", UTC_TIMESTAMP),
             "touch_type": ColumnDoc("Kind of marketing or SDR touch.", "", V.TOUCH_TYPES),
             "touch_channel": ColumnDoc("Channel of the touch (the lead's acquisition channel)."),
             "touch_direction": ColumnDoc(
                 "Whether the lead or the seller started it.", "", ("outbound", "inbound")
             ),
-            "campaign_id": ColumnDoc("Marketing campaign; not simulated, always empty."),
+            "campaign_id": ColumnDoc(
+                "Marketing campaign of the touch (webinars, content offers, inbound nurture e-mails; "
+                f"{V.CAMPAIGNS_PER_MONTH} of each a month); empty for one-to-one touches."
+            ),
         },
         "sessions": {
             "session_id": ColumnDoc.identifier("website session"),
             "lead_id": ColumnDoc.reference("lead"),
-            "session_timestamp": ColumnDoc("Day of the session.", ISO_DATE),
+            "session_timestamp": ColumnDoc("When the session started.", UTC_TIMESTAMP),
             "session_type": ColumnDoc(
                 "Which part of the website the session centred on.", "", V.SESSION_TYPES
             ),
@@ -92,34 +113,32 @@ def docs(label: str, label_window: int) -> dict[str, dict[str, ColumnDoc]]:
             "activity_id": ColumnDoc.identifier("sales activity"),
             "lead_id": ColumnDoc.reference("lead"),
             "rep_id": ColumnDoc("Sales rep who performed the activity (the lead's owner)."),
-            "activity_timestamp": ColumnDoc("Day of the activity.", ISO_DATE),
+            "activity_timestamp": ColumnDoc("When the activity happened.", UTC_TIMESTAMP),
             "activity_type": ColumnDoc("Kind of activity.", "", V.ACTIVITY_TYPES),
             "activity_outcome": ColumnDoc("What the activity achieved.", "", V.ACTIVITY_OUTCOMES),
         },
         "opportunities": {
             "opportunity_id": ColumnDoc.identifier("opportunity"),
             "lead_id": ColumnDoc.reference("lead"),
-            "created_at": ColumnDoc(
-                "Day the lead became sales-qualified and the opportunity opened.", ISO_DATE
-            ),
+            "created_at": ColumnDoc("Day the lead became sales-qualified and the opportunity opened.", DATE),
             "stage": ColumnDoc("Stage at the end of the horizon.", "", V.STAGES),
             "estimated_acv": ColumnDoc("Estimated annual contract value of the deal.", "USD"),
             "close_outcome": ColumnDoc(
                 "How the opportunity closed; empty while open.", "", V.STAGES[V.CLOSED_WON :]
             ),
-            "closed_at": ColumnDoc("Day the opportunity closed; empty while open.", ISO_DATE),
+            "closed_at": ColumnDoc("Day the opportunity closed; empty while open.", DATE),
         },
         "customers": {
             "customer_id": ColumnDoc.identifier("customer"),
             "opportunity_id": ColumnDoc("The won opportunity that made the account a customer."),
             "account_id": ColumnDoc.reference("account"),
-            "customer_start_at": ColumnDoc("Day the deal closed won.", ISO_DATE),
+            "customer_start_at": ColumnDoc("Day the deal closed won.", DATE),
         },
         "subscriptions": {
             "subscription_id": ColumnDoc.identifier("subscription"),
             "customer_id": ColumnDoc.reference("customer"),
             "plan_name": ColumnDoc("Plan bought, by the deal's estimated ACV.", "", V.PLAN_NAMES),
-            "subscription_start_at": ColumnDoc("Day the subscription started (the close date).", ISO_DATE),
+            "subscription_start_at": ColumnDoc("Day the subscription started (the close date).", DATE),
             "subscription_status": ColumnDoc("Status at the end of the horizon.", "", ("active",)),
         },
     }
@@ -137,19 +156,23 @@ def schemas(label: str) -> dict[str, TableSchema]:
                 ("employee_band", "string"),
                 ("estimated_revenue_band", "string"),
                 ("process_maturity_band", "string"),
-                ("created_at", "string"),
+                ("time_zone", "string"),
+                ("created_at", "date"),
             ]
         ),
         "contacts": TableSchema.of(
             [
                 ("contact_id", "string"),
                 ("account_id", "string"),
+                ("first_name", "string"),
+                ("last_name", "string"),
+                ("email", "string"),
                 ("job_title", "string"),
                 ("role_function", "string"),
                 ("seniority", "string"),
                 ("buyer_role", "string"),
                 ("email_domain_type", "string"),
-                ("created_at", "string"),
+                ("created_at", "date"),
             ]
         ),
         "leads": TableSchema.of(
@@ -157,21 +180,21 @@ def schemas(label: str) -> dict[str, TableSchema]:
                 ("lead_id", "string"),
                 ("contact_id", "string"),
                 ("account_id", "string"),
-                ("lead_created_at", "string"),
+                ("lead_created_at", "date"),
                 ("lead_source", "string"),
                 ("first_touch_channel", "string"),
                 ("current_stage", "string"),
                 ("owner_rep_id", "string"),
                 ("is_sql", "boolean"),
                 (label, "boolean"),
-                ("conversion_timestamp", "string"),
+                ("conversion_timestamp", "timestamp"),
             ]
         ),
         "touches": TableSchema.of(
             [
                 ("touch_id", "string"),
                 ("lead_id", "string"),
-                ("touch_timestamp", "string"),
+                ("touch_timestamp", "timestamp"),
                 ("touch_type", "string"),
                 ("touch_channel", "string"),
                 ("touch_direction", "string"),
@@ -182,7 +205,7 @@ def schemas(label: str) -> dict[str, TableSchema]:
             [
                 ("session_id", "string"),
                 ("lead_id", "string"),
-                ("session_timestamp", "string"),
+                ("session_timestamp", "timestamp"),
                 ("session_type", "string"),
                 ("page_views", "Int64"),
                 ("pricing_page_views", "Int64"),
@@ -195,7 +218,7 @@ def schemas(label: str) -> dict[str, TableSchema]:
                 ("activity_id", "string"),
                 ("lead_id", "string"),
                 ("rep_id", "string"),
-                ("activity_timestamp", "string"),
+                ("activity_timestamp", "timestamp"),
                 ("activity_type", "string"),
                 ("activity_outcome", "string"),
             ]
@@ -204,10 +227,11 @@ def schemas(label: str) -> dict[str, TableSchema]:
             [
                 ("opportunity_id", "string"),
                 ("lead_id", "string"),
-                ("created_at", "string"),
+                ("created_at", "date"),
                 ("stage", "string"),
                 ("estimated_acv", "Int64"),
-                *((c, "string") for c in TERMINAL_COLUMNS),
+                ("close_outcome", "string"),
+                ("closed_at", "date"),
             ]
         ),
         "customers": TableSchema.of(
@@ -215,7 +239,7 @@ def schemas(label: str) -> dict[str, TableSchema]:
                 ("customer_id", "string"),
                 ("opportunity_id", "string"),
                 ("account_id", "string"),
-                ("customer_start_at", "string"),
+                ("customer_start_at", "date"),
             ]
         ),
         "subscriptions": TableSchema.of(
@@ -223,7 +247,7 @@ def schemas(label: str) -> dict[str, TableSchema]:
                 ("subscription_id", "string"),
                 ("customer_id", "string"),
                 ("plan_name", "string"),
-                ("subscription_start_at", "string"),
+                ("subscription_start_at", "date"),
                 ("subscription_status", "string"),
             ]
         ),

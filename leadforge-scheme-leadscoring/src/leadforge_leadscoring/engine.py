@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from leadforge.calendar import weekday
 from leadforge.rng import RNG, hash_uniform
 
 from leadforge_leadscoring import vocab as V
@@ -77,12 +78,25 @@ def commercial_fit(codes: Mapping[str, np.ndarray], acv: np.ndarray, e: EnginePa
     return np.asarray(out)
 
 
-def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray) -> Hazards:
+def source_lift(codes: Mapping[str, np.ndarray], e: EngineParams) -> np.ndarray:
+    """Each lead's log conversion lift from its acquisition channel (0 without channel data)."""
+    lifts = np.asarray(e.source_log_lift, dtype=np.float64)
+    source = codes["lead_source"]
+    if lifts.size == 0:
+        return np.zeros(source.size)
+    return np.asarray(lifts[source])
+
+
+def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray, lift: np.ndarray | float = 0.0) -> Hazards:
     """Daily hazards per lead from its drivers.
 
-    The early funnel moves mostly by luck with a mild pull from lead state, engagement and
-    the sales process; the deal is decided at negotiation, where the outcome driver (and the
-    deal's size fit) raises the close-won hazard and lowers the hazard of losing the deal.
+    Most leads are disqualified before sales accepts them: the mql and sal loss hazards are
+    scaled by ``qualify_scale`` (calibrated to the profile's opportunity rate) and fall with
+    lead state and engagement. The funnel then moves mostly by luck with a mild pull from lead
+    state, engagement and the sales process; the deal is decided at negotiation, where the
+    outcome driver (and the deal's size fit) raises the close-won hazard and lowers the hazard
+    of losing the deal. A channel's ``lift`` (log) lowers its disqualification hazard by
+    that factor and raises its close-won hazard by the same factor.
     """
     speed = (
         d.lead_state + 0.5 * d.engagement,  # mql -> sal
@@ -92,15 +106,20 @@ def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray) -> Hazards:
         d.demo + 0.5 * d.sales,  # demo completed -> proposal
         d.sales + 0.5 * d.lead_state,  # proposal -> negotiation
     )
+    early = e.qualification_speed
     advance = np.stack(
-        [sigmoid(_logit(b) + e.advance_slope * x) for b, x in zip(e.advance_base, speed, strict=True)]
+        [
+            sigmoid(_logit(b * (early if k < V.SQL else e.deal_speed)) + e.advance_slope * x)
+            for k, (b, x) in enumerate(zip(e.advance_base, speed, strict=True))
+        ]
     )
     friction = e.friction_multiplier
+    qualify = np.exp(-np.asarray(lift)) * e.qualify_scale
     churn = np.stack(
         [
             *(
-                np.minimum(0.5, b * friction * np.exp(-e.churn_slope * x))
-                for b, x in zip(e.churn_base, speed, strict=True)
+                np.minimum(0.5, b * friction * np.exp(-e.churn_slope * x) * (qualify if k < V.SQL else 1.0))
+                for k, (b, x) in enumerate(zip(e.churn_base, speed, strict=True))
             ),
             np.minimum(0.5, e.loss_base * friction * np.exp(-e.loss_slope * d.outcome)),
         ]
@@ -109,7 +128,7 @@ def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray) -> Hazards:
     both = -e.deal_and_temperature * np.logaddexp(
         -merit / e.deal_and_temperature, -fit / e.deal_and_temperature
     )
-    win = np.minimum(e.win_cap, np.exp(e.log_win_base + both))
+    win = np.minimum(e.win_cap, np.exp(e.log_win_base + both + np.asarray(lift)))
     return Hazards(advance, churn, win)
 
 
@@ -148,18 +167,25 @@ def simulate_states(h: Hazards, e: EngineParams, days: int, rng: RNG) -> States:
     return States(history, sql_day, end_day)
 
 
-def draw_acv(employee_band: np.ndarray, rng: RNG) -> np.ndarray:
-    """Estimated ACV per lead, uniform within its account's employee-band range."""
-    ranges = np.asarray(V.ACV_RANGES, dtype=np.int64)
-    lo, hi = ranges[employee_band, 0], ranges[employee_band, 1]
-    u = rng.generator("acv").random(employee_band.size)
-    return np.asarray(lo + np.minimum((u * (hi - lo + 1)).astype(np.int64), hi - lo))
+ACV_ROUNDING = 100
 
 
-def conversion_rate(d: Drivers, e: EngineParams, commercial: np.ndarray, days: int, rng: RNG) -> float:
-    """Share of leads closed won within ``days`` (used to calibrate the close hazard)."""
-    states = simulate_states(hazards(d, e, commercial), e, days, rng)
-    return float(np.mean(states.final == V.CLOSED_WON))
+def draw_acv(employee_band: np.ndarray, e: EngineParams, rng: RNG) -> np.ndarray:
+    """Estimated ACV per lead: lognormal around its employee band's median (a heavy right tail,
+    no cap), in whole hundreds of dollars as quotes are."""
+    medians = np.asarray(e.acv_medians, dtype=np.float64)[employee_band]
+    z = rng.generator("acv").standard_normal(employee_band.size)
+    acv = np.rint(medians * np.exp(e.acv_sigma * z) / ACV_ROUNDING) * ACV_ROUNDING
+    return np.asarray(np.maximum(acv, ACV_ROUNDING).astype(np.int64))
+
+
+def funnel_rates(
+    d: Drivers, e: EngineParams, commercial: np.ndarray, lift: np.ndarray, days: int, rng: RNG
+) -> tuple[float, float]:
+    """Shares of leads that open an opportunity, and that close won, within ``days`` (what the
+    calibration aims at)."""
+    states = simulate_states(hazards(d, e, commercial, lift), e, days, rng)
+    return float(np.mean(states.sql_day >= 0)), float(np.mean(states.final == V.CLOSED_WON))
 
 
 @dataclass(frozen=True)
@@ -190,11 +216,13 @@ class Activities:
 
 @dataclass(frozen=True)
 class Events:
-    """Event arrays of one shard in day-major, then lead, order."""
+    """Event arrays of one shard in day-major, then lead, order; ``phantoms`` counts the
+    glitch records among them (all kinds)."""
 
     touches: Touches
     sessions: Sessions
     activities: Activities
+    phantoms: int = 0
 
 
 def poisson_inverse(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -224,7 +252,6 @@ def _between(u: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return lo + _pick(u, hi - lo + 1)
 
 
-GLITCH_MULTIPLIER = (2, 6)
 _TOUCH, _SESSION, _ACTIVITY = range(3)
 
 
@@ -237,10 +264,12 @@ class Phantoms:
     key: np.ndarray
 
 
-def phantoms(kind: int, real_lead: np.ndarray, last_day: np.ndarray, rate: float, rng: RNG) -> Phantoms:
+def phantoms(
+    kind: int, real_lead: np.ndarray, last_day: np.ndarray, rate: float, size: tuple[int, ...], rng: RNG
+) -> Phantoms:
     """Tracking glitches: for a ``rate`` share of leads, a broken sync or a bot records
-    ``k x (real + 1)`` extra events of this kind (k in 2..6) on random days of the lead's
-    active life. They look like ordinary records; only their number gives them away.
+    ``k x (real + 1)`` extra events of this kind (k uniform in ``size``) on random days of the
+    lead's active life. They look like ordinary records; only their number gives them away.
 
     Uniforms are hashed from (kind, lead, position), so the glitches of one lead never move
     another lead's draws.
@@ -251,7 +280,7 @@ def phantoms(kind: int, real_lead: np.ndarray, last_day: np.ndarray, rate: float
     if rate <= 0 or not hit.any():
         empty = np.zeros(0, dtype=np.int64)
         return Phantoms(empty, empty, empty.astype(np.uint64))
-    mult = _between(hash_uniform(lead_key, rng.key("glitch_size")), *GLITCH_MULTIPLIER)
+    mult = _between(hash_uniform(lead_key, rng.key("glitch_size")), size[0], size[-1])
     real = np.bincount(real_lead, minlength=n)
     count = np.where(hit, mult * (real + 1), 0)
     lead = np.repeat(np.arange(n), count)
@@ -264,18 +293,51 @@ def phantoms(kind: int, real_lead: np.ndarray, last_day: np.ndarray, rate: float
     return Phantoms(lead, day, key)
 
 
+def _durations(u: np.ndarray, v: np.ndarray, e: EngineParams, shift: np.ndarray | float) -> np.ndarray:
+    """Session lengths in whole seconds: lognormal around the median (engaged leads stay longer),
+    from two uniforms per session (Box-Muller), at least one second."""
+    z = np.sqrt(-2.0 * np.log(np.maximum(u, 1e-12))) * np.cos(2.0 * np.pi * v)
+    seconds = e.session_median_seconds * np.exp(e.session_sigma * z + shift)
+    return np.asarray(np.maximum(np.rint(seconds), 1).astype(np.int64))
+
+
 def _day_major(day: np.ndarray, lead: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(day.astype(np.int64) * n + lead, kind="stable")
 
 
-def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
-    """Touches, sessions and sales activities along the stage path, plus tracking glitches."""
+def week_factors(created_day: np.ndarray, days: int, weekday_weights: tuple[float, ...]) -> np.ndarray:
+    """(day, lead) multiplier of every event rate: the calendar's weekday weights relative to
+    an average working day, on each lead's calendar days (people rarely work at weekends)."""
+    w = np.asarray(weekday_weights, dtype=np.float64)
+    w = (w / w[:5].mean() if w[:5].mean() > 0 else np.ones(7)).astype(np.float32)
+    first = weekday(created_day).astype(np.int8)
+    shift = (np.arange(days) % 7).astype(np.int8)
+    return np.asarray(w[(first[None, :] + shift[:, None]) % 7])
+
+
+def emit(
+    states: States,
+    d: Drivers,
+    e: EngineParams,
+    rng: RNG,
+    created_day: np.ndarray,
+    weekday_weights: tuple[float, ...],
+) -> Events:
+    """Touches, sessions and sales activities along the stage path, plus tracking glitches.
+
+    Rates follow each lead's calendar (``weekday_weights`` on its days since
+    ``created_day``), so weekends are quiet."""
     hist = states.history
     days, n = hist.shape
+    week = week_factors(created_day, days, weekday_weights)
     prev = np.empty_like(hist)
     prev[0] = V.MQL
     prev[1:] = hist[:-1]
     live = (prev < V.OPEN_STAGES) & ~((hist == V.CLOSED_LOST) & (prev != V.CLOSED_LOST))
+    # A lead disqualified before sales goes back to marketing nurture: its touches and web
+    # visits carry on as before; the sales process (activities) stops.
+    recycled = (states.final == V.CLOSED_LOST) & (states.sql_day < 0)
+    nurtured = live | ((hist == V.CLOSED_LOST) & recycled[None, :])
     last_day = np.where(states.end_day >= 0, states.end_day, days - 1).astype(np.int64)
 
     decay = np.maximum(e.touch_floor, e.touch_decay ** np.arange(days, dtype=np.float64))
@@ -285,10 +347,15 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
         + e.touch_intent**2 * _var(d.intent)
         + float(np.var(d.habit))
     )
+    # Saturating: a nurture cadence has a ceiling, so no real lead is touched hundreds of times.
+    cap = e.touch_ceiling
     lead_rate = e.touch_rate * np.exp(
-        e.touch_engagement * d.engagement + e.touch_intent * d.intent + d.habit - 0.5 * spread
+        cap
+        * np.tanh(
+            (e.touch_engagement * d.engagement + e.touch_intent * d.intent + d.habit - 0.5 * spread) / cap
+        )
     )
-    lam = np.where(live, decay[:, None] * lead_rate[None, :], 0.0)
+    lam = np.where(nurtured, week * decay[:, None] * lead_rate[None, :], 0.0)
     counts = poisson_inverse(rng.generator("touches").random((days, n)), lam).reshape(days, n)
 
     cells = np.flatnonzero(counts)
@@ -298,7 +365,8 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
     touch_key = touch_cell.astype(np.uint64) * np.uint64(64) + within.astype(np.uint64)
     t_lead, t_day = touch_cell % n, touch_cell // n
     t_kind = _pick(hash_uniform(touch_key, rng.key("touch_type")), len(V.TOUCH_TYPES))
-    g = phantoms(_TOUCH, t_lead, last_day, e.glitch_rate, rng)
+    g = phantoms(_TOUCH, t_lead, last_day, e.glitch_rate, e.glitch_size, rng)
+    glitched = g.lead.size
     g_kind = _pick(hash_uniform(g.key, rng.key("touch_type")), len(V.TOUCH_TYPES))
     order = _day_major(np.concatenate([t_day, g.day]), np.concatenate([t_lead, g.lead]), n)
     touches = Touches(
@@ -315,7 +383,8 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
     s_lead, s_day = s_cells % n, s_cells // n
     s_stage = hist.ravel()[s_cells]
     key = s_cells.astype(np.uint64) * np.uint64(64)
-    g = phantoms(_SESSION, s_lead, last_day, e.glitch_rate, rng)
+    g = phantoms(_SESSION, s_lead, last_day, e.glitch_rate, e.glitch_size, rng)
+    glitched += g.lead.size
 
     def hu(name: str, keys: np.ndarray) -> np.ndarray:
         return hash_uniform(keys, rng.key(name))
@@ -328,9 +397,9 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
     p_demo = sigmoid(e.demo_view_base + e.demo_view_demo * d.demo)[s_lead]
     in_demo = (s_stage == V.DEMO_SCHEDULED) | (s_stage == V.DEMO_COMPLETED)
     demo = np.where(in_demo, (hu("demo_a", key) < p_demo).astype(np.int64) + (hu("demo_b", key) < p_demo), 0)
-    lo, hi = V.SESSION_SECONDS
-    depth = hu("duration", key) ** np.exp(-e.duration_engagement * d.engagement[s_lead])
-    seconds = lo + np.minimum((depth * (hi - lo + 1)).astype(np.int64), hi - lo)
+    seconds = _durations(
+        hu("duration", key), hu("duration_b", key), e, e.duration_engagement * d.engagement[s_lead]
+    )
     all_keys = np.concatenate([key, g.key])
     zeros = np.zeros(g.lead.size, dtype=np.int64)
     order = _day_major(np.concatenate([s_day, g.day]), np.concatenate([s_lead, g.lead]), n)
@@ -341,7 +410,9 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
         page_views=_between(hu("page_views", all_keys), *V.PAGE_VIEWS)[order],
         pricing_views=np.concatenate([pricing, zeros])[order],
         demo_views=np.concatenate([demo, zeros])[order],
-        seconds=np.concatenate([seconds, _between(hu("duration", g.key), lo, hi)])[order],
+        seconds=np.concatenate([seconds, _durations(hu("duration", g.key), hu("duration_b", g.key), e, 0.0)])[
+            order
+        ],
     )
 
     base = np.asarray((*e.activity_base, 0.0, 0.0), dtype=np.float64)
@@ -351,11 +422,12 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
         - 0.5 * (e.activity_sales**2 * _var(d.sales) + e.activity_state**2 * _var(d.lead_state))
     )
     u_act = rng.generator("activities").random((days, n), dtype=np.float32)
-    selling = live & (hist >= V.SAL) & (hist <= V.NEGOTIATION)
-    p_act = np.minimum(0.9, base[hist.astype(np.intp)] * act_rate[None, :])
+    selling = live & (hist <= V.NEGOTIATION)
+    p_act = np.minimum(0.9, base[hist.astype(np.intp)] * act_rate[None, :]) * np.minimum(week, 1.0)
     a_cells = np.flatnonzero(selling & (u_act < p_act))
     a_lead, a_day = a_cells % n, a_cells // n
-    g = phantoms(_ACTIVITY, a_lead, last_day, e.glitch_rate, rng)
+    g = phantoms(_ACTIVITY, a_lead, last_day, e.glitch_rate, e.glitch_size, rng)
+    glitched += g.lead.size
     a_keys = np.concatenate([a_cells.astype(np.uint64) * np.uint64(64), g.key])
     order = _day_major(np.concatenate([a_day, g.day]), np.concatenate([a_lead, g.lead]), n)
     activities = Activities(
@@ -364,4 +436,4 @@ def emit(states: States, d: Drivers, e: EngineParams, rng: RNG) -> Events:
         kind=_pick(hash_uniform(a_keys, rng.key("activity_type")), len(V.ACTIVITY_TYPES))[order],
         outcome=_pick(hash_uniform(a_keys, rng.key("activity_outcome")), len(V.ACTIVITY_OUTCOMES))[order],
     )
-    return Events(touches, sessions, activities)
+    return Events(touches, sessions, activities, glitched)

@@ -157,8 +157,9 @@ class EngineParams:
 
     touch_rate: float
     glitch_rate: float = 0.0
-    touch_decay: float = 0.97
+    touch_decay: float = 0.96
     touch_floor: float = 0.05
+    touch_ceiling: float = 1.0
     touch_engagement: float = 1.0
     touch_intent: float = 0.7
     session_base: float = 0.22
@@ -170,12 +171,12 @@ class EngineParams:
     demo_view_base: float = 0.0
     demo_view_demo: float = 1.0
     duration_engagement: float = 0.5
-    activity_base: tuple[float, ...] = (0.0, 0.16, 0.20, 0.22, 0.22, 0.24, 0.20)
+    activity_base: tuple[float, ...] = (0.06, 0.16, 0.20, 0.22, 0.22, 0.24, 0.20)
     activity_sales: float = 1.0
     activity_state: float = 0.8
     advance_base: tuple[float, ...] = (0.35, 0.30, 0.30, 0.30, 0.30, 0.25)
     advance_slope: float = 0.5
-    min_dwell: tuple[int, ...] = (2, 2, 2, 3, 2, 3, 17)
+    min_dwell: tuple[int, ...] = (4, 4, 2, 3, 2, 3, 13)
     churn_base: tuple[float, ...] = (0.004, 0.003, 0.002, 0.002, 0.002, 0.002)
     churn_slope: float = 0.6
     friction_multiplier: float = 1.0
@@ -191,6 +192,15 @@ class EngineParams:
     deal_and_temperature: float = 0.5
     fit_tables: tuple[FitTable, ...] = ()
     log_win_base: float = -3.0
+    qualify_scale: float = 1.0
+    qualification_speed: float = 1.0
+    deal_speed: float = 1.0
+    source_log_lift: tuple[float, ...] = ()
+    acv_medians: tuple[float, ...] = (20_000.0, 33_000.0, 52_000.0, 80_000.0)
+    acv_sigma: float = 0.7
+    glitch_size: tuple[int, ...] = (2, 6)
+    session_median_seconds: float = 150.0
+    session_sigma: float = 0.85
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -200,6 +210,7 @@ class EngineParams:
             else:
                 out[k] = [round(float(x), 6) for x in v] if isinstance(v, tuple) else round(float(v), 6)
         out["min_dwell"] = list(self.min_dwell)
+        out["glitch_size"] = list(self.glitch_size)
         return out
 
 
@@ -257,17 +268,32 @@ def draw_fit_tables(vocab: Vocabulary, rng: RNG) -> tuple[FitTable, ...]:
 
 
 def engine_params(
-    motif: str, profile: LeadScoringProfile, narrative: Narrative, fit_tables: tuple[FitTable, ...]
+    motif: str,
+    profile: LeadScoringProfile,
+    narrative: Narrative,
+    fit_tables: tuple[FitTable, ...],
+    vocab: Vocabulary,
 ) -> EngineParams:
-    """Engine parameters after difficulty: loadings scaled by signal strength, churn by friction."""
+    """Engine parameters after difficulty: loadings scaled by signal strength, churn by friction,
+    and the profile's funnel, channel and deal-size data."""
+    lifts = np.log([profile.lift_of(c) for c in vocab.channels])
+    # Centred on the channel mix, so the lifts move conversion between channels, not its level.
+    lifts = lifts - float(np.dot(vocab.channel_weights, lifts))
     base = EngineParams(
         touch_rate=TOUCH_RATE.get(motif, 0.40),
         deal_centre=float(narrative.market.avg_deal_size_usd),
         acv_range=tuple(float(x) for x in narrative.product.acv_range_usd),
         fit_tables=fit_tables,
         glitch_rate=profile.glitch_rate,
+        glitch_size=tuple(profile.glitch_size),
         friction_multiplier=1.0 + 0.5 * profile.committee_friction,
+        source_log_lift=tuple(float(x) for x in lifts),
+        acv_sigma=profile.acv_sigma,
+        qualification_speed=profile.qualification_speed,
+        deal_speed=profile.deal_speed,
     )
+    if profile.acv_medians:
+        base = replace(base, acv_medians=tuple(float(x) for x in profile.acv_medians))
     s = profile.signal_strength
     return replace(base, **{k: getattr(base, k) * s for k in LOADINGS})
 

@@ -120,7 +120,20 @@ class LeadScoringProfile:
     pre-anchor behaviour can reveal (unobserved deal luck);
     ``behaviour_noise`` is lead-level habit noise on every engagement intensity, unrelated to
     the latent graph; ``glitch_rate`` is the share of (lead, event kind) pairs whose records
-    a broken sync or a bot inflates with phantom events.
+    a broken sync or a bot inflates with phantom events (``glitch_size``: by how many times the
+    real count plus one, low and high).
+
+    The funnel's shape is recipe data too: ``opportunity_rate`` is the share of leads that open
+    an opportunity within the horizon (early disqualification is calibrated to it; real B2B
+    funnels lose most leads before sales), ``qualification_speed`` how fast leads move from
+    mql to sql (a multiplier on those stages' advance rates: slower, and fewer opportunities
+    are open by the snapshot day), ``deal_speed`` the same from sql to negotiation (slower, and
+    more deals are still open when the label window ends), ``source_lift`` how many times more
+    often a channel's leads convert than the baseline's (referrals above cold outbound), and
+    ``opportunity_logging`` [share, days] how many opportunities reps log late in the CRM and by
+    up to how many days (patchy records: the opportunity row and the snapshot see the logged
+    day, the funnel the real one), ``acv_medians`` /
+    ``acv_sigma`` the lognormal deal size per employee band (heavy-tailed, no cap).
     """
 
     signal_strength: float
@@ -135,6 +148,14 @@ class LeadScoringProfile:
     description: str = ""
     conversion_rate_target: float | None = None
     category_latent_correlations: Mapping[str, Any] | None = None
+    opportunity_rate: float | None = None
+    qualification_speed: float = 1.0
+    deal_speed: float = 1.0
+    opportunity_logging: tuple[float, ...] = (0.0, 0)
+    source_lift: Mapping[str, Any] | None = None
+    acv_medians: tuple[float, ...] | None = None
+    acv_sigma: float = 0.7
+    glitch_size: tuple[int, ...] = (2, 6)
 
     def check(self) -> None:
         if not 0.0 < self.signal_strength <= 1.0:
@@ -159,6 +180,50 @@ class LeadScoringProfile:
                 f"conversion_rate_target {target} lies outside conversion_rate_range {list(band)}",
                 key="conversion_rate_target",
             )
+        if self.opportunity_rate is not None and not band[1] < self.opportunity_rate < 1.0:
+            raise InvalidConfigError(
+                f"opportunity_rate must lie between the conversion band's top ({band[1]}) and 1, "
+                f"got {self.opportunity_rate}",
+                key="opportunity_rate",
+            )
+        for channel, lift in (self.source_lift or {}).items():
+            if isinstance(lift, bool) or not isinstance(lift, int | float) or not 0.1 <= lift <= 10.0:
+                raise InvalidConfigError(
+                    f"source_lift.{channel} must be a number within [0.1, 10], got {lift!r}",
+                    key=f"source_lift.{channel}",
+                )
+        medians = self.acv_medians
+        if medians is not None and (len(medians) != 4 or min(medians) <= 0):
+            raise InvalidConfigError(
+                f"acv_medians must be four positive deal sizes (one per employee band), got {list(medians)}",
+                key="acv_medians",
+            )
+        if not 0.05 <= self.qualification_speed <= 2.5:
+            raise InvalidConfigError(
+                f"qualification_speed must be within [0.05, 2.5], got {self.qualification_speed}",
+                key="qualification_speed",
+            )
+        if not 0.05 <= self.deal_speed <= 2.5:
+            raise InvalidConfigError(
+                f"deal_speed must be within [0.05, 2.5], got {self.deal_speed}", key="deal_speed"
+            )
+        log = self.opportunity_logging
+        if len(log) != 2 or not 0.0 <= log[0] <= 1.0 or not 0 <= log[1] <= 365:
+            raise InvalidConfigError(
+                f"opportunity_logging must be [share, days] with share in [0, 1] and days in [0, 365], "
+                f"got {list(log)}",
+                key="opportunity_logging",
+            )
+        if not 0.0 <= self.acv_sigma <= 2.0:
+            raise InvalidConfigError(
+                f"acv_sigma must be within [0, 2], got {self.acv_sigma}", key="acv_sigma"
+            )
+        size = self.glitch_size
+        if len(size) != 2 or not 1 <= size[0] <= size[1] <= 20:
+            raise InvalidConfigError(
+                f"glitch_size must be [low, high] with 1 <= low <= high <= 20, got {list(size)}",
+                key="glitch_size",
+            )
         self.category_shifts  # noqa: B018 - parses and validates the mapping
 
     @property
@@ -166,6 +231,17 @@ class LeadScoringProfile:
         """The conversion rate the hazards are calibrated to (band midpoint unless pinned)."""
         lo, hi = self.conversion_rate_range
         return self.conversion_rate_target if self.conversion_rate_target is not None else (lo + hi) / 2
+
+    def lift_of(self, channel: str) -> float:
+        """The conversion lift of a channel: an exact name, else a prefix (``inbound`` matches
+        ``inbound_marketing``), else 1."""
+        lifts = self.source_lift or {}
+        if channel in lifts:
+            return float(lifts[channel])
+        for key, value in lifts.items():
+            if channel.startswith(str(key)):
+                return float(value)
+        return 1.0
 
     @property
     def category_shifts(self) -> tuple[CategoryShift, ...]:

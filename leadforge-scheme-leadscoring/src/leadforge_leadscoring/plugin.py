@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from leadforge.bundle.reader import BundleView, Manifest
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
+    from leadforge.realism import RealismMetric
+    from leadforge.report.model import Section
     from leadforge.rng import RNG
 
     from leadforge_leadscoring.stats import RunStats
@@ -119,3 +121,21 @@ def validate(bundle: BundleView, manifest: Manifest) -> list[Finding] | None:
     from leadforge_leadscoring import checks
 
     return checks.run(bundle, manifest)
+
+
+@hookimpl
+def realism_metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric] | None:
+    if manifest.scheme != SCHEME:
+        return None
+    from leadforge_leadscoring import realism
+
+    return realism.metrics(bundle, manifest)
+
+
+@hookimpl
+def report_sections(bundle: BundleView, manifest: Manifest) -> list[Section] | None:
+    if manifest.scheme != SCHEME:
+        return None
+    from leadforge_leadscoring import report
+
+    return report.sections(bundle, manifest)

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
+from leadforge import calendar as cal
 from leadforge.errors import InvalidConfigError
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
+from leadforge.vocabulary import Vocabulary as WordLists
 
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.params import CategoryShift, LeadScoringParams
@@ -29,7 +31,8 @@ MATURITY_SD = 0.15
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The recipe narrative's value sets, in the order their codes index them."""
+    """The recipe narrative's value sets, in the order their codes index them, its calendar,
+    and the recipe's word lists for names."""
 
     industries: tuple[str, ...]
     regions: tuple[str, ...]
@@ -38,9 +41,11 @@ class Vocabulary:
     roles: tuple[str, ...]
     buyer_roles: tuple[str, ...]
     titles: tuple[tuple[str, ...], ...]
+    calendar: cal.CalendarProfile
+    words: WordLists
 
     @classmethod
-    def from_narrative(cls, narrative: Narrative) -> Vocabulary:
+    def from_narrative(cls, narrative: Narrative, names: WordLists | None = None) -> Vocabulary:
         m, g = narrative.market, narrative.gtm_motion
         for what, items in (
             ("market.icp_industries", m.icp_industries),
@@ -62,6 +67,8 @@ class Vocabulary:
             roles=tuple(p.role for p in narrative.personas),
             buyer_roles=tuple(p.decision_authority for p in narrative.personas),
             titles=tuple(tuple(p.title_variants) for p in narrative.personas),
+            calendar=narrative.calendar,
+            words=names or WordLists.default(),
         )
 
     @property
@@ -88,12 +95,15 @@ class Shard:
 
 @dataclass(frozen=True)
 class Accounts:
+    """``created_day`` is days since 1970-01-01; ``zone`` indexes :data:`leadforge.calendar.TIME_ZONES`."""
+
     industry: np.ndarray
     region: np.ndarray
     employee_band: np.ndarray
     revenue_band: np.ndarray
     maturity_band: np.ndarray
-    created_offset: np.ndarray
+    created_day: np.ndarray
+    zone: np.ndarray
     traits: Mapping[str, np.ndarray]
 
 
@@ -104,16 +114,19 @@ class Contacts:
     title: np.ndarray
     seniority: np.ndarray
     email_domain: np.ndarray
-    created_offset: np.ndarray
+    created_day: np.ndarray
     traits: Mapping[str, np.ndarray]
 
 
 @dataclass(frozen=True)
 class Leads:
+    """``created_day`` is the lead's arrival (days since 1970-01-01), drawn over the recipe
+    calendar's acquisition window; every simulated day counts from it."""
+
     contact: np.ndarray
     account: np.ndarray
     source: np.ndarray
-    created_offset: np.ndarray
+    created_day: np.ndarray
     rep: np.ndarray
     traits: Mapping[str, np.ndarray]
 
@@ -222,13 +235,16 @@ def draw_population(shard: Shard, vocab: Vocabulary, motif: str, rng: RNG) -> Po
     na, nc, nl = shard.n_accounts, shard.n_contacts, shard.n_leads
     ga = rng.generator("accounts")
     maturity = _choice(ga, na, V.MATURITY_WEIGHTS)
+    region = ga.integers(0, len(vocab.regions), na)
+    start = vocab.calendar.start_day
     accounts = Accounts(
         industry=ga.integers(0, len(vocab.industries), na),
-        region=ga.integers(0, len(vocab.regions), na),
+        region=region,
         employee_band=_choice(ga, na, V.EMPLOYEE_WEIGHTS),
         revenue_band=_choice(ga, na, V.REVENUE_WEIGHTS),
         maturity_band=maturity,
-        created_offset=-ga.integers(V.ACCOUNT_AGE_DAYS[0], V.ACCOUNT_AGE_DAYS[1] + 1, na),
+        created_day=start - ga.integers(V.ACCOUNT_AGE_DAYS[0], V.ACCOUNT_AGE_DAYS[1] + 1, na),
+        zone=cal.zones_for(np.asarray(vocab.regions, dtype=object)[region], rng.generator("time_zones")),
         traits={
             name: _trait(
                 rng,
@@ -254,7 +270,7 @@ def draw_population(shard: Shard, vocab: Vocabulary, motif: str, rng: RNG) -> Po
         title=title,
         seniority=_choice(gc, nc, V.SENIORITY_WEIGHTS),
         email_domain=_choice(gc, nc, V.EMAIL_DOMAIN_WEIGHTS),
-        created_offset=accounts.created_offset[account] + gc.integers(0, V.CONTACT_LAG_DAYS + 1, nc),
+        created_day=accounts.created_day[account] + gc.integers(0, V.CONTACT_LAG_DAYS + 1, nc),
         traits={name: _trait(rng, name, nc, motif) for name, t in TRAITS.items() if t.level == "contact"},
     )
     gl = rng.generator("leads")
@@ -263,7 +279,7 @@ def draw_population(shard: Shard, vocab: Vocabulary, motif: str, rng: RNG) -> Po
         contact=contact,
         account=account[contact],
         source=_choice(gl, nl, vocab.channel_weights),
-        created_offset=gl.integers(0, V.LEAD_CREATION_DAYS, nl),
+        created_day=cal.arrival_days(rng.generator("lead_arrival"), nl, vocab.calendar).astype(np.int64),
         rep=gl.integers(0, V.N_REPS, nl),
         traits={name: _trait(rng, name, nl, motif) for name, t in TRAITS.items() if t.level == "lead"},
     )

@@ -12,6 +12,7 @@ from functools import partial
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from leadforge.bundle import BundleWriter, ManifestFields, ShardOut, TaskSpec
 from leadforge.distortions import DistortionKnobs, distort
 from leadforge.features import catalog_schema
@@ -66,7 +67,23 @@ def task_rows(world: LeadScoringWorld, sim: SimulatedShard, knobs: DistortionKno
     features = snapshot.build(sim, world.vocab, p.feature_window, p.label_window_days, p.primary_task)
     catalog = task_catalog(p.primary_task, p.feature_window, p.label_window_days)
     rng = world.rng.shard(sim.shard.index).generator("snapshot_distortions")
-    return distort(features, catalog, knobs, rng)
+    return within_window(distort(features, catalog, knobs, rng), p.feature_window)
+
+
+#: Features measured in days before the anchor: a distortion must not push them past the window.
+WINDOW_DAYS = ("days_since_first_touch", "days_since_last_touch")
+
+
+def within_window(rows: pa.Table, window: int) -> pa.Table:
+    """``rows`` with the day-count features clipped to ``[0, window]`` (nulls kept): noise and
+    outliers may blur a value, never move it outside what it can mean."""
+    for name in WINDOW_DAYS:
+        if name not in rows.column_names:
+            continue
+        col = rows.column(name)
+        clipped = pc.min_element_wise(pc.max_element_wise(col, pa.scalar(0.0)), pa.scalar(float(window)))
+        rows = rows.set_column(rows.column_names.index(name), name, clipped)
+    return rows
 
 
 def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
@@ -90,7 +107,9 @@ def write_shard(world: LeadScoringWorld, out: ShardOut) -> RunStats:
     sim = world.simulate(world.plan[out.index])
     rows = task_rows(world, sim, DistortionKnobs.of(world.profile))
     out.write(
-        tables=tables.build(sim, world.vocab, label=label, label_window=p.label_window_days),
+        tables=tables.build(
+            sim, world.vocab, world.rng.shard(sim.shard.index), label=label, label_window=p.label_window_days
+        ),
         tasks={label: rows},
     )
     if out.writes_metadata:

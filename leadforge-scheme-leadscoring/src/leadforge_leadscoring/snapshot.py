@@ -1,7 +1,9 @@
 """The lead snapshot: 33 canonical columns per lead at its anchor day.
 
 Every feature is computed from events on lead-relative days ``0 … W`` (``W`` = snapshot
-day, inclusive), and ``current_stage`` / ``is_sql`` are the values at the end of day ``W``.
+day, inclusive; an event's day is its UTC calendar day minus the lead's creation day, the
+public cut's rule, see :mod:`leadforge_leadscoring.timing`), and ``current_stage`` /
+``is_sql`` are the values at the end of day ``W``.
 The one exception is the deliberate trap ``total_touches_all``, which counts touches over
 the whole horizon and is flagged ``leakage_risk``.
 """
@@ -10,12 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from leadforge.columns import category_array, date_array, id_array
+from leadforge.calendar import date_array
+from leadforge.columns import category_array, id_array
 from leadforge.schema import masked
 
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.catalog import TRAP
 from leadforge_leadscoring.population import Vocabulary
+from leadforge_leadscoring.timing import lead_days
 from leadforge_leadscoring.world import SimulatedShard
 
 
@@ -32,9 +36,10 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
     contact = leads.contact
 
     t = ev.touches
-    tw = t.day <= window
+    t_day = lead_days(sim.times.touches, t.lead, pop)
+    tw = t_day <= window
     tl = t.lead[tw]
-    td = t.day[tw]
+    td = t_day[tw]
     touch_count = np.bincount(tl, minlength=n)
     inbound_lead = np.array([c.startswith("inbound") for c in vocab.channels])[leads.source]
     first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
@@ -44,12 +49,13 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
     touched = touch_count > 0
 
     s = ev.sessions
-    sw = s.day <= window
+    sw = lead_days(sim.times.sessions, s.lead, pop) <= window
     sl = s.lead[sw]
 
     a = ev.activities
     states = sim.states
-    opp_created = (states.sql_day >= 0) & (states.sql_day <= window)
+    opp_created = (sim.opportunity_day >= 0) & (sim.opportunity_day <= window)
+    is_sql = (states.sql_day >= 0) & (states.sql_day <= window)
     open_opp = opp_created & ((states.end_day < 0) | (states.end_day > window))
     acv = sim.acv.astype(np.float64)
     midpoint = np.asarray(V.REVENUE_MIDPOINTS)[acc.revenue_band[account]]
@@ -70,10 +76,10 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
         "seniority": category_array(V.SENIORITY, con.seniority[contact]),
         "buyer_role": category_array(vocab.buyer_roles, con.persona[contact]),
         "lead_id": _ids("lead", shard.lead_start, np.arange(n)),
-        "lead_created_at": date_array(V.BASE_DATE, leads.created_offset),
+        "lead_created_at": date_array(leads.created_day),
         "lead_source": category_array(vocab.channels, leads.source),
         "current_stage": category_array(V.STAGES, states.stage_at(window)),
-        "is_sql": opp_created,
+        "is_sql": is_sql,
         "touch_count": touch_count,
         "inbound_touch_count": np.where(inbound_lead, touch_count, 0),
         "outbound_touch_count": np.where(inbound_lead, 0, touch_count),
@@ -84,7 +90,9 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
         "touches_days_0_7": np.bincount(tl[td <= 7], minlength=n),
         "touches_last_7_days": np.bincount(tl[td > window - 7], minlength=n),
         "days_since_first_touch": masked(np.where(touched, window - first, 0).astype(np.float64), ~touched),
-        "activity_count": np.bincount(a.lead[a.day <= window], minlength=n),
+        "activity_count": np.bincount(
+            a.lead[lead_days(sim.times.activities, a.lead, pop) <= window], minlength=n
+        ),
         "days_since_last_touch": masked(np.where(touched, window - last, 0).astype(np.float64), ~touched),
         "opportunity_created": opp_created,
         "has_open_opportunity": open_opp,

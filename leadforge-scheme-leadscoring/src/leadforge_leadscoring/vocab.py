@@ -6,14 +6,10 @@ expects exactly these strings.
 
 from __future__ import annotations
 
-import datetime as dt
-
 SCHEME = "lead_scoring"
 DEFAULT_TASK = "converted_within_90_days"
 
-#: Day 0 of the world calendar; leads are created on days 0–29 after it.
-BASE_DATE = dt.date(2024, 1, 1)
-LEAD_CREATION_DAYS = 30
+#: How long before the acquisition window opens an account entered the CRM (days).
 ACCOUNT_AGE_DAYS = (30, 730)
 CONTACT_LAG_DAYS = 30
 N_REPS = 10
@@ -31,19 +27,22 @@ SENIORITY = ("individual_contributor", "manager", "director", "vp", "c_suite")
 SENIORITY_WEIGHTS = (0.25, 0.30, 0.25, 0.15, 0.05)
 EMAIL_DOMAINS = ("corporate", "personal", "unknown")
 EMAIL_DOMAIN_WEIGHTS = (0.80, 0.12, 0.08)
+#: Mailboxes of contacts who signed up with a personal address.
+PERSONAL_MAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "hotmail.com")
 
-#: Estimated ACV range (inclusive, USD) of an opportunity by the account's employee band.
-ACV_RANGES = ((15_000, 50_000), (30_000, 80_000), (50_000, 120_000), (80_000, 200_000))
 #: Plan thresholds on ACV: below 30k starter, below 80k growth, otherwise enterprise.
 PLAN_NAMES = ("starter", "growth", "enterprise")
 PLAN_THRESHOLDS = (30_000, 80_000)
 
 TOUCH_TYPES = ("email", "call", "linkedin_message", "content_download", "webinar")
+#: Touch kinds marketing runs as campaigns (e-mails only for inbound leads: outbound e-mail is
+#: one-to-one SDR work), and how many campaigns of each kind run in a month.
+CAMPAIGN_TOUCHES = ("email", "content_download", "webinar")
+CAMPAIGNS_PER_MONTH = 2
 SESSION_TYPES = ("website", "pricing_page", "demo_page")
 ACTIVITY_TYPES = ("call", "email", "meeting", "demo")
 ACTIVITY_OUTCOMES = ("connected", "no_answer", "left_voicemail", "meeting_set", "demo_completed")
 PAGE_VIEWS = (1, 10)
-SESSION_SECONDS = (60, 600)
 
 STAGES = (
     "mql",

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from leadforge import vocabulary as words
 from leadforge.config import GenerationConfig
 from leadforge.enums import ExposureMode
-from leadforge.errors import InvalidConfigError
+from leadforge.errors import InvalidConfigError, InvalidRecipeError, UsageError
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
@@ -22,6 +23,7 @@ from leadforge_leadscoring.engine import (
     emit,
     hazards,
     simulate_states,
+    source_lift,
 )
 from leadforge_leadscoring.graph import HiddenGraph, sample_graph
 from leadforge_leadscoring.mechanisms import Drivers, Mechanisms
@@ -34,6 +36,7 @@ from leadforge_leadscoring.population import (
     draw_population,
     plan_shards,
 )
+from leadforge_leadscoring.timing import EventTimes, event_times
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class SimulatedShard:
     states: States
     events: Events
     acv: np.ndarray
+    times: EventTimes
+    opportunity_day: np.ndarray
 
     @property
     def n_leads(self) -> int:
@@ -90,16 +95,47 @@ class LeadScoringWorld:
         drivers = self.mechanisms.model.drivers(pop, rng)
         engine = self.mechanisms.engine
         codes = pop.lead_codes()
-        acv = draw_acv(codes["employee_band"], rng)
+        acv = draw_acv(codes["employee_band"], engine, rng)
         commercial = commercial_fit(codes, acv, engine)
-        states = simulate_states(hazards(drivers, engine, commercial), engine, self.params.horizon_days, rng)
-        events = emit(states, drivers, engine, rng)
-        return SimulatedShard(shard, pop, drivers, states, events, acv)
+        lift = source_lift(codes, engine)
+        states = simulate_states(
+            hazards(drivers, engine, commercial, lift), engine, self.params.horizon_days, rng
+        )
+        calendar = self.vocab.calendar
+        events = emit(states, drivers, engine, rng, pop.leads.created_day, calendar.weekday_weights)
+        times = event_times(events, pop, calendar, rng)
+        logged = opportunity_days(states, self.profile.opportunity_logging, rng)
+        return SimulatedShard(shard, pop, drivers, states, events, acv, times, logged)
 
     def shards(self) -> Iterator[SimulatedShard]:
         """Simulated shards in plan order, one at a time (peak memory: one shard)."""
         for shard in self.plan:
             yield self.simulate(shard)
+
+
+def opportunity_days(states: States, logging: tuple[float, ...], rng: RNG) -> np.ndarray:
+    """The day each lead's opportunity appears in the CRM (-1 without one): the day it became
+    sql, or, for a ``logging[0]`` share of them, up to ``logging[1]`` days later (reps log deals
+    late), and never after the deal closed."""
+    share, lag = (float(logging[0]), int(logging[1])) if len(logging) == 2 else (0.0, 0)
+    g = rng.generator("opportunity_logging")
+    n = states.sql_day.size
+    late = g.random(n) < share
+    delay = np.where(late, 1 + np.minimum((g.random(n) * lag).astype(np.int64), max(lag - 1, 0)), 0)
+    day = states.sql_day + delay
+    day = np.where(states.end_day >= 0, np.minimum(day, states.end_day), day)
+    return np.asarray(np.where(states.sql_day >= 0, day, -1), dtype=np.int64)
+
+
+def recipe_words(recipe_id: str) -> words.Vocabulary:
+    """The word lists the recipe names (core's built-in lists if it names none or is unknown)."""
+    from leadforge.plugins import get_host
+
+    try:
+        recipe = get_host().recipe(recipe_id)
+    except (UsageError, InvalidRecipeError):
+        return words.Vocabulary.default()
+    return words.Vocabulary.of(recipe)
 
 
 def build(
@@ -116,7 +152,7 @@ def build(
             "each lead's snapshot day",
             key="snapshot_day",
         )
-    vocab = Vocabulary.from_narrative(narrative)
+    vocab = Vocabulary.from_narrative(narrative, recipe_words(config.recipe_id))
     graph = graph or sample_graph(rng)
     mechanisms = build_mechanisms(graph, params, profile, vocab, narrative, rng)
     return LeadScoringWorld(

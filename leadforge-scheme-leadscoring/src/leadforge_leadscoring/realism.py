@@ -1,0 +1,545 @@
+"""How a lead-scoring bundle's world compares with published B2B SaaS benchmarks.
+
+One :class:`~leadforge.realism.RealismMetric` per row of the realism table that applies to
+lead scoring: the funnel, lead arrival, event timing, lead sources, deal sizes, activity
+volumes, names and feature domains. Each band is the target a real mid-market B2B SaaS
+funnel falls in, and ``source`` names the kind of public benchmark it comes from (see
+``docs/leadscoring.md``). Everything is read column-wise from the bundle's tables and task
+splits; event tables are streamed a batch at a time, so memory follows the leads, not the
+events. Metrics that need a withheld column (close outcomes, the instructor-only metadata)
+are marked hidden and only measured where the column is there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from leadforge import calendar as cal
+from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.errors import BundleError
+from leadforge.realism import RealismMetric
+from leadforge.vocabulary import company_domains
+
+#: Local working hours the timing metrics count as business hours (start inclusive, end exclusive).
+BUSINESS_HOURS = (9, 18)
+#: The snapshot day when a manifest does not record one.
+DEFAULT_SNAPSHOT_DAY = 30
+TIME_TYPES = (pa.types.is_timestamp, pa.types.is_date)
+
+FUNNEL = "B2B SaaS funnel benchmarks (MQL to SQL to closed-won conversion surveys)"
+WIN_RATE = "B2B SaaS sales benchmarks (opportunity win rates of about 20-30 %, best teams 50 % and more)"
+ARRIVAL = "B2B demand-generation benchmarks (inbound lead volume by weekday, month and quarter end)"
+TIMING = "Sales-activity timing studies (calls and e-mails in the buyer's local business hours)"
+SOURCE = "Lead-source conversion benchmarks (referral and partner leads convert several times outbound)"
+DEALS = "B2B SaaS deal-size distributions (ACV skewed right: a few large deals carry the total)"
+ACTIVITY = "Web-analytics and sales-cadence benchmarks (session lengths, touches per lead)"
+NAMES = "Firmographic data conventions (company names, work e-mail on the company domain)"
+DOMAIN = "Feature definitions (a day count before the snapshot lies in 0 .. snapshot day)"
+SCHEMA = "Typed timestamps and dates (Arrow timestamp[us, UTC] and date32)"
+
+
+@dataclass(frozen=True)
+class _Leads:
+    """Per-lead lookups for the event tables: creation day and account time zone, by lead id."""
+
+    ids: pa.Array
+    created: np.ndarray
+    zone: np.ndarray
+
+    def positions(self, lead_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        idx = pc.index_in(lead_ids, value_set=self.ids)
+        return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
+    """Every lead-scoring realism metric the bundle has the columns for."""
+    out: list[RealismMetric] = []
+    leads = _lead_lookup(bundle)
+    window = manifest.scheme_field("snapshot_day")
+    window = window if isinstance(window, int) and not isinstance(window, bool) else DEFAULT_SNAPSHOT_DAY
+    out += _funnel(bundle, leads, window)
+    out += _arrival(leads)
+    out += _timing(bundle, leads)
+    out += _sources(bundle, manifest)
+    out += _deals(bundle)
+    out += _activity(bundle, manifest)
+    out += _names(bundle)
+    out += _domains(bundle, manifest, window)
+    out.append(_typed(bundle))
+    return out
+
+
+def _days(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Days since the epoch of a date or timestamp column (UTC calendar day; nulls -> -1)."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_timestamp(arr.type):
+        us = np.asarray(pc.fill_null(arr.cast(pa.int64()), -cal.US_PER_DAY).to_numpy(zero_copy_only=False))
+        return np.asarray(us // cal.US_PER_DAY, dtype=np.int64)
+    if pa.types.is_date(arr.type):
+        return np.asarray(
+            pc.fill_null(arr.cast(pa.int32()), -1).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+    raise BundleError(f"a time column is stored as {arr.type}, not a date or timestamp")
+
+
+def _micros(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not pa.types.is_timestamp(arr.type):
+        raise BundleError(f"an event time column is stored as {arr.type}, not a timestamp")
+    return np.asarray(arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _lead_lookup(bundle: BundleView) -> _Leads:
+    leads = bundle.table("leads", ["lead_id", "account_id", "lead_created_at"])
+    zone = np.full(leads.num_rows, cal.TIME_ZONES.index("UTC"), dtype=np.int64)
+    if bundle.has_table("accounts") and "time_zone" in bundle.schema(bundle.table_files("accounts")).names:
+        accounts = bundle.table("accounts", ["account_id", "time_zone"])
+        at = pc.fill_null(
+            pc.index_in(leads.column("account_id"), value_set=accounts.column("account_id")), -1
+        )
+        at_np = np.asarray(at.to_numpy(zero_copy_only=False), dtype=np.int64)
+        names = accounts.column("time_zone").to_numpy(zero_copy_only=False)
+        known = {z: i for i, z in enumerate(cal.TIME_ZONES)}
+        uniq, inverse = np.unique(names.astype(str), return_inverse=True)
+        codes = np.asarray([known.get(str(z), known["UTC"]) for z in uniq], dtype=np.int64)
+        per_account = codes[inverse]
+        zone = np.where(at_np >= 0, per_account[np.maximum(at_np, 0)], zone)
+    ids = leads.column("lead_id").combine_chunks()
+    return _Leads(ids, _days(leads.column("lead_created_at")), zone)
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(np.mean(mask)) if mask.size else float("nan")
+
+
+def _funnel(bundle: BundleView, leads: _Leads, window: int) -> list[RealismMetric]:
+    if not bundle.has_table("opportunities"):
+        return []
+    columns = bundle.schema(bundle.table_files("opportunities")).names
+    opps = bundle.table(
+        "opportunities", [c for c in ("lead_id", "created_at", "close_outcome") if c in columns]
+    )
+    pos = leads.positions(opps.column("lead_id"))
+    mine = pos >= 0
+    day = _days(opps.column("created_at"))[mine] - leads.created[pos[mine]]
+    early = np.zeros(leads.created.size, dtype=bool)
+    early[pos[mine][day <= window]] = True
+    out = [
+        RealismMetric(
+            "leads_with_opportunity_by_snapshot",
+            f"leads with an opportunity by day {window}",
+            _share(early),
+            None,
+            0.60,
+            "share",
+            FUNNEL,
+        )
+    ]
+    if "close_outcome" in columns:
+        outcome = opps.column("close_outcome")
+        won = int(pc.sum(pc.equal(outcome, "closed_won")).as_py() or 0)
+        closed = int(pc.sum(pc.is_valid(outcome)).as_py() or 0)
+        out.append(
+            RealismMetric(
+                "opportunity_win_rate",
+                "closed opportunities that were won",
+                won / closed if closed else float("nan"),
+                0.25,
+                0.70,
+                "share",
+                WIN_RATE,
+                hidden=True,
+            )
+        )
+    return out
+
+
+def _arrival(leads: _Leads) -> list[RealismMetric]:
+    days = leads.created
+    if days.size == 0:
+        return []
+    weekend = cal.weekday(days) >= 5
+    month = days.astype("datetime64[D]").astype("datetime64[M]")
+    span_days = int(days.max() - days.min()) + 1
+    first, last = int(days.min()), int(days.max())
+    every = np.arange(first, last + 1)
+    every_month = every.astype("datetime64[D]").astype("datetime64[M]")
+    every_qe = ((every_month.astype(np.int64) % 3) == 2) & (
+        (every_month + 1).astype("datetime64[D]").astype(np.int64) - every <= cal.QUARTER_END_DAYS
+    )
+    weekday_days = cal.weekday(every) < 5
+    per_day = np.bincount(days - first, minlength=every.size).astype(np.float64)
+    qe_rate = per_day[every_qe & weekday_days].mean() if (every_qe & weekday_days).any() else np.nan
+    rest_rate = per_day[~every_qe & weekday_days].mean() if (~every_qe & weekday_days).any() else np.nan
+    months = np.unique(month, return_counts=True)[1]
+    full = months[1:-1] if months.size > 2 else months
+    return [
+        RealismMetric(
+            "lead_arrival_span_days",
+            "days from the first to the last lead",
+            span_days,
+            360,
+            None,
+            "days",
+            ARRIVAL,
+        ),
+        RealismMetric(
+            "lead_arrival_weekend_share",
+            "leads created on a weekend",
+            _share(weekend),
+            None,
+            0.12,
+            "share",
+            ARRIVAL,
+        ),
+        RealismMetric(
+            "lead_arrival_month_spread",
+            "busiest over quietest month (leads created)",
+            float(full.max() / full.min()) if full.size and full.min() > 0 else float("nan"),
+            1.15,
+            None,
+            "ratio",
+            ARRIVAL,
+        ),
+        RealismMetric(
+            "lead_arrival_quarter_end_lift",
+            "leads per working day in a quarter's last days over other working days",
+            float(qe_rate / rest_rate) if rest_rate and rest_rate > 0 else float("nan"),
+            1.1,
+            None,
+            "ratio",
+            ARRIVAL,
+        ),
+    ]
+
+
+def _local(us: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local hour of day and weekday (Monday 0) of UTC instants in each row's zone."""
+    offset = cal.utc_offsets_us(us // cal.US_PER_DAY, zone)
+    local = us + offset
+    return (local // cal.US_PER_HOUR) % 24, cal.weekday(local // cal.US_PER_DAY)
+
+
+def _event_batches(bundle: BundleView, table: str, time_column: str) -> Iterator[pa.RecordBatch]:
+    if not bundle.has_table(table):
+        return
+    files = bundle.table_files(table)
+    if not {"lead_id", time_column} <= set(bundle.schema(files).names):
+        return
+    yield from bundle.iter_batches(files, ["lead_id", time_column])
+
+
+def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
+    out: list[RealismMetric] = []
+    lo, hi = BUSINESS_HOURS
+    for table, time_column, label, business in (
+        ("touches", "touch_timestamp", "touches", True),
+        ("sales_activities", "activity_timestamp", "sales activities", True),
+        ("sessions", "session_timestamp", "web sessions", False),
+    ):
+        rows = inside = weekend = 0
+        for batch in _event_batches(bundle, table, time_column):
+            pos = leads.positions(batch.column(0))
+            mine = pos >= 0
+            us = _micros(batch.column(1))[mine]
+            hour, day = _local(us, leads.zone[pos[mine]])
+            rows += us.size
+            inside += int(np.sum((hour >= lo) & (hour < hi) & (day < 5)))
+            weekend += int(np.sum(day >= 5))
+        if not rows:
+            continue
+        if business:
+            out.append(
+                RealismMetric(
+                    f"{table}_in_business_hours",
+                    f"{label} on a working day in local business hours ({lo:02d}:00-{hi:02d}:00)",
+                    inside / rows,
+                    0.80,
+                    None,
+                    "share",
+                    TIMING,
+                )
+            )
+        out.append(
+            RealismMetric(
+                f"{table}_weekend_share",
+                f"{label} on a local weekend",
+                weekend / rows,
+                None,
+                0.12,
+                "share",
+                TIMING,
+            )
+        )
+    return out
+
+
+def _task_rows(bundle: BundleView, manifest: Manifest, columns: list[str]) -> pa.Table | None:
+    task = manifest.scheme_field("primary_task")
+    if not isinstance(task, str) or task not in manifest.tasks:
+        return None
+    parts = []
+    for split in ("train", "valid", "test"):
+        if not bundle.has_split(task, split):
+            continue
+        files = bundle.split_files(task, split)
+        names = bundle.schema(files).names
+        if not set(columns) <= set(names):
+            return None
+        parts.append(bundle.read_parquet(files, columns))
+    return pa.concat_tables(parts) if parts else None
+
+
+def _sources(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
+    label = manifest.scheme_field("primary_task")
+    rows = _task_rows(bundle, manifest, ["lead_source", str(label)]) if isinstance(label, str) else None
+    if rows is None or rows.num_rows == 0:
+        return []
+    source = rows.column("lead_source").to_numpy(zero_copy_only=False).astype(str)
+    y = np.asarray(rows.column(str(label)).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    rates = [float(y[source == s].mean()) for s in np.unique(source)]
+    worst, best = min(rates), max(rates)
+    return [
+        RealismMetric(
+            "lead_source_conversion_ratio",
+            "best lead source's conversion over the worst's",
+            best / worst if worst > 0 else float("inf"),
+            1.5,
+            None,
+            "ratio",
+            SOURCE,
+        )
+    ]
+
+
+def _deals(bundle: BundleView) -> list[RealismMetric]:
+    if not bundle.has_table("opportunities"):
+        return []
+    acv = bundle.table("opportunities", ["estimated_acv"]).column(0)
+    values = np.sort(np.asarray(pc.drop_null(acv).to_numpy(zero_copy_only=False), dtype=np.float64))
+    if values.size < 100:
+        return []
+    top = values[-max(1, values.size // 100) :].sum() / values.sum()
+    _, counts = np.unique(values, return_counts=True)
+    return [
+        RealismMetric(
+            "acv_top_1pct_share",
+            "ACV held by the largest 1 % of opportunities",
+            float(top),
+            0.05,
+            None,
+            "share",
+            DEALS,
+        ),
+        RealismMetric(
+            "acv_max_over_p99",
+            "largest opportunity over the 99th percentile",
+            float(values[-1] / np.quantile(values, 0.99)),
+            1.5,
+            None,
+            "ratio",
+            DEALS,
+        ),
+        RealismMetric(
+            "acv_mode_share",
+            "opportunities at the single most common ACV (no pile-up at a cap)",
+            float(counts.max() / values.size),
+            None,
+            0.02,
+            "share",
+            DEALS,
+        ),
+    ]
+
+
+def _activity(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
+    out: list[RealismMetric] = []
+    if bundle.has_table("sessions"):
+        seconds = bundle.table("sessions", ["session_duration_seconds"]).column(0)
+        values = np.asarray(pc.drop_null(seconds).to_numpy(zero_copy_only=False))
+        if values.size:
+            _, counts = np.unique(values, return_counts=True)
+            out.append(
+                RealismMetric(
+                    "session_duration_mode_share",
+                    "sessions at the single most common duration",
+                    float(counts.max() / values.size),
+                    None,
+                    0.01,
+                    "share",
+                    ACTIVITY,
+                )
+            )
+    if bundle.has_table("touches") and bundle.has_table("leads"):
+        leads = bundle.table("leads", ["lead_id"]).column(0)
+        per_lead = np.zeros(len(leads), dtype=np.int64)
+        for batch in bundle.iter_batches(bundle.table_files("touches"), ["lead_id"]):
+            pos = np.asarray(
+                pc.fill_null(pc.index_in(batch.column(0), value_set=leads), -1).to_numpy(zero_copy_only=False)
+            )
+            per_lead += np.bincount(pos[pos >= 0], minlength=per_lead.size)
+        out.append(
+            RealismMetric(
+                "touches_per_lead_p99",
+                "touches per lead, 99th percentile",
+                float(np.quantile(per_lead, 0.99)) if per_lead.size else float("nan"),
+                None,
+                60,
+                "touches",
+                ACTIVITY,
+            )
+        )
+    summary = "metadata/mechanism_summary.json"
+    if bundle.exists(summary):
+        realised = bundle.json(summary).get("realised", {})
+        share = realised.get("phantom_event_share")
+        if isinstance(share, int | float):
+            out.append(
+                RealismMetric(
+                    "phantom_event_share",
+                    "event records that are tracking glitches (phantoms)",
+                    float(share),
+                    None,
+                    0.05,
+                    "share",
+                    ACTIVITY,
+                    hidden=True,
+                )
+            )
+    return out
+
+
+def _names(bundle: BundleView) -> list[RealismMetric]:
+    out: list[RealismMetric] = []
+    if not bundle.has_table("accounts"):
+        return out
+    accounts = bundle.table("accounts", ["account_id", "company_name"])
+    names = accounts.column("company_name").combine_chunks()
+    n = len(names)
+    if n == 0:
+        return out
+    distinct = len(pc.unique(names)) / n
+    digits = int(pc.sum(pc.match_substring_regex(names, "[0-9]")).as_py() or 0) / n
+    out += [
+        RealismMetric(
+            "company_names_distinct", "distinct company names", distinct, 0.95, None, "share", NAMES
+        ),
+        RealismMetric(
+            "company_names_with_digits",
+            "company names containing digits (ids)",
+            digits,
+            None,
+            0.0,
+            "share",
+            NAMES,
+        ),
+    ]
+    if bundle.has_table("contacts"):
+        columns = bundle.schema(bundle.table_files("contacts")).names
+        if {"email", "email_domain_type", "account_id"} <= set(columns):
+            contacts = bundle.table("contacts", ["account_id", "email", "email_domain_type"])
+            corporate = pc.equal(contacts.column("email_domain_type"), "corporate")
+            chosen = contacts.filter(pc.and_(corporate, pc.is_valid(contacts.column("email"))))
+            if chosen.num_rows:
+                domains = company_domains(
+                    names.cast(pa.string()),
+                    bundle.table("accounts", ["region"]).column(0).combine_chunks().cast(pa.string()),
+                )
+                at = pc.index_in(chosen.column("account_id"), value_set=accounts.column("account_id"))
+                expected = domains.take(at)
+                got = pc.replace_substring_regex(chosen.column("email"), pattern="^.*@", replacement="")
+                match = pc.sum(pc.equal(got.cast(pa.string()), expected.cast(pa.string()))).as_py() or 0
+                out.append(
+                    RealismMetric(
+                        "work_email_on_company_domain",
+                        "corporate e-mail addresses on their company's domain",
+                        match / chosen.num_rows,
+                        0.95,
+                        None,
+                        "share",
+                        NAMES,
+                    )
+                )
+    if bundle.has_table("touches"):
+        files = bundle.table_files("touches")
+        if {"touch_type", "campaign_id"} <= set(bundle.schema(files).names):
+            rows = tagged = 0
+            for batch in bundle.iter_batches(files, ["touch_type", "campaign_id"]):
+                kind = batch.column(0)
+                marketing = pc.or_(pc.equal(kind, "webinar"), pc.equal(kind, "content_download"))
+                rows += int(pc.sum(marketing).as_py() or 0)
+                tagged += int(pc.sum(pc.and_(marketing, pc.is_valid(batch.column(1)))).as_py() or 0)
+            if rows:
+                out.append(
+                    RealismMetric(
+                        "campaign_touches_with_campaign_id",
+                        "webinar and content touches that name their campaign",
+                        tagged / rows,
+                        0.95,
+                        None,
+                        "share",
+                        NAMES,
+                    )
+                )
+    return out
+
+
+def _domains(bundle: BundleView, manifest: Manifest, window: int) -> list[RealismMetric]:
+    columns = ["days_since_first_touch", "days_since_last_touch"]
+    rows = _task_rows(bundle, manifest, columns)
+    if rows is None or rows.num_rows == 0:
+        return []
+    outside = 0
+    for name in columns:
+        values = np.asarray(pc.drop_null(rows.column(name)).to_numpy(zero_copy_only=False), dtype=np.float64)
+        outside += int(np.sum((values < 0) | (values > window)))
+    return [
+        RealismMetric(
+            "window_features_out_of_domain",
+            f"day-count features outside 0-{window} days",
+            outside / (2 * rows.num_rows),
+            None,
+            0.0,
+            "share",
+            DOMAIN,
+        )
+    ]
+
+
+def _typed(bundle: BundleView) -> RealismMetric:
+    """Share of the scheme's time columns (those the bundle has) stored as Arrow timestamps or dates."""
+    typed = total = 0
+    for name, columns in TIME_COLUMNS.items():
+        if not bundle.has_table(name):
+            continue
+        schema = bundle.schema(bundle.table_files(name))
+        for column in columns:
+            if column in schema.names:
+                total += 1
+                typed += any(test(schema.field(column).type) for test in TIME_TYPES)
+    return RealismMetric(
+        "typed_time_columns",
+        "time columns stored as typed timestamps or dates",
+        typed / total if total else float("nan"),
+        1.0,
+        None,
+        "share",
+        SCHEMA,
+    )
+
+
+TIME_COLUMNS = {
+    "accounts": ("created_at",),
+    "contacts": ("created_at",),
+    "leads": ("lead_created_at", "conversion_timestamp"),
+    "touches": ("touch_timestamp",),
+    "sessions": ("session_timestamp",),
+    "sales_activities": ("activity_timestamp",),
+    "opportunities": ("created_at", "closed_at"),
+    "customers": ("customer_start_at",),
+    "subscriptions": ("subscription_start_at",),
+}

@@ -1,0 +1,108 @@
+"""Realism metrics of lead-scoring bundles: each one in its benchmark band, measured from the files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from leadforge.calendar import TIME_ZONES
+from leadforge.realism import RealismMetric
+from leadforge.validation import measure_realism
+from leadscoring_support import table, utc_day
+
+#: Every metric the scheme reports for an instructor bundle (hidden ones included).
+INSTRUCTOR_METRICS = {
+    "leads_with_opportunity_by_snapshot",
+    "opportunity_win_rate",
+    "lead_arrival_span_days",
+    "lead_arrival_weekend_share",
+    "lead_arrival_month_spread",
+    "lead_arrival_quarter_end_lift",
+    "touches_in_business_hours",
+    "touches_weekend_share",
+    "sales_activities_in_business_hours",
+    "sales_activities_weekend_share",
+    "sessions_weekend_share",
+    "lead_source_conversion_ratio",
+    "acv_top_1pct_share",
+    "acv_max_over_p99",
+    "acv_mode_share",
+    "session_duration_mode_share",
+    "touches_per_lead_p99",
+    "phantom_event_share",
+    "company_names_distinct",
+    "company_names_with_digits",
+    "work_email_on_company_domain",
+    "campaign_touches_with_campaign_id",
+    "window_features_out_of_domain",
+    "typed_time_columns",
+}
+HIDDEN = {"opportunity_win_rate", "phantom_event_share"}
+
+
+def by_name(metrics: list[RealismMetric]) -> dict[str, RealismMetric]:
+    return {m.name: m for m in metrics}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tier", ["intro", "intermediate", "advanced"])
+@pytest.mark.parametrize("seed", [42, 45])
+def test_every_metric_is_in_its_band(bundle_factory: Callable[..., Path], seed: int, tier: str) -> None:
+    metrics = by_name(measure_realism(bundle_factory(seed=seed, mode="research_instructor", tier=tier)))
+    assert set(metrics) == INSTRUCTOR_METRICS
+    failing = {n: (m.value, m.band) for n, m in metrics.items() if not m.ok}
+    assert not failing, failing
+    assert all(m.source for m in metrics.values())
+
+
+def test_public_bundles_drop_the_hidden_metrics(bundle_factory: Callable[..., Path]) -> None:
+    metrics = by_name(measure_realism(bundle_factory(mode="student_public")))
+    assert set(metrics) == INSTRUCTOR_METRICS - HIDDEN
+    # A public bundle still holds every opportunity opened by the snapshot day: same figure.
+    instructor = by_name(measure_realism(bundle_factory(mode="research_instructor")))
+    name = "leads_with_opportunity_by_snapshot"
+    assert metrics[name].value == pytest.approx(instructor[name].value)
+
+
+def test_metrics_follow_the_tables(bundle_factory: Callable[..., Path]) -> None:
+    """The figures are computed from the files: recompute a few with pandas."""
+    root = bundle_factory(mode="research_instructor")
+    metrics = by_name(measure_realism(root))
+    leads = table(root, "leads")
+    opps = table(root, "opportunities").merge(leads[["lead_id", "lead_created_at"]], on="lead_id")
+    day = (utc_day(opps["created_at"]) - utc_day(opps["lead_created_at"])).dt.days
+    assert metrics["leads_with_opportunity_by_snapshot"].value == pytest.approx(
+        opps.loc[day <= 30, "lead_id"].nunique() / len(leads)
+    )
+    closed = opps["close_outcome"].dropna()
+    assert metrics["opportunity_win_rate"].value == pytest.approx((closed == "closed_won").mean())
+    acv = np.sort(opps["estimated_acv"].to_numpy(dtype=float))
+    top = acv[-(acv.size // 100) :].sum() / acv.sum()
+    assert metrics["acv_top_1pct_share"].value == pytest.approx(top)
+    touches = table(root, "touches").merge(leads[["lead_id", "account_id"]], on="lead_id")
+    zones = table(root, "accounts").set_index("account_id")["time_zone"]
+    assert set(zones) <= set(TIME_ZONES)
+    parts = []
+    for zone, g in touches.assign(zone=touches["account_id"].map(zones)).groupby("zone"):
+        local = g["touch_timestamp"].dt.tz_convert(str(zone))
+        parts.append(pd.DataFrame({"hour": local.dt.hour, "weekday": local.dt.day_of_week}))
+    local_times = pd.concat(parts)
+    hour, weekday = local_times["hour"], local_times["weekday"]
+    inside = (hour >= 9) & (hour < 18) & (weekday < 5)
+    assert metrics["touches_in_business_hours"].value == pytest.approx(inside.mean())
+    assert metrics["touches_weekend_share"].value == pytest.approx((weekday >= 5).mean())
+
+
+def test_the_card_reports_the_measured_deal_sizes(bundle_factory: Callable[..., Path]) -> None:
+    root = bundle_factory(mode="research_instructor")
+    card = (root / "dataset_card.md").read_text()
+    acv = table(root, "opportunities")["estimated_acv"]
+    assert f"estimated ACV of the {len(acv):,} opportunities" in card
+    assert f"largest ${acv.max() / 1000:,.0f}k" in card
+    median = float(acv.median())
+    shown = float(card.split("median $", 1)[1].split("k", 1)[0].replace(",", "")) * 1000
+    assert abs(shown - median) <= 0.02 * median + 500
+    assert "18,000" not in card and "$42,000" not in card
