@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from leadforge.api import Generator
 from leadforge_lifecycle import calendar, hazards
-from leadforge_lifecycle.engine import CHURN, FAILURE, PAYMENT_CHURN, RECOVERED
+from leadforge_lifecycle.engine import CHURN, FAILURE, NON_RENEWAL, PAYMENT_CHURN, RECOVERED
 from leadforge_lifecycle.families import FAMILIES
 from leadforge_lifecycle.latents import Latents
 from leadforge_lifecycle.mechanism import Mechanism, Multipliers
@@ -180,3 +180,42 @@ def test_unrecovered_failures_raise_churn_in_the_simulation(world: LifecycleWorl
     assert dunning[lived].sum() > 100
     assert churned_now[lived & dunning].mean() > 1.5 * churned_now[lived & ~dunning].mean()
     assert (ev.kind == RECOVERED).any()
+
+
+def test_detractors_decline_to_renew_by_the_tier_lift(props: hazards.Propensities) -> None:
+    """The lift multiplies the renewal decision of a true detractor only, never a mid-term week."""
+    lifted = Mechanism.build(
+        FAMILIES["relationship_led_retention"], 0.7, Multipliers(1.0, 1.0, 1.0), detractor_renewal_lift=3.0
+    )
+    detractor = np.array([True, False, True, False])
+    renewal = np.array([True, True, False, False])
+    state = {
+        "week": 20,
+        "distress": np.zeros(N),
+        "depth_level": np.full(N, hazards.DEPTH_REFERENCE),
+        "tickets_4w": np.zeros(N),
+        "dunning": np.zeros(N, dtype=bool),
+    }
+    base = hazards.churn_probability(props, lifted, renewal=renewal, **state)  # type: ignore[arg-type]
+    prob = hazards.churn_probability(props, lifted, renewal=renewal, detractor=detractor, **state)  # type: ignore[arg-type]
+    assert prob[0] == pytest.approx(3.0 * base[0])
+    assert prob[1:].tolist() == base[1:].tolist()
+
+
+def test_hidden_sentiment_moves_answers_and_detractors_churn_more() -> None:
+    """With ``sentiment_sd`` > 0 (advanced), true detractors answer lower and, at the renewal
+    decision, leave more often; the tiers without it draw no sentiment at all."""
+    gen = Generator.from_recipe(RECIPE, seed=7, difficulty="advanced", n_customers=3000)
+    w = gen.generate().world
+    assert isinstance(w, LifecycleWorld) and w.mechanism.sentiment_sd > 0
+    shard = w.simulate(0)
+    h, t = shard.health, shard.trajectories
+    answered = h.nps >= 0
+    mean_answer = np.where(answered, h.nps, 0).sum(axis=1) / np.maximum(answered.sum(axis=1), 1)
+    some = answered.any(axis=1)
+    assert 0.05 < h.detractor.mean() < 0.5
+    assert mean_answer[some & h.detractor].mean() < mean_answer[some & ~h.detractor].mean() - 1.0
+    left = t.churn_reason == NON_RENEWAL
+    assert left[h.detractor].mean() > 1.5 * left[~h.detractor].mean()
+    intro = Generator.from_recipe(RECIPE, seed=7, difficulty="intro", n_customers=300).generate().world
+    assert isinstance(intro, LifecycleWorld) and intro.mechanism.sentiment_sd == 0.0

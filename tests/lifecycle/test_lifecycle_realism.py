@@ -144,8 +144,7 @@ def test_days_reads_every_temporal_encoding() -> None:
 @pytest.mark.parametrize("tier", ["intro", "intermediate", "advanced"])
 def test_default_size_worlds_meet_the_bands(make_bundle: Callable[..., Path], tier: str) -> None:
     """At the recipe's default size every metric is in band on seed 42 (the benchmark sweeps
-    seeds 42-46); the advanced tier's detractor ratio is the known exception."""
+    seeds 42-46), the advanced tier's detractor churn ratio included."""
     root = make_bundle("research_instructor", tier)
     outside = {n for n, m in by_name(measure_realism(root)).items() if not m.ok}
-    allowed = {"detractor_churn_ratio"} if tier == "advanced" else set()
-    assert outside <= allowed, outside
+    assert not outside, outside

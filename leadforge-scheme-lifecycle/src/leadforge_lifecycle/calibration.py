@@ -106,7 +106,15 @@ class _Cohort:
         b = self.block
         p = Propensities.of(mech, b.effective)
         g = self.rng.generator("health")
-        return simulate_health(p, b.effective, b.initial_plan, mech.telemetry, rates.MEASURED_WEEKS, g)
+        return simulate_health(
+            p,
+            b.effective,
+            b.initial_plan,
+            mech.telemetry,
+            rates.MEASURED_WEEKS,
+            g,
+            sentiment_sd=mech.sentiment_sd,
+        )
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - a cohort lives for one calibration
     def run(self, k: Multipliers) -> rates.RateCounts:
@@ -133,6 +141,8 @@ def calibrate(motif_name: str, profile: LifecycleProfile) -> Calibration:
             neutral,
             midterm_churn_scale=profile.midterm_churn_scale,
             renewal_churn_boost=profile.renewal_churn_boost,
+            sentiment_sd=profile.sentiment_sd,
+            detractor_renewal_lift=profile.detractor_renewal_lift,
         )
     )
     k = _solve_onset(cohort, neutral, targets)

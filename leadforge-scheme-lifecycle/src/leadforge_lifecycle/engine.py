@@ -322,6 +322,7 @@ class _Loop:
             h.depth_level[:, w],
             h.tickets_4w[:, w],
             self.pending,
+            h.detractor,
         )
         churned = np.flatnonzero(self.active & (u < prob))
         self.log.add(

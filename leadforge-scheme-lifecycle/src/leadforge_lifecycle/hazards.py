@@ -11,7 +11,7 @@ The weekly churn hazard is a background part plus a health part:
     background = base · m · M(churn weights) · O(w) · exp(β · (0.55 − depth_w))
                      · (1 + τ · tickets_4w) · (1 + φ · dunning_w)
     health     = ψ · strain_w³
-    p          = (background + health) · R_w    on a contract term end (the renewal decision)
+    p          = (background + health) · R_w · D on a contract term end (the renewal decision)
     p          = (background + health) · μ      on any other week (a rare mid-term exit)
 
 * ``O(w) = 1 + 1.5·exp(−w/4)`` — onboarding elevation (2.5 in week 0, → 1);
@@ -25,6 +25,8 @@ The weekly churn hazard is a background part plus a health part:
 * ``R_w`` — the family's renewal multiplier × ``M(renewal weights)`` × the tier's
   ``renewal_churn_boost``: customers leave when their contract ends, so the decision
   concentrates the pressure of a whole term;
+* ``D`` — the tier's ``detractor_renewal_lift``, a further factor of ``R_w`` for a customer whose
+  true view is a detractor's (:mod:`leadforge_lifecycle.health`): detractors decline to renew;
 * ``μ`` — the tier's ``midterm_churn_scale``: mid-term exits (bankruptcy, acquisition, a
   contract bought out) are rare; most mid-term loss is non-payment (dunning write-offs);
 * ``m`` — the tier's calibrated churn pressure (see :mod:`leadforge_lifecycle.calibration`).
@@ -117,6 +119,7 @@ def churn_probability(
     depth_level: np.ndarray,
     tickets_4w: np.ndarray,
     dunning: np.ndarray,
+    detractor: np.ndarray | None = None,
 ) -> np.ndarray:
     """This week's churn probability (see the module docstring for the formula)."""
     background = p.churn * onboarding_multiplier(week) * (1.0 + mech.ticket_churn_lift * tickets_4w)
@@ -124,7 +127,10 @@ def churn_probability(
     background = np.where(dunning, background * (1.0 + mech.dunning_churn_lift), background)
     strain = np.clip((distress - STRAIN_ONSET) / (1.0 - STRAIN_ONSET), 0.0, 1.0)
     prob = background + mech.health_hazard * strain**3
-    prob = np.where(renewal, prob * p.renewal_factor * mech.renewal_boost, prob * mech.midterm_churn_scale)
+    at_renewal = prob * p.renewal_factor * mech.renewal_boost
+    if detractor is not None and mech.detractor_renewal_lift != 1.0:
+        at_renewal = np.where(detractor, at_renewal * mech.detractor_renewal_lift, at_renewal)
+    prob = np.where(renewal, at_renewal, prob * mech.midterm_churn_scale)
     return np.asarray(np.minimum(prob, PROBABILITY_CAP))
 
 

@@ -39,6 +39,9 @@ NPS_NULL = -1
 #: neutral traits the mean answer is 8, so a healthy book scores an NPS of about +20 to +40,
 #: the range B2B software NPS benchmarks report, and a slump pulls answers toward detractors.
 NPS_BASE = 0.50
+#: A customer whose true view (traits and sentiment, before a slump or survey noise) is below this
+#: is a detractor at heart; the renewal decision reads it (``detractor_renewal_lift``).
+DETRACTOR_VIEW = 6.5
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class HealthHistory:
     tickets: np.ndarray
     tickets_4w: np.ndarray
     nps: np.ndarray
+    detractor: np.ndarray
 
 
 def usage_ramp(n_weeks: int) -> np.ndarray:
@@ -82,7 +86,17 @@ def simulate_health(
     telemetry: Telemetry,
     n_weeks: int,
     g: np.random.Generator,
+    *,
+    sentiment_sd: float = 0.0,
 ) -> HealthHistory:
+    """A shard's health history.
+
+    ``sentiment_sd`` adds a persistent per-customer sentiment to every NPS answer, a view usage
+    does not show: ``detractor`` (per customer) is whether the true view (traits and sentiment,
+    before a slump or survey noise) is a detractor's, known to an analyst only through the sparse,
+    noisy answers. The sentiment is drawn last, so ``sentiment_sd = 0`` leaves every other draw
+    as is.
+    """
     n = len(latents)
     fit = latents.product_fit[:, None]
     adoption = latents.adoption_velocity[:, None]
@@ -107,11 +121,17 @@ def simulate_health(
 
     nps = np.full((n, n_weeks), NPS_NULL, dtype=np.int64)
     survey = np.arange(SURVEY_EVERY, n_weeks, SURVEY_EVERY)
+    view = 10.0 * (NPS_BASE + 0.35 * fit + 0.25 * champion)
+    raw = answered = None
     if survey.size:
         d = distress[:, survey]
-        raw = 10.0 * (NPS_BASE + 0.35 * fit + 0.25 * champion) - 4.0 * d
-        raw = raw + telemetry.nps_sd * g.standard_normal(d.shape)
+        raw = view - 4.0 * d + telemetry.nps_sd * g.standard_normal(d.shape)
         answered = g.random(d.shape) < 0.85 - 0.45 * d
+    if sentiment_sd > 0:
+        sentiment = sentiment_sd * g.standard_normal((n, 1))
+        view = view + sentiment
+        raw = None if raw is None else raw + sentiment
+    if raw is not None and answered is not None:
         score = np.clip(np.rint(raw), 0, 10).astype(np.int64)
         nps[:, survey] = np.where(answered, score, NPS_NULL)
     return HealthHistory(
@@ -123,6 +143,7 @@ def simulate_health(
         tickets=tickets,
         tickets_4w=tickets_4w,
         nps=nps,
+        detractor=view[:, 0] < DETRACTOR_VIEW,
     )
 
 

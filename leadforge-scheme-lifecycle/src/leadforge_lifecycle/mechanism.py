@@ -19,9 +19,6 @@ TICKET_CHURN_LIFT = 0.10
 DEPTH_CHURN_SLOPE = 25.0
 #: Weekly churn hazard of a fully strained relationship, at full signal strength.
 HEALTH_HAZARD = 0.30
-#: The renewal decision reads the customer's champion and fit in every tier: its signal strength
-#: never falls below this, so detractors leave at renewal more often even where traits say little.
-RENEWAL_SIGNAL_FLOOR = 0.30
 #: Churn lift while an invoice is failed and its dunning is unresolved.
 DUNNING_CHURN_LIFT = 1.5
 #: Contraction lift at full disengagement.
@@ -83,6 +80,8 @@ class Mechanism:
     recovery_decay: float = RECOVERY_DECAY
     midterm_churn_scale: float = 1.0
     renewal_churn_boost: float = 1.0
+    sentiment_sd: float = 0.0
+    detractor_renewal_lift: float = 1.0
 
     @classmethod
     def build(
@@ -93,6 +92,8 @@ class Mechanism:
         *,
         midterm_churn_scale: float = 1.0,
         renewal_churn_boost: float = 1.0,
+        sentiment_sd: float = 0.0,
+        detractor_renewal_lift: float = 1.0,
     ) -> Mechanism:
         return cls(
             motif,
@@ -104,6 +105,8 @@ class Mechanism:
             depth_churn_slope=DEPTH_CHURN_SLOPE * signal_strength**4,
             midterm_churn_scale=midterm_churn_scale,
             renewal_churn_boost=renewal_churn_boost,
+            sentiment_sd=sentiment_sd,
+            detractor_renewal_lift=detractor_renewal_lift,
         )
 
     @property
@@ -114,13 +117,13 @@ class Mechanism:
 
     @property
     def renewal_latent_scale(self) -> float:
-        """Exponent scale of the renewal decision's latent multiplier: ``2·max(s, 0.3)²``.
+        """Exponent scale of the renewal decision's latent multiplier: ``2·s²``, like every hazard.
 
-        Whether a customer renews depends on its champion and product fit in every tier (the
-        same traits its NPS answers reflect), so detractors leave at renewal more often even
-        where the weekly hazards carry little signal.
+        Champion and fit also shape usage, which the snapshot shows; where the tier wants
+        detractors to leave at renewal although traits barely drive churn, the hidden sentiment
+        does it (``detractor_renewal_lift``), so the link is real but hard to observe.
         """
-        return 2.0 * max(self.signal_strength, RENEWAL_SIGNAL_FLOOR) ** 2
+        return self.latent_scale
 
     @property
     def renewal_boost(self) -> float:
@@ -188,6 +191,8 @@ class Mechanism:
                 "ticket_churn_lift": self.ticket_churn_lift,
                 "dunning_churn_lift": self.dunning_churn_lift,
                 "midterm_churn_scale": self.midterm_churn_scale,
+                "sentiment_sd": self.sentiment_sd,
+                "detractor_renewal_lift": self.detractor_renewal_lift,
                 "renewal_churn_boost": round(self.renewal_churn_boost * self.multipliers.renewal, 6),
                 "telemetry_noise": {
                     "active_users_sd": self.telemetry.active_users_sd,

@@ -86,6 +86,8 @@ class LifecycleProfile:
     midterm_churn_scale: float = 1.0
     renewal_churn_boost: float = 1.0
     term_end_share: float | None = None
+    sentiment_sd: float = 0.0
+    detractor_renewal_lift: float = 1.0
     description: str = ""
 
     def check(self) -> None:
@@ -106,6 +108,12 @@ class LifecycleProfile:
             raise InvalidConfigError("renewal_churn_boost must be within [1, 100]", key="renewal_churn_boost")
         if self.term_end_share is not None and not 0.3 <= self.term_end_share <= 0.95:
             raise InvalidConfigError("term_end_share must be within [0.3, 0.95]", key="term_end_share")
+        if not 0.0 <= self.sentiment_sd <= 5.0:
+            raise InvalidConfigError("sentiment_sd must be within [0, 5]", key="sentiment_sd")
+        if not 1.0 <= self.detractor_renewal_lift <= 20.0:
+            raise InvalidConfigError(
+                "detractor_renewal_lift must be within [1, 20]", key="detractor_renewal_lift"
+            )
         if not 0.0 <= self.signal_strength <= 1.0:
             raise InvalidConfigError("signal_strength must be within [0, 1]", key="signal_strength")
         for key in ("noise_scale", "missing_rate", "outlier_rate"):

@@ -103,6 +103,7 @@ class LifecycleWorld:
             self.mechanism.telemetry,
             int(last.max()) + 1,
             streams.generator("health"),
+            sentiment_sd=self.mechanism.sentiment_sd,
         )
         trajectories = simulate(
             self.mechanism,
@@ -165,6 +166,8 @@ def build(config: GenerationConfig, narrative: Narrative, rng: RNG) -> Lifecycle
         calibration.multipliers,
         midterm_churn_scale=profile.midterm_churn_scale,
         renewal_churn_boost=profile.renewal_churn_boost,
+        sentiment_sd=profile.sentiment_sd,
+        detractor_renewal_lift=profile.detractor_renewal_lift,
     )
     accounts = draw_accounts(
         n_accounts(params.n_customers),
