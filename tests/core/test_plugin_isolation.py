@@ -110,6 +110,9 @@ def test_a_filtered_out_scheme_says_so_instead_of_pip_install(monkeypatch: pytes
     host = PluginHost.discover(env={}, report=False)
     recipe = host.recipe("toy_v1")
     off = PluginHost.discover(env={"LEADFORGE_DISABLE_PLUGINS": "toy"}, report=False)
-    with pytest.raises(UnknownSchemeError, match="installed but disabled: plugin 'toy' is disabled by LEADFORGE_DISABLE_PLUGINS") as caught:
+    with pytest.raises(
+        UnknownSchemeError,
+        match="installed but disabled: plugin 'toy' is disabled by LEADFORGE_DISABLE_PLUGINS",
+    ) as caught:
         off.scheme_for(recipe)
     assert "pip install" not in str(caught.value)

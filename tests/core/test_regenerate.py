@@ -125,7 +125,9 @@ def test_from_changes_what_a_flag_names_and_warns_on_other_versions(tmp_path: Pa
     data = json.loads(manifest.read_text())
     data["plugins"][0]["version"] = "0.0.1"
     manifest.write_text(json.dumps(data))
-    warned = _cli("generate", "--from", "a", "--out", "c", "--no-validate", cwd=tmp_path)  # -q silences warnings
+    warned = _cli(
+        "generate", "--from", "a", "--out", "c", "--no-validate", cwd=tmp_path
+    )  # -q silences warnings
     assert warned.returncode == 0, warned.stderr
     assert "warning: versions differ" in warned.stderr and "0.0.1 ->" in warned.stderr
 
