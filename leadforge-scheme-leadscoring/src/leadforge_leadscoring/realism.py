@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from leadforge import calendar as cal
 from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.bundle.relational import id_converter
 from leadforge.errors import BundleError
 from leadforge.realism import RealismMetric
 from leadforge.vocabulary import company_domains
@@ -44,15 +45,37 @@ SCHEMA = "Typed timestamps and dates (Arrow timestamp[us, UTC] and date32)"
 
 @dataclass(frozen=True)
 class _Leads:
-    """Per-lead lookups for the event tables: creation day and account time zone, by lead id."""
+    """Per-lead lookups for the event tables: creation day and account time zone, by lead id.
 
-    ids: pa.Array
+    Ids are looked up by their number (binary search over the sorted numbers), not by hashing
+    strings: event tables hold tens of millions of references.
+    """
+
+    numbers: np.ndarray
+    rows: np.ndarray
+    prefix: str
     created: np.ndarray
     zone: np.ndarray
 
+    @classmethod
+    def of(cls, ids: pa.Array, prefix: str, created: np.ndarray, zone: np.ndarray) -> _Leads:
+        numbers = id_converter(prefix)(ids)
+        order = np.argsort(numbers, kind="stable")
+        return cls(numbers[order], order, prefix, created, zone)
+
     def positions(self, lead_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        idx = pc.index_in(lead_ids, value_set=self.ids)
-        return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        """The row of each referenced lead (-1: not a lead of this bundle)."""
+        flat = lead_ids.combine_chunks() if isinstance(lead_ids, pa.ChunkedArray) else lead_ids
+        wanted = id_converter(self.prefix)(flat)
+        if not self.numbers.size:
+            return np.full(wanted.size, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.numbers, wanted), self.numbers.size - 1)
+        hit = (self.numbers[at] == wanted) & (wanted >= 0)
+        return np.where(hit, self.rows[at], -1).astype(np.int64)
+
+    @property
+    def count(self) -> int:
+        return int(self.rows.size)
 
 
 def metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
@@ -66,7 +89,7 @@ def metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
     out += _timing(bundle, leads)
     out += _sources(bundle, manifest)
     out += _deals(bundle)
-    out += _activity(bundle, manifest)
+    out += _activity(bundle, manifest, leads)
     out += _names(bundle)
     out += _domains(bundle, manifest, window)
     out.append(_typed(bundle))
@@ -109,7 +132,9 @@ def _lead_lookup(bundle: BundleView) -> _Leads:
         per_account = codes[inverse]
         zone = np.where(at_np >= 0, per_account[np.maximum(at_np, 0)], zone)
     ids = leads.column("lead_id").combine_chunks()
-    return _Leads(ids, _days(leads.column("lead_created_at")), zone)
+    contract = bundle.manifest.contract if bundle.manifest is not None else None
+    prefix = contract["leads"].id_prefix if contract is not None and "leads" in contract else "lead"
+    return _Leads.of(ids, prefix, _days(leads.column("lead_created_at")), zone)
 
 
 def _share(mask: np.ndarray) -> float:
@@ -224,13 +249,27 @@ def _local(us: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (local // cal.US_PER_HOUR) % 24, cal.weekday(local // cal.US_PER_DAY)
 
 
+#: Timing shares are estimated on at most about this many events per table (every k-th batch).
+SAMPLE_EVENTS = 1_000_000
+
+
 def _event_batches(bundle: BundleView, table: str, time_column: str) -> Iterator[pa.RecordBatch]:
+    """An even sample of a table's batches: shares of times need no more than a million events."""
     if not bundle.has_table(table):
         return
     files = bundle.table_files(table)
     if not {"lead_id", time_column} <= set(bundle.schema(files).names):
         return
-    yield from bundle.iter_batches(files, ["lead_id", time_column])
+    total = bundle.num_rows(files)
+    batches = bundle.iter_batches(files, ["lead_id", time_column])
+    first = next(batches, None)
+    if first is None:
+        return
+    stride = max(1, -(-total // max(SAMPLE_EVENTS, first.num_rows)) if first.num_rows else 1)
+    yield first
+    for i, batch in enumerate(batches, start=1):
+        if i % stride == 0:
+            yield batch
 
 
 def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
@@ -356,7 +395,7 @@ def _deals(bundle: BundleView) -> list[RealismMetric]:
     ]
 
 
-def _activity(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
+def _activity(bundle: BundleView, manifest: Manifest, leads: _Leads) -> list[RealismMetric]:
     out: list[RealismMetric] = []
     if bundle.has_table("sessions"):
         seconds = bundle.table("sessions", ["session_duration_seconds"]).column(0)
@@ -375,12 +414,9 @@ def _activity(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
                 )
             )
     if bundle.has_table("touches") and bundle.has_table("leads"):
-        leads = bundle.table("leads", ["lead_id"]).column(0)
-        per_lead = np.zeros(len(leads), dtype=np.int64)
+        per_lead = np.zeros(leads.count, dtype=np.int64)
         for batch in bundle.iter_batches(bundle.table_files("touches"), ["lead_id"]):
-            pos = np.asarray(
-                pc.fill_null(pc.index_in(batch.column(0), value_set=leads), -1).to_numpy(zero_copy_only=False)
-            )
+            pos = leads.positions(batch.column(0))
             per_lead += np.bincount(pos[pos >= 0], minlength=per_lead.size)
         out.append(
             RealismMetric(
