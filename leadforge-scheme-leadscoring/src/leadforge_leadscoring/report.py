@@ -12,11 +12,12 @@ import itertools
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from leadforge.baseline import label_values
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.errors import BundleError
 from leadforge.report.figures import column, histogram, rate_by, separation, weekly
 from leadforge.report.model import Figure, Section, missing
-from leadforge.report.read import Reader, label_of, strings
+from leadforge.report.read import Reader, strings
 
 from leadforge_leadscoring.vocab import SCHEME, STAGES
 
@@ -105,7 +106,7 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
                 zero_copy_only=False
             )
         )
-        sql = label_of(leads.column("is_sql")) > 0.5
+        sql = label_values(leads.column("is_sql")) > 0.5
         opps = reader.read("opportunities", ["lead_id"], limit=None)
         if opps is not None:
             later = np.asarray(
@@ -120,8 +121,8 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
         source = "Final stages of every lead (the leads table)."
     elif rows is not None and label is not None and label in rows.column_names:
         steps = [c for c in ("is_sql", "opportunity_created") if c in rows.column_names]
-        masks = [np.ones(rows.num_rows, dtype=bool), *(label_of(rows.column(c)) > 0.5 for c in steps)]
-        masks.append(label_of(rows.column(label)) > 0.5)
+        masks = [np.ones(rows.num_rows, dtype=bool), *(label_values(rows.column(c)) > 0.5 for c in steps)]
+        masks.append(label_values(rows.column(label)) > 0.5)
         short = {"is_sql": "SQL", "opportunity_created": "opportunity"}
         names = ["leads", *(f"{short[c]} (snapshot)" for c in steps), "converted"]
         source = (

@@ -13,10 +13,11 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from leadforge.baseline import numeric_values
 from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.report.figures import EPOCH, histogram, iso
 from leadforge.report.model import Figure, Section, missing
-from leadforge.report.read import NO_DAY, Reader, days, numbers, strings
+from leadforge.report.read import NO_DAY, Reader, days, strings
 
 from leadforge_lifecycle.plugin import SCHEME
 
@@ -89,8 +90,8 @@ class _World:
             )
         start = days(customers.column("customer_start_at"))
         extra = reader.read("customers", ["contract_term_months", "initial_mrr"], limit=None)
-        term = None if extra is None else numbers(extra.column("contract_term_months"))
-        mrr = None if extra is None else numbers(extra.column("initial_mrr"))
+        term = None if extra is None else numeric_values(extra.column("contract_term_months"))
+        mrr = None if extra is None else numeric_values(extra.column("initial_mrr"))
         events = reader.read(
             "subscription_events",
             ["customer_id", "event_timestamp", "event_type", "mrr_before", "mrr_after"],
@@ -107,7 +108,7 @@ class _World:
         )
         day = days(events.column("event_timestamp"))
         keep = (idx >= 0) & (day != NO_DAY)
-        delta = numbers(events.column("mrr_after")) - numbers(events.column("mrr_before"))
+        delta = numeric_values(events.column("mrr_after")) - numeric_values(events.column("mrr_before"))
         codes = pc.index_in(
             strings(events.column("event_type")), value_set=pa.array(KINDS, pa.large_string())
         )

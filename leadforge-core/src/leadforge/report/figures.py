@@ -13,8 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadforge.baseline import label_values, numeric_values
 from leadforge.report.model import Figure, missing
-from leadforge.report.read import NO_DAY, Reader, days, label_of, numbers, strings
+from leadforge.report.read import NO_DAY, Reader, days, strings
 
 EPOCH = dt.date(1970, 1, 1)
 #: Groups a rate figure shows at most (the largest ones).
@@ -38,7 +39,7 @@ def rate_by(
     """The mean of a 0/1 ``label`` per value of ``group`` (largest groups first), as percent bars."""
     if table is None or group not in table.column_names or label not in table.column_names:
         return missing(fid, title, "bars", f"the bundle has no {group} or {label} column here")
-    y = label_of(table.column(label))
+    y = label_values(table.column(label))
     keys = pc.fill_null(strings(table.column(group)), "(missing)")
     t = pa.table({"g": keys, "y": pa.array(y, pa.float64())})
     agg = (
@@ -139,7 +140,7 @@ def histogram(
 
 
 def column(table: pa.Table | None, name: str) -> np.ndarray | None:
-    return None if table is None or name not in table.column_names else numbers(table.column(name))
+    return None if table is None or name not in table.column_names else numeric_values(table.column(name))
 
 
 def separation(
@@ -151,7 +152,7 @@ def separation(
 
     if table is None or label not in table.column_names:
         return []
-    y = label_of(table.column(label))
+    y = label_values(table.column(label))
     ok = np.isfinite(y)
     if len(np.unique(y[ok])) < 2:
         return []
@@ -161,7 +162,7 @@ def separation(
     for f in table.schema:
         if f.name in skipped or not is_numeric(f.type):
             continue
-        x = numbers(table.column(f.name))
+        x = numeric_values(table.column(f.name))
         a = auc(np.where(ok, x, np.nan), y)
         if np.isfinite(a):
             out.append((f.name, a))

@@ -139,14 +139,6 @@ def days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
         return np.full(len(values), NO_DAY, dtype=np.int64)
 
 
-def numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A numeric or boolean column as float64, nulls as NaN."""
-    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_boolean(arr.type):
-        arr = pc.cast(arr, pa.int8())
-    return np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
 def strings(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     return pc.cast(arr, pa.large_string())
@@ -158,18 +150,3 @@ def is_numeric(t: pa.DataType) -> bool:
 
 def is_temporal(t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) or pa.types.is_date(t))
-
-
-def label_of(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A task label as float64 (booleans 0/1; strings "True"/"False" too), nulls as NaN."""
-    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        lowered = pc.utf8_lower(arr)
-        return np.where(
-            np.asarray(pc.is_null(lowered).to_numpy(zero_copy_only=False)),
-            np.nan,
-            np.asarray(
-                pc.equal(lowered, "true").fill_null(False).to_numpy(zero_copy_only=False), dtype=float
-            ),
-        )
-    return numbers(arr)
