@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,10 +182,13 @@ def test_a_flag_two_schemes_share_shows_both_in_the_help() -> None:
     assert text.count("--n-items") == 1
 
 
-def test_generate_help_stays_fast() -> None:
-    subprocess.run([EXE, "generate", "--help"], capture_output=True, check=True)  # warm the caches
-    started = time.monotonic()
+def test_the_real_generate_help_lists_the_installed_recipes() -> None:
+    """As a user's shell runs it (its speed is ``benchmarks/``' business, not a unit test's)."""
     proc = subprocess.run([EXE, "generate", "--help"], capture_output=True, text=True, check=True)
-    elapsed = time.monotonic() - started
-    assert "--recipe ID" in proc.stdout and "b2b_saas_procurement_v1" in proc.stdout
-    assert elapsed < 3.0, f"generate --help took {elapsed:.2f}s"
+    assert "--recipe ID" in proc.stdout
+    try:
+        import leadforge_recipes  # noqa: F401
+    except ImportError:
+        assert "pip install leadforge-recipes" in proc.stdout
+    else:
+        assert "b2b_saas_procurement_v1" in proc.stdout
