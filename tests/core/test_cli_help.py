@@ -185,10 +185,11 @@ def test_a_flag_two_schemes_share_shows_both_in_the_help() -> None:
 def test_the_real_generate_help_lists_the_installed_recipes() -> None:
     """As a user's shell runs it (its speed is ``benchmarks/``' business, not a unit test's)."""
     proc = subprocess.run([EXE, "generate", "--help"], capture_output=True, text=True, check=True)
-    assert "--recipe ID" in proc.stdout
+    text = " ".join(proc.stdout.split())  # click wraps the help to the terminal
+    assert "--recipe ID" in text
     try:
         import leadforge_recipes  # noqa: F401
     except ImportError:
-        assert "pip install leadforge-recipes" in proc.stdout
+        assert "none installed: pip install leadforge-" in text  # click may break after the hyphen
     else:
-        assert "b2b_saas_procurement_v1" in proc.stdout
+        assert "b2b_saas_procurement_v1" in text
