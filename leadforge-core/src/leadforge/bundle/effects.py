@@ -71,7 +71,7 @@ def task_rows(root: Path, task_id: str, entry: TaskEntry | None) -> TaskRows:
     tm = _task_manifest(root, task_id)
     keys, splits, targets = [], [], []
     for i, split in enumerate(SPLITS):
-        files = (entry.parts.get(split, ()) if entry else ()) or (f"tasks/{task_id}/{split}.parquet",)
+        files = entry.files(task_id, split) if entry else (f"tasks/{task_id}/{split}.parquet",)
         table = _read(root, files, [tm.key_column, tm.label_column])
         keys.append(table.column(0).combine_chunks().cast(pa.string()))
         targets.append(np.asarray(table.column(1).cast(pa.float64()).to_numpy(zero_copy_only=False)))

@@ -151,6 +151,10 @@ class TaskEntry:
     #: split -> ordered part paths, for a partitioned bundle (empty: one file per split).
     parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def files(self, task_id: str, split: str) -> tuple[str, ...]:
+        """The split's file, or its parts in shard order (either layout)."""
+        return self.parts.get(split, ()) or (f"tasks/{task_id}/{split}.parquet",)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for s in SPLITS:
@@ -270,8 +274,7 @@ class Manifest:
 
     def split_files(self, task_id: str, split: str) -> tuple[str, ...]:
         entry = self.tasks.get(task_id)
-        parts = entry.parts.get(split, ()) if entry is not None else ()
-        return parts or (f"tasks/{task_id}/{split}.parquet",)
+        return entry.files(task_id, split) if entry is not None else (f"tasks/{task_id}/{split}.parquet",)
 
     def scheme_field(self, key: str) -> Any:
         """A scheme field; :class:`BundleError` if the manifest lacks it."""

@@ -439,13 +439,18 @@ class BundleWriter:
         for tid, task in self._tasks.items():
             if task.spec.oracle is None:
                 continue
-            files = (
-                [oracle_part(tid, k) for k in range(self._shard_count)]
-                if self._shard_count > 1
-                else [oracle_file(tid)]
-            )
-            out[tid] = {**task.spec.oracle.to_json(), "files": files, "ceiling": CEILING_FILE}
+            out[tid] = {
+                **task.spec.oracle.to_json(),
+                "files": self._oracle_rels(tid),
+                "ceiling": CEILING_FILE,
+            }
         return out
+
+    def _oracle_rels(self, task_id: str) -> list[str]:
+        """The task's answer-key file, or its parts in shard order."""
+        if self._shard_count > 1:
+            return [oracle_part(task_id, k) for k in range(self._shard_count)]
+        return [oracle_file(task_id)]
 
     def _write_ceilings(self, tasks: Mapping[str, TaskEntry]) -> str:
         """``metadata/oracle/ceiling.json`` and the card's answer-key section ("" without oracles)."""
@@ -454,14 +459,9 @@ class BundleWriter:
         for tid, task in self._tasks.items():
             if task.spec.oracle is None:
                 continue
-            entry = tasks[tid]
-            splits = [entry.parts.get(s, ()) or (f"tasks/{tid}/{s}.parquet",) for s in SPLITS]
-            oracle = (
-                [oracle_part(tid, k) for k in range(self._shard_count)]
-                if self._shard_count > 1
-                else [oracle_file(tid)]
-            )
-            found.append(ceiling(self.root, task.spec, splits, oracle, {task.spec.key_column, *leaky}))
+            splits = [tasks[tid].files(tid, s) for s in SPLITS]
+            exclude = {task.spec.key_column, *leaky}
+            found.append(ceiling(self.root, task.spec, splits, self._oracle_rels(tid), exclude))
         if not found:
             return ""
         self._write_json(CEILING_FILE, {"tasks": [c.to_json() for c in found]})
@@ -538,8 +538,8 @@ class BundleWriter:
             return
         tid = task.spec.task_id
         if self._shard_count > 1:
-            for k in range(self._shard_count):
-                self._part(oracle_part(tid, k), lambda: schema)
+            for rel in self._oracle_rels(tid):
+                self._part(rel, lambda: schema)
             return
         path = self.root / oracle_file(tid)
         path.parent.mkdir(parents=True, exist_ok=True)
