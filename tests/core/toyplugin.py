@@ -9,6 +9,7 @@ drop, cut, cascade, numbering, foreign-key remapping — runs in every toy bundl
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from leadforge.bundle import (
     Cutoff,
     ForeignKey,
     ManifestFields,
+    OracleSpec,
     PublicView,
     RelationalContract,
     TableContract,
@@ -30,6 +32,7 @@ from leadforge.columns import date_array, id_range
 from leadforge.config import GenerationConfig
 from leadforge.enums import ExposureMode
 from leadforge.errors import InvalidConfigError
+from leadforge.experiment import TREATMENT_COLUMN, UPLIFT_COLUMN
 from leadforge.features import FeatureSpec, catalog_schema
 from leadforge.interventions import Lever
 from leadforge.params import param
@@ -42,6 +45,16 @@ LEADFORGE_PLUGIN_API = (2, 2)
 RECIPES = Path(__file__).parent / "toy_recipes"
 BASE = dt.date(2025, 1, 1)
 PUBLIC_EVENT_DAYS = 7
+#: the label is x1 + NOISE * secret > threshold, with secret ~ N(0, 1): the oracle is exact
+NOISE = 0.5
+ORACLE_COLUMN = "p_true"
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def truth(x1: np.ndarray, threshold: np.ndarray | float) -> np.ndarray:
+    """P(label | x1): the toy's exact answer key."""
+    z = (x1 - threshold) / (NOISE * math.sqrt(2.0))
+    return np.asarray(0.5 * (1.0 + _ERF(z).astype(np.float64)))
 
 
 @dataclass(frozen=True)
@@ -183,11 +196,30 @@ def write_bundle(world: Any, writer: BundleWriter) -> ToyStats | None:
     if not isinstance(world, ToyWorld):
         return None
     p = world.config.params_as(ToyParams)
+    experiment = world.config.experiment
     features = catalog(p.label_name)
+    oracle = None
+    if experiment is not None:  # the designed experiment: a public arm, an exact oracle and uplift
+        features.insert(-1, FeatureSpec(TREATMENT_COLUMN, "boolean", "the experiment's arm", "features"))
+        oracle = OracleSpec(ORACLE_COLUMN, description="exact normal probability", uplift=UPLIFT_COLUMN)
     writer.declare_features(features)
+    schema = catalog_schema(features)
+    if oracle is not None:
+        schema = TableSchema.of(
+            [*schema.columns, *TableSchema.of([(c, "Float64") for c in oracle.hidden]).columns]
+        )
     writer.declare_task(
-        TaskSpec("toy_task", "binary_classification", p.label_name, 30, "rows", "row_id", "Is x1 high?"),
-        catalog_schema(features),
+        TaskSpec(
+            "toy_task",
+            "binary_classification",
+            p.label_name,
+            30,
+            "rows",
+            "row_id",
+            "Is x1 high?",
+            oracle=oracle,
+        ),
+        schema,
     )
     writer.set_manifest_fields(
         ManifestFields(
@@ -213,8 +245,16 @@ def write_bundle(world: Any, writer: BundleWriter) -> ToyStats | None:
             "at": date_array(BASE, day[owner] + g.integers(0, 20, size=owner.size)),
             "amount": g.gamma(2.0, 5.0, size=owner.size),
         }
-        label = x1 + secret * 0.5 > world.threshold
-        task = {"row_id": ids, "x1": x1, "x2": x2, "cat": cat, "hint": secret, p.label_name: label}
+        threshold: np.ndarray | float = world.threshold
+        task: dict[str, Any] = {"row_id": ids, "x1": x1, "x2": x2, "cat": cat, "hint": secret}
+        if experiment is not None:
+            treated = experiment.treated(np.arange(start, start + n), world.rng)
+            treated_threshold = experiment.intervention.apply(world.threshold)
+            threshold = np.where(treated, treated_threshold, world.threshold)
+            task[TREATMENT_COLUMN] = treated
+            task[ORACLE_COLUMN] = truth(x1, threshold)
+            task[UPLIFT_COLUMN] = truth(x1, treated_threshold) - truth(x1, world.threshold)
+        task[p.label_name] = x1 + secret * NOISE > threshold
         writer.write_shard(i, tables={"rows": rows, "events": event_rows}, tasks={"toy_task": task})
         events += owner.size
         writer.progress("toy shards", i + 1, len(shards))

@@ -24,8 +24,9 @@ from leadforge.bundle.writer import BundleWriter
 from leadforge.config import GenerationConfig, load_override
 from leadforge.engine import Engine, open_engine
 from leadforge.errors import GenerationError, InvalidRecipeError, LeadforgeError, UsageError
+from leadforge.experiment import parse_experiment
 from leadforge.footprint import check_disk, check_memory
-from leadforge.interventions import parse_interventions
+from leadforge.interventions import Lever, parse_interventions
 from leadforge.memory import (
     MAX_MEMORY_BUNDLE_BYTES,
     InMemoryBundle,
@@ -77,13 +78,16 @@ class Generator:
         override: dict[str, Any] | str | Path | None = None,
         host: PluginHost | None = None,
         intervene: Sequence[str] = (),
+        experiment: str | None = None,
         **params: Any,
     ) -> Generator:
         """Resolve ``recipe_id`` with explicit arguments over ``override`` over the recipe.
 
         ``override`` is a mapping or the path of a YAML/JSON file; ``params`` are scheme
         parameters (``n_leads=…``). ``None`` means "not given". ``intervene`` lists
-        interventions (``"policy:follow_up_days=2"``) checked against the scheme's levers.
+        interventions (``"policy:follow_up_days=2"``) checked against the scheme's levers;
+        ``experiment`` a designed experiment (``"policy:follow_up_speed=1.5@0.5"``: that policy for
+        a random half of the entities).
         """
         if host is not None and not isinstance(host, PluginHost):
             raise UsageError(f"host must be a PluginHost, got {type(host).__name__}")
@@ -103,17 +107,29 @@ class Generator:
         explicit = {"seed": seed, "exposure_mode": exposure_mode, "difficulty": difficulty, **params}
         config = resolve_config(recipe, scheme, explicit=explicit, override=override)
         gen = cls(recipe, scheme, config, _load_narrative(recipe, scheme), host)
-        return gen.intervened(intervene) if intervene else gen
+        gen = gen.intervened(intervene) if intervene else gen
+        return gen.with_experiment(experiment) if experiment is not None else gen
+
+    def _levers(self) -> list[Lever]:
+        return list(self.scheme.levers(self.config)) if self.scheme.levers is not None else []
 
     def intervened(self, specs: Sequence[str]) -> Generator:
         """The same world with ``specs`` applied (replacing any interventions it had)."""
         if isinstance(specs, str) or not isinstance(specs, Sequence):
             raise UsageError(f"intervene must be a list of strings, got {brief(specs)}")
-        levers = self.scheme.levers(self.config) if self.scheme.levers is not None else ()
+        levers = self._levers()
         if specs and not levers:
             raise UsageError(f"scheme {self.scheme.name} offers no levers to intervene on")
         parsed = parse_interventions(specs, levers)
         return replace(self, config=replace(self.config, interventions=parsed), notes=())
+
+    def with_experiment(self, spec: str | None) -> Generator:
+        """The same world running a designed experiment (``None``: none), checked against the
+        scheme's policy levers."""
+        if spec is None:
+            return replace(self, config=replace(self.config, experiment=None), notes=())
+        experiment = parse_experiment(spec, self._levers())
+        return replace(self, config=replace(self.config, experiment=experiment), notes=())
 
     def save_twin(
         self,
@@ -159,6 +175,7 @@ class Generator:
         override: dict[str, Any] | str | Path | None = None,
         host: PluginHost | None = None,
         intervene: Sequence[str] = (),
+        experiment: str | None = None,
         **params: Any,
     ) -> Generator:
         """The generator that made the bundle at ``path``, from its manifest (recipe, resolved
@@ -189,6 +206,7 @@ class Generator:
             override=layered,
             host=host,
             intervene=list(intervene) or list(m.interventions),
+            experiment=experiment if experiment is not None else m.experiment,
             **params,
         )
         notes: list[str] = []
@@ -196,6 +214,7 @@ class Generator:
             all(v is None for v in (seed, exposure_mode, difficulty, override))
             and not params
             and not intervene
+            and experiment is None
         )
         if unchanged and m.config_digest and gen.config.digest() != m.config_digest:
             notes.append(

@@ -23,6 +23,7 @@ from leadforge.bundle.manifest import (
 from leadforge.bundle.oracle import ORACLE_DIR, SPLIT_COLUMN
 from leadforge.bundle.reader import BundleView, Manifest, confined, discover
 from leadforge.bundle.relational import check_contract, id_converter
+from leadforge.bundle.tasks import UPLIFT
 from leadforge.engine import LOCAL
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import BundleError
@@ -78,9 +79,11 @@ def _oracles(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
 
 def _oracle_part(bundle: BundleView, tm: TaskManifest, rel: str, split_rels: list[str]) -> Iterator[Finding]:
     names = bundle.schema(rel).names
-    if names[:3] != [tm.key_column, SPLIT_COLUMN, tm.label_column] or len(names) != 4:
+    if names[:3] != [tm.key_column, SPLIT_COLUMN, tm.label_column] or names[4:] not in ([], [UPLIFT]):
         yield Finding(
-            "oracle", f"columns must be {tm.key_column}, split, {tm.label_column}, value", where=rel
+            "oracle",
+            f"columns must be {tm.key_column}, split, {tm.label_column}, value[, {UPLIFT}]",
+            where=rel,
         )
         return
     table = bundle.read_parquet(rel)
@@ -97,6 +100,12 @@ def _oracle_part(bundle: BundleView, tm: TaskManifest, rel: str, split_rels: lis
         yield Finding("oracle", "values must be finite", where=rel)
     elif tm.task_type == "binary_classification" and value.size and (value.min() < 0 or value.max() > 1):
         yield Finding("oracle", "a probability outside [0, 1]", where=rel)
+    if len(names) == 5:
+        uplift = np.asarray(table.column(4).to_numpy(zero_copy_only=False), dtype=np.float64)
+        if not np.all(np.isfinite(uplift)):
+            yield Finding("oracle", f"{UPLIFT} values must be finite", where=rel)
+        elif tm.task_type == "binary_classification" and uplift.size and np.abs(uplift).max() > 1:
+            yield Finding("oracle", f"an {UPLIFT} outside [-1, 1]", where=rel)
 
 
 def _required(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:

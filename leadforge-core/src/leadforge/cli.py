@@ -94,6 +94,7 @@ CORE_FLAGS = frozenset(
         "--from",
         "--intervene",
         "--twin",
+        "--experiment",
     }
 )
 FIRST_PARTY = "pip install leadforge-scheme-leadscoring leadforge-scheme-lifecycle leadforge-recipes"
@@ -609,6 +610,11 @@ def _core_generate_options(recipes: Sequence[str] = ()) -> list[click.Parameter]
             help="Change the world: LEVER=VALUE or LEVER*FACTOR (repeatable; a bad one lists the levers).",
         ),
         click.Option(
+            ["--experiment"],
+            metavar="SPEC",
+            help="Randomise a policy: LEVER=VALUE[@SHARE] for a random share (default half) of entities.",
+        ),
+        click.Option(
             ["--twin"],
             is_flag=True,
             help="With --intervene: write OUT/factual and OUT/intervened from one seed, with effects.",
@@ -693,6 +699,7 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
         "override": kw["override"],
         "host": host,
         "intervene": list(kw["intervene"]),
+        "experiment": kw["experiment"],
     }
     if source is None:
         gen = Generator.from_recipe(recipe.id, **common, **scheme_params)

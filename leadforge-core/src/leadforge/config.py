@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from leadforge.enums import Difficulty, ExposureMode
 from leadforge.errors import UsageError
+from leadforge.experiment import Experiment
 from leadforge.interventions import Intervention
 from leadforge.params import build_params, to_json
 from leadforge.yamlfile import load_mapping
@@ -23,7 +24,7 @@ DEFAULT_SEED = 42
 DEFAULT_MODE = ExposureMode.STUDENT_PUBLIC
 DEFAULT_DIFFICULTY = Difficulty.INTERMEDIATE
 CORE_KEYS = ("seed", "exposure_mode", "difficulty")
-RESERVED = ("recipe_id", "scheme", "difficulty_params", "interventions", *CORE_KEYS)
+RESERVED = ("recipe_id", "scheme", "difficulty_params", "interventions", "experiment", *CORE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class GenerationConfig:
     derived: tuple[str, ...] = field(default=(), compare=False)
     #: do-operations and policy changes applied to the world (empty: the factual world)
     interventions: tuple[Intervention, ...] = ()
+    #: a randomised policy change for a share of entities (``None``: no experiment)
+    experiment: Experiment | None = None
 
     def params_as(self, params_type: type[P]) -> P:
         if not isinstance(self.params, params_type):
@@ -71,6 +74,8 @@ class GenerationConfig:
         }
         if self.interventions:  # absent when empty, so the factual world's digest never changes
             out["interventions"] = [str(iv) for iv in self.interventions]
+        if self.experiment is not None:
+            out["experiment"] = str(self.experiment)
         return out
 
     def intervention(self, lever: str) -> Intervention | None:

@@ -50,6 +50,8 @@ class Reproduction:
             else:
                 override[key] = value
         parts += [f"--intervene {_shell(str(iv))}" for iv in config.interventions]
+        if config.experiment is not None:
+            parts.append(f"--experiment {_shell(str(config.experiment))}")
         if override:
             parts.append("--override cfg.yaml")
         parts.append("--out <dir>")

@@ -50,12 +50,13 @@ TAIL_KEYS = (
     "config_digest",
     "generation_params",
     "interventions",
+    "experiment",
     "oracles",
     "plugins",
     "files",
 )
 #: Tail keys written only when they have something to say (an intervened world, an answer key).
-OPTIONAL_TAIL_KEYS = ("interventions", "oracles")
+OPTIONAL_TAIL_KEYS = ("interventions", "experiment", "oracles")
 #: Keys core writes itself; a scheme's manifest fields must not reuse them.
 CORE_KEYS = frozenset((*HEAD_KEYS, *ENVELOPE_KEYS, *TAIL_KEYS))
 #: ``task_manifest.json`` keys, in this order.
@@ -255,6 +256,8 @@ class Manifest:
     params: Mapping[str, Any] | None = None
     #: the interventions that made this world (empty: the factual one); written only when some
     interventions: tuple[str, ...] = ()
+    #: the designed experiment that ran (``LEVER=VALUE@SHARE``); written only when one did
+    experiment: str | None = None
     #: instructor bundles' answer keys: task id -> method, replicates and oracle files
     oracles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plugins: tuple[PluginRef, ...] = ()
@@ -308,6 +311,8 @@ class Manifest:
             out["generation_params"] = dict(self.params)
         if self.interventions:
             out["interventions"] = list(self.interventions)
+        if self.experiment is not None:
+            out["experiment"] = self.experiment
         if self.oracles:
             out["oracles"] = {k: dict(v) for k, v in self.oracles.items()}
         out["plugins"] = [p.to_json() for p in self.plugins]
@@ -538,6 +543,7 @@ def parse(raw: Mapping[str, Any]) -> Manifest:
         config_digest=r.str_(raw, "config_digest", required=False),
         params=_params(raw, r),
         interventions=_strings(raw, "interventions", r),
+        experiment=r.str_(raw, "experiment", required=False),
         oracles=_objects(raw, "oracles", r),
         plugins=tuple(plugins),
         files=files,

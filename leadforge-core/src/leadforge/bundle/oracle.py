@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from leadforge.bundle.manifest import part_name
 from leadforge.bundle.splits import SPLITS
-from leadforge.bundle.tasks import TaskSpec
+from leadforge.bundle.tasks import UPLIFT, TaskSpec
 from leadforge.schema import TableSchema
 
 ORACLE_DIR = "metadata/oracle"
@@ -32,40 +32,37 @@ def oracle_part(task_id: str, index: int) -> str:
 
 
 def oracle_schema(spec: TaskSpec, full: TableSchema) -> pa.Schema:
-    """Key, split, label and oracle value, typed as the task rows type them."""
+    """Key, split, label, oracle value (and true uplift), typed as the task rows type them."""
     assert spec.oracle is not None
     arrow = full.arrow
-    return pa.schema(
-        [
-            arrow.field(spec.key_column),
-            pa.field(SPLIT_COLUMN, pa.string()),
-            arrow.field(spec.label_column),
-            pa.field(spec.oracle.column, pa.float64()),
-        ]
-    )
+    fields = [
+        arrow.field(spec.key_column),
+        pa.field(SPLIT_COLUMN, pa.string()),
+        arrow.field(spec.label_column),
+        pa.field(spec.oracle.column, pa.float64()),
+    ]
+    if spec.oracle.uplift:
+        fields.append(pa.field(UPLIFT, pa.float64()))
+    return pa.schema(fields)
 
 
 def oracle_rows(spec: TaskSpec, schema: pa.Schema, parts: tuple[pa.Table, ...]) -> pa.Table:
     """One shard's oracle rows from its three split tables (which still hold the oracle column)."""
     assert spec.oracle is not None
-    names = [spec.key_column, spec.label_column, spec.oracle.column]
+    names = [spec.key_column, spec.label_column, *spec.oracle.hidden]
     tables = []
     for split, table in zip(SPLITS, parts, strict=True):
         kept = table.select(names)
-        tables.append(
-            pa.table(
-                [
-                    kept.column(0),
-                    pa.repeat(pa.scalar(split, pa.string()), kept.num_rows),
-                    kept.column(1),
-                    kept.column(2).cast(pa.float64()),
-                ],
-                schema=schema,
-            )
-        )
+        columns = [
+            kept.column(0),
+            pa.repeat(pa.scalar(split, pa.string()), kept.num_rows),
+            kept.column(1),
+            *(kept.column(i).cast(pa.float64()) for i in range(2, len(names))),
+        ]
+        tables.append(pa.table(columns, schema=schema))
     return pa.concat_tables(tables)
 
 
 def stored(spec: TaskSpec, table: pa.Table) -> pa.Table:
     """A split table as its file holds it: without the oracle column."""
-    return table if spec.oracle is None else table.drop_columns([spec.oracle.column])
+    return table if spec.oracle is None else table.drop_columns(list(spec.oracle.hidden))

@@ -13,6 +13,8 @@ NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 ORACLE_METHODS = ("exact", "replicates")
+#: the answer key's column of each row's true uplift (designed experiments)
+UPLIFT = "uplift"
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,16 @@ class OracleSpec:
     (closed form) or ``"replicates"`` (the mean over ``replicates`` futures simulated from the
     entity's state at the anchor with their own random substreams). Core never stores the
     column in a task split; instructor bundles get it in ``metadata/oracle/<task_id>.parquet``.
+    ``uplift`` names a second hidden column, set when a designed experiment runs: each row's
+    true uplift (the oracle under treatment minus the oracle under control), kept as the
+    answer key's ``uplift`` column.
     """
 
     column: str
     method: str = "exact"
     replicates: int = 0
     description: str = ""
+    uplift: str = ""
 
     def __post_init__(self) -> None:
         if self.method not in ORACLE_METHODS:
@@ -39,6 +45,13 @@ class OracleSpec:
             raise ValueError("an oracle by replicates needs replicates > 0; an exact one needs none")
         if not NAME.match(self.column):
             raise ValueError(f"oracle column {self.column!r} is not a valid column name")
+        if self.uplift and (not NAME.match(self.uplift) or self.uplift == self.column):
+            raise ValueError(f"uplift column {self.uplift!r} must be a valid name other than the oracle's")
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """The task-row columns that never reach a split file."""
+        return (self.column, self.uplift) if self.uplift else (self.column,)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"column": self.column, "method": self.method}
@@ -46,6 +59,8 @@ class OracleSpec:
             out["replicates"] = self.replicates
         if self.description:
             out["description"] = self.description
+        if self.uplift:
+            out["uplift"] = UPLIFT
         return out
 
 

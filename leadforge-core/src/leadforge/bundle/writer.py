@@ -71,6 +71,8 @@ from leadforge.bundle.shards import (
 )
 from leadforge.bundle.splits import SPLITS
 from leadforge.bundle.tasks import NAME, TaskSpec
+from leadforge.bundle.uplift import arms
+from leadforge.bundle.uplift import card_section as uplift_card
 from leadforge.config import GenerationConfig
 from leadforge.engine import LOCAL, Engine
 from leadforge.enums import ExposureMode
@@ -179,14 +181,14 @@ class BundleWriter:
         """
         self._check_name(spec.task_id, self._tasks)
         full = schema.without(self.redacted_columns)
-        for col in (spec.key_column, spec.label_column, *([spec.oracle.column] if spec.oracle else [])):
+        hidden = spec.oracle.hidden if spec.oracle else ()
+        for col in (spec.key_column, spec.label_column, *hidden):
             if col not in full.names:
                 raise GenerationError(f"task {spec.task_id}: column {col!r} is not in its schema")
-        if spec.oracle is not None and full.dtype(spec.oracle.column) != "Float64":
-            raise GenerationError(
-                f"task {spec.task_id}: the oracle column {spec.oracle.column!r} must be Float64"
-            )
-        schema = full.without([spec.oracle.column]) if spec.oracle else full
+        for col in hidden:
+            if full.dtype(col) != "Float64":
+                raise GenerationError(f"task {spec.task_id}: the oracle column {col!r} must be Float64")
+        schema = full.without(list(hidden))
         same_key = [t.spec for t in self._tasks.values() if t.spec.key_column == spec.key_column]
         leaders = [s for s in same_key if s.stratified] or same_key[:1]
         leader = leaders[0] if leaders else spec
@@ -376,6 +378,8 @@ class BundleWriter:
             card += self._write_ceilings(tasks)
         if self.factual is not None and self.mode.writes_metadata:
             card += self._write_effects(tasks)
+        if self.config.experiment is not None:
+            card += self._experiment_section(tasks)
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -408,6 +412,7 @@ class BundleWriter:
             config_digest=self.config.digest(),
             params=params_json(self.config.params),
             interventions=tuple(str(iv) for iv in self.config.interventions),
+            experiment=None if self.config.experiment is None else str(self.config.experiment),
             oracles=self._oracle_entries(),
             plugins=tuple(plugins),
             files=dict(self._files),
@@ -466,6 +471,18 @@ class BundleWriter:
             return ""
         self._write_json(CEILING_FILE, {"tasks": [c.to_json() for c in found]})
         return ceiling_card(found) + "\n"
+
+    def _experiment_section(self, tasks: Mapping[str, TaskEntry]) -> str:
+        """The card's section on the designed experiment (the truth only in instructor bundles)."""
+        assert self.config.experiment is not None
+        instructor = self.mode.writes_metadata
+        found = []
+        for tid, task in self._tasks.items():
+            key = self._oracle_rels(tid) if instructor and task.spec.oracle is not None else []
+            summary = arms(task.spec, [tasks[tid].files(tid, s) for s in SPLITS], key, self.root)
+            if summary is not None:
+                found.append(summary)
+        return uplift_card(str(self.config.experiment), found, instructor) + "\n"
 
     def _write_effects(self, tasks: Mapping[str, TaskEntry]) -> str:
         """``metadata/effects.parquet`` against the factual twin; the card's section on it."""
