@@ -4,67 +4,21 @@ a baseline that beats chance, and (slow) its shell commands run as printed."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import re
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from guide_support import REPO, assert_python_in_example, assert_real_options, run_shell_lines
 
-REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "quickstart.md"
 EXAMPLE = REPO / "examples" / "quickstart.py"
-BIN = Path(sys.executable).parent
-
-
-def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
-
-
-def code_lines(text: str) -> list[str]:
-    """Statements, stripped: no blank lines, comments, imports, or the ``path = ...`` set-up."""
-    out = []
-    for line in text.splitlines():
-        s = line.strip()
-        if not s or s.startswith(("#", "import ", "from ", "path = ")):
-            continue
-        out.append(s)
-    return out
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1"}
 
 
 def test_every_python_step_of_the_quickstart_is_in_the_example_in_order() -> None:
-    example = code_lines(EXAMPLE.read_text(encoding="utf-8"))
-    found = blocks("python")
-    assert len(found) >= 4
-    for block in found:
-        want = code_lines(block)
-        assert want, block
-        at = 0
-        for line in want:
-            assert line in example[at:], f"{line!r} of the quickstart is not in {EXAMPLE.name} (in order)"
-            at = example.index(line, at) + 1
+    assert_python_in_example(DOC, EXAMPLE, at_least=4)
 
 
 def test_every_command_in_the_quickstart_is_a_real_command_and_option() -> None:
-    from click.testing import CliRunner
-    from leadforge.cli import main
-
-    commands = [
-        shlex.split(line) for b in blocks("sh") for line in b.splitlines() if line.startswith("leadforge ")
-    ]
-    assert any(c[1] == "generate" for c in commands)
-    for words in commands:
-        r = CliRunner().invoke(main, [words[1], "--help"])
-        assert r.exit_code == 0, words
-        for word in words[2:]:
-            if word.startswith("--"):
-                assert word in r.stdout, f"{word} is not an option of leadforge {words[1]}"
+    assert_real_options(DOC)
 
 
 def test_the_example_trains_a_baseline_that_beats_chance(
@@ -95,16 +49,8 @@ def test_the_example_trains_a_baseline_that_beats_chance(
 def test_the_quickstart_commands_run_as_printed(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     pytest.importorskip("leadforge_recipes")
-    for block in blocks("sh"):
-        for line in block.splitlines():
-            if not line.strip() or line.startswith("pip "):
-                continue
-            words = shlex.split(line)
-            if words[0] == "python":
-                words = [sys.executable, str(REPO / words[1]), *words[2:]]
-            proc = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=600)
-            assert proc.returncode == 0, (line, proc.stderr)
-            if words[:2] == ["leadforge", "generate"]:
-                last = proc.stdout.splitlines()[-1]
-                assert last.startswith("OK: bundle at ") and last.endswith("leads_intro passed all checks.")
+    for words, proc in run_shell_lines(DOC, tmp_path):
+        if words[:2] == ["leadforge", "generate"]:
+            last = proc.stdout.splitlines()[-1]
+            assert last.startswith("OK: bundle at ") and last.endswith("leads_intro passed all checks.")
     assert (tmp_path / "leads_intro" / "dataset_card.md").is_file()
