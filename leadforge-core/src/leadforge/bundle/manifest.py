@@ -72,6 +72,8 @@ TASK_MANIFEST_KEYS = (
     "stratified_by",
     "description",
 )
+#: the optional last key of ``task_manifest.json``
+OUT_OF_TIME = "out_of_time"
 _MAX_LIST = 20
 
 
@@ -186,6 +188,28 @@ class PluginRef:
 
 
 @dataclass(frozen=True)
+class OutOfTime:
+    """The task's out-of-time split recipe: train on the rows whose ``column`` falls before
+    ``cut`` (the first day holding the latest ``1 - train_share`` of the rows), test on the rest
+    — the next cohort, which a model validated on a random split tends to overrate."""
+
+    column: str
+    train_share: float
+    cut: str
+    train_rows: int
+    test_rows: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "train_share": self.train_share,
+            "cut": self.cut,
+            "train_rows": self.train_rows,
+            "test_rows": self.test_rows,
+        }
+
+
+@dataclass(frozen=True)
 class TaskManifest:
     """``tasks/<task_id>/task_manifest.json``.
 
@@ -204,12 +228,17 @@ class TaskManifest:
     stratified: bool
     stratified_by: str | None
     description: str
+    #: written only for a task that names its rows' time column
+    out_of_time: OutOfTime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             k: (dict(v) if isinstance(v, Mapping) else v)
             for k, v in zip(TASK_MANIFEST_KEYS, self._values(), strict=True)
         }
+        if self.out_of_time is not None:
+            out[OUT_OF_TIME] = self.out_of_time.to_json()
+        return out
 
     def _values(self) -> tuple[Any, ...]:
         return (
@@ -610,6 +639,7 @@ def parse_task_manifest(raw: Any, where: str) -> tuple[TaskManifest | None, list
     )
     stratified_by = r.str_(raw, "stratified_by", required=False)
     description = r.str_(raw, "description", required=False) or ""
+    out_of_time = _out_of_time(raw.get(OUT_OF_TIME), r)
     if r.findings or any(v is None for v in values):
         return None, r.findings
     return (
@@ -619,6 +649,25 @@ def parse_task_manifest(raw: Any, where: str) -> tuple[TaskManifest | None, list
             stratified=bool(stratified),
             stratified_by=stratified_by,
             description=description,
+            out_of_time=out_of_time,
         ),
         r.findings,
+    )
+
+
+def _out_of_time(raw: Any, r: _Reader) -> OutOfTime | None:
+    if raw is None:
+        return None
+    ok = (
+        isinstance(raw, dict)
+        and isinstance(raw.get("column"), str)
+        and isinstance(raw.get("cut"), str)
+        and isinstance(raw.get("train_share"), int | float)
+        and all(_is_size(raw.get(k)) for k in ("train_rows", "test_rows"))
+    )
+    if not ok:
+        r.bad("out_of_time must give column, train_share, cut, train_rows and test_rows")
+        return None
+    return OutOfTime(
+        raw["column"], float(raw["train_share"]), raw["cut"], raw["train_rows"], raw["test_rows"]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from leadforge.bundle.manifest import TaskManifest
+from leadforge.bundle.manifest import OutOfTime, TaskManifest
 from leadforge.bundle.splits import SplitFractions
 from leadforge.enums import TASK_TYPES
 
@@ -71,7 +71,9 @@ class TaskSpec:
     ``key_column`` identifies a row (e.g. ``lead_id``); splits are assigned from a hash of it
     and the seed. Classification tasks are stratified by ``label_column`` unless
     ``stratify`` is set to ``False``. ``oracle`` names the column of the task rows that holds
-    the world's own answer (see :class:`OracleSpec`).
+    the world's own answer (see :class:`OracleSpec`). ``time_column`` names the task-row column
+    that dates each row's cohort (its creation day or instant): core then records the task's
+    out-of-time split in ``task_manifest.json`` and the card measures what it costs a model.
     """
 
     task_id: str
@@ -84,6 +86,7 @@ class TaskSpec:
     split: SplitFractions = field(default_factory=SplitFractions)
     stratify: bool | None = None
     oracle: OracleSpec | None = None
+    time_column: str = ""
 
     def __post_init__(self) -> None:
         if self.task_type not in TASK_TYPES:
@@ -97,7 +100,7 @@ class TaskSpec:
     def stratified(self) -> bool:
         return self.task_type == "binary_classification" if self.stratify is None else self.stratify
 
-    def manifest(self, stratified_by: str | None) -> TaskManifest:
+    def manifest(self, stratified_by: str | None, out_of_time: OutOfTime | None = None) -> TaskManifest:
         return TaskManifest(
             task_id=self.task_id,
             task_type=self.task_type,
@@ -109,4 +112,5 @@ class TaskSpec:
             stratified=stratified_by == f"{self.task_id}.{self.label_column}",
             stratified_by=stratified_by,
             description=self.description,
+            out_of_time=out_of_time,
         )

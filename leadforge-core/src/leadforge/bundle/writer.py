@@ -35,6 +35,8 @@ from leadforge.bundle.effects import (
     task_rows,
 )
 from leadforge.bundle.files import HashingFile, ParquetFile, Written, write_parquet
+from leadforge.bundle.lessons import card_section as lessons_card
+from leadforge.bundle.lessons import measure, out_of_time
 from leadforge.bundle.manifest import (
     CORE_KEYS,
     MANIFEST,
@@ -43,6 +45,7 @@ from leadforge.bundle.manifest import (
     FileEntry,
     Manifest,
     ManifestFields,
+    OutOfTime,
     PluginRef,
     StructuralRedactions,
     TableEntry,
@@ -367,9 +370,15 @@ class BundleWriter:
             tables[t.name] = TableEntry(done.rows, rel, done.sha256)
             self._record_file(rel, done.sha256, done.size)
         tasks: dict[str, TaskEntry] = {}
+        cuts: dict[str, OutOfTime] = {}
         for tid, task in self._tasks.items():
             tasks[tid] = self._partitioned_task(task) if self._shard_count > 1 else self._single_task(task)
-            self._write_json(f"tasks/{tid}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by).to_json())
+            cut = out_of_time(self.root, task.spec, [tasks[tid].files(tid, s) for s in SPLITS])
+            if cut is not None:
+                cuts[tid] = cut
+            self._write_json(
+                f"tasks/{tid}/{TASK_MANIFEST}", task.spec.manifest(task.stratified_by, cut).to_json()
+            )
             self._finish_oracle(task)
         shutil.rmtree(self.root / ORACLE_STAGING, ignore_errors=True)
         self._closed = True
@@ -380,6 +389,7 @@ class BundleWriter:
             card += self._write_effects(tasks)
         if self.config.experiment is not None:
             card += self._experiment_section(tasks)
+        card += self._lessons_section(tasks, cuts)
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -471,6 +481,17 @@ class BundleWriter:
             return ""
         self._write_json(CEILING_FILE, {"tasks": [c.to_json() for c in found]})
         return ceiling_card(found) + "\n"
+
+    def _lessons_section(self, tasks: Mapping[str, TaskEntry], cuts: dict[str, OutOfTime]) -> str:
+        """The card's lessons: what the trap and the next cohort do to a quick model ("" if neither)."""
+        leaky = {f.name for f in self.catalog or () if f.leakage_risk}
+        found = []
+        for tid, task in self._tasks.items():
+            files = [tasks[tid].files(tid, s) for s in SPLITS]
+            lesson = measure(self.root, task.spec, files, leaky, cuts.get(tid))
+            if lesson is not None and (lesson.traps or tid in cuts):
+                found.append(lesson)
+        return lessons_card(found, cuts) + "\n" if found else ""
 
     def _experiment_section(self, tasks: Mapping[str, TaskEntry]) -> str:
         """The card's section on the designed experiment (the truth only in instructor bundles)."""
