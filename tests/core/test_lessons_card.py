@@ -44,8 +44,11 @@ class P:
 
 
 def _schema(time_type: str, trap: bool) -> TableSchema:
-    cols = [("item_id", "string"), ("created", time_type), ("v", "Float64"), ("w", "Float64")]
-    return TableSchema.of([*cols, *([("peek", "Float64")] if trap else []), ("y", "boolean")])
+    created = TableSchema.of([("created", "timestamp" if time_type == "timestamp" else "date")])
+    head = TableSchema.of([("item_id", "string")])
+    tail = TableSchema.of([("v", "Float64"), ("w", "Float64"), *([("peek", "Float64")] if trap else [])])
+    label = TableSchema.of([("y", "boolean")])
+    return TableSchema.of([*head.columns, *created.columns, *tail.columns, *label.columns])
 
 
 def _catalog(trap: bool) -> list[FeatureSpec]:
