@@ -46,7 +46,9 @@ class P:
 def _schema(time_type: str, trap: bool) -> TableSchema:
     created = TableSchema.of([("created", "timestamp" if time_type == "timestamp" else "date")])
     head = TableSchema.of([("item_id", "string")])
-    tail = TableSchema.of([("v", "Float64"), ("w", "Float64"), *([("peek", "Float64")] if trap else [])])
+    tail = TableSchema.of([("v", "Float64"), ("w", "Float64"), ("peek", "Float64")])
+    if not trap:
+        tail = tail.without(["peek"])
     label = TableSchema.of([("y", "boolean")])
     return TableSchema.of([*head.columns, *created.columns, *tail.columns, *label.columns])
 
