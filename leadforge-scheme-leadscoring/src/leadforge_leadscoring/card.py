@@ -169,7 +169,12 @@ def _inventory_section(f: _Facts) -> list[str]:
 
 def _features(f: _Facts) -> list[str]:
     p = f.world.params
-    cat = visible(task_catalog(f.label, f.window, p.label_window_days), f.mode)
+    cat = visible(
+        task_catalog(
+            f.label, f.window, p.label_window_days, experiment=f.world.config.experiment is not None
+        ),
+        f.mode,
+    )
     rows = []
     for c in CATEGORY_ORDER:
         members = [x.name for x in cat if x.category == c]

@@ -8,10 +8,26 @@ from leadforge.features import FeatureSpec
 
 PUBLIC = frozenset({ExposureMode.STUDENT_PUBLIC})
 TRAP = "total_touches_all"
+#: The designed experiment's public arm column (see :mod:`leadforge.experiment`).
+TREATMENT = "treatment"
 
 
-def task_catalog(label: str, window_days: int, label_window: int) -> tuple[FeatureSpec, ...]:
-    """The task table's columns in canonical order; ``label`` names the target column."""
+def treatment_feature() -> FeatureSpec:
+    return FeatureSpec(
+        TREATMENT,
+        "boolean",
+        "Designed experiment: the lead was randomised at creation to the treated policy (False: "
+        "the usual policy). Independent of everything else about the lead.",
+        "experiment",
+        distort=False,
+    )
+
+
+def task_catalog(
+    label: str, window_days: int, label_window: int, *, experiment: bool = False
+) -> tuple[FeatureSpec, ...]:
+    """The task table's columns in canonical order; ``label`` names the target column, and a
+    world with a designed experiment adds its ``treatment`` column before it."""
 
     def ident(name: str, what: str, category: str) -> FeatureSpec:
         return FeatureSpec(name, "string", f"Opaque {what} identifier (join key, not a feature).", category)
@@ -117,6 +133,7 @@ def task_catalog(label: str, window_days: int, label_window: int) -> tuple[Featu
             leakage_risk=True,
             distort=False,
         ),
+        *((treatment_feature(),) if experiment else ()),
         FeatureSpec(
             label,
             "boolean",

@@ -46,7 +46,7 @@ class Context:
     @property
     def catalog(self) -> tuple[FeatureSpec, ...]:
         """The task catalog (names, dtypes and flags do not depend on the feature window)."""
-        return task_catalog(self.label, 0, self.label_window)
+        return task_catalog(self.label, 0, self.label_window, experiment=self.manifest.experiment is not None)
 
     def where(self, name: str, column: str | None = None) -> str:
         """How a finding names a table: its file, or its folder of parts."""

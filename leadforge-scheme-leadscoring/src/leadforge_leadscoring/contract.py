@@ -18,6 +18,7 @@ from leadforge.config import GenerationConfig
 from leadforge.schema import TableSchema
 
 from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.catalog import TREATMENT
 from leadforge_leadscoring.params import LeadScoringParams
 
 TERMINAL_COLUMNS = ("close_outcome", "closed_at")
@@ -260,6 +261,13 @@ def contract(config: GenerationConfig) -> RelationalContract:
     label = p.primary_task
     s = schemas(label)
     d = docs(label, p.label_window_days)
+    if config.experiment is not None:
+        # The designed experiment's arm is public: a lead's randomised assignment, known at creation.
+        s["leads"] = TableSchema.of([*s["leads"].columns, (TREATMENT, "boolean")])
+        d["leads"][TREATMENT] = ColumnDoc(
+            f"Designed experiment: the lead was randomised at creation to {config.experiment.intervention} "
+            "(False: the usual policy)."
+        )
     # Public bundles require snapshot_day; without one the features see the whole horizon.
     snapshot = Cutoff(via="lead_id", anchor_column="lead_created_at", offset_days=p.feature_window)
     by_lead = (ForeignKey("lead_id", "leads"),)

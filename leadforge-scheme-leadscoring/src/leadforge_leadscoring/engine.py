@@ -132,6 +132,20 @@ def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray, lift: np.ndarra
     return Hazards(advance, churn, win)
 
 
+#: Highest daily advance hazard a faster follow-up can reach (a step still takes a day).
+ADVANCE_CAP = 0.95
+
+
+def follow_up(h: Hazards, speed: np.ndarray | float) -> Hazards:
+    """``h`` with every advance hazard scaled by ``speed`` (per lead or for all), capped at
+    :data:`ADVANCE_CAP`: a sales team that follows up faster moves leads on sooner. Churn and
+    the close-won hazard are untouched; ``speed`` 1 returns ``h`` itself."""
+    if np.isscalar(speed) and speed == 1.0:
+        return h
+    advance = np.minimum(ADVANCE_CAP, h.advance * np.asarray(speed, dtype=np.float64))
+    return Hazards(np.asarray(advance), h.churn, h.win)
+
+
 def simulate_states(h: Hazards, e: EngineParams, days: int, rng: RNG) -> States:
     """Run the funnel day by day; one churn and one progress uniform per lead and day."""
     n = h.win.size
@@ -322,11 +336,13 @@ def emit(
     rng: RNG,
     created_day: np.ndarray,
     weekday_weights: tuple[float, ...],
+    cadence: np.ndarray | float = 1.0,
 ) -> Events:
     """Touches, sessions and sales activities along the stage path, plus tracking glitches.
 
     Rates follow each lead's calendar (``weekday_weights`` on its days since
-    ``created_day``), so weekends are quiet."""
+    ``created_day``), so weekends are quiet; ``cadence`` multiplies each lead's touch rate
+    (the touch-cadence policy)."""
     hist = states.history
     days, n = hist.shape
     week = week_factors(created_day, days, weekday_weights)
@@ -355,6 +371,8 @@ def emit(
             (e.touch_engagement * d.engagement + e.touch_intent * d.intent + d.habit - 0.5 * spread) / cap
         )
     )
+    if not (np.isscalar(cadence) and cadence == 1.0):
+        lead_rate = lead_rate * np.asarray(cadence, dtype=np.float64)
     lam = np.where(nurtured, week * decay[:, None] * lead_rate[None, :], 0.0)
     counts = poisson_inverse(rng.generator("touches").random((days, n)), lam).reshape(days, n)
 

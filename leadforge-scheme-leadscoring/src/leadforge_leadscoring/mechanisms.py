@@ -318,11 +318,17 @@ class StructuralModel:
     rep_values: np.ndarray
     outcome_noise: float
     habit_sd: float
+    #: do-operations: nodes held at a standardised value for every lead (their children follow)
+    fixed: tuple[tuple[str, float], ...] = ()
 
     def node_values(self, pop: Population, rng: RNG) -> dict[str, np.ndarray]:
         """Standardised value of every node for every lead of ``pop``."""
         values: dict[str, np.ndarray] = {}
+        fixed = dict(self.fixed)
         for eq in self.equations:
+            if eq.node_id in fixed:
+                values[eq.node_id] = np.full(pop.leads.contact.size, fixed[eq.node_id])
+                continue
             pre = eq.exo_scale * self._exogenous(eq, pop, rng) + eq.parent_term(values)
             values[eq.node_id] = (pre - eq.centre) / eq.scale
         return values
@@ -380,6 +386,7 @@ class StructuralModel:
             "segment_values": [[round(float(x), 6) for x in row] for row in self.segment_values],
             "rep_values": [round(float(x), 6) for x in self.rep_values],
             "equations": {eq.node_id: eq.to_json() for eq in self.equations},
+            **({"fixed_nodes": dict(self.fixed)} if self.fixed else {}),
         }
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from leadforge.bundle.reader import BundleView, Manifest
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
+    from leadforge.interventions import Lever
     from leadforge.realism import RealismMetric
     from leadforge.report.model import Section
     from leadforge.rng import RNG
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
 
 LEADFORGE_PLUGIN_API = (2, 2)
 VERSION = "2.0.0"
+
+
+def levers(config: GenerationConfig) -> list[Lever]:
+    """What ``--intervene`` and ``--experiment`` accept for this config's world."""
+    from leadforge_leadscoring.interventions import levers as of
+
+    return of(config)
 
 
 def contract(config: GenerationConfig) -> RelationalContract:
@@ -58,6 +66,7 @@ def register_schemes() -> list[SchemeInfo]:
             contract=contract,
             footprint=footprint,
             derived_sizes={"n_accounts": "n_leads", "n_contacts": "n_leads"},
+            levers=levers,
         )
     ]
 

@@ -14,10 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from leadforge.bundle import BundleWriter, ManifestFields, ShardOut, TaskSpec
+from leadforge.bundle.tasks import OracleSpec
 from leadforge.distortions import DistortionKnobs, distort
-from leadforge.features import catalog_schema
+from leadforge.experiment import UPLIFT_COLUMN
+from leadforge.features import FeatureSpec, catalog_schema
+from leadforge.schema import Column, TableSchema
 
-from leadforge_leadscoring import card, registry, snapshot, tables
+from leadforge_leadscoring import card, oracle, registry, snapshot, tables
 from leadforge_leadscoring.catalog import task_catalog
 from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.world import LeadScoringWorld, SimulatedShard
@@ -40,7 +43,28 @@ def task_spec(world: LeadScoringWorld) -> TaskSpec:
             f"{window} days (its snapshot anchor is lead_created_at + {window} days), except the "
             "deliberate leakage trap total_touches_all."
         ),
+        oracle=OracleSpec(
+            column=oracle.COLUMN,
+            method="exact",
+            description=oracle.DESCRIPTION,
+            uplift=UPLIFT_COLUMN if world.config.experiment is not None else "",
+        ),
     )
+
+
+def catalog_of(world: LeadScoringWorld) -> tuple[FeatureSpec, ...]:
+    p = world.params
+    experiment = world.config.experiment is not None
+    return task_catalog(p.primary_task, p.feature_window, p.label_window_days, experiment=experiment)
+
+
+def task_schema(world: LeadScoringWorld) -> TableSchema:
+    """The task rows' columns: the catalog's, then the answer key's (which core keeps out of
+    the splits)."""
+    extra = [Column(oracle.COLUMN, "Float64")]
+    if world.config.experiment is not None:
+        extra.append(Column(UPLIFT_COLUMN, "Float64"))
+    return TableSchema.of([*catalog_schema(catalog_of(world)).columns, *extra])
 
 
 def manifest_fields(world: LeadScoringWorld) -> ManifestFields:
@@ -62,12 +86,30 @@ def manifest_fields(world: LeadScoringWorld) -> ManifestFields:
 
 
 def task_rows(world: LeadScoringWorld, sim: SimulatedShard, knobs: DistortionKnobs) -> pa.Table:
-    """One shard's snapshot rows after the tier's render-time distortions."""
+    """One shard's snapshot rows after the tier's render-time distortions, with the answer key."""
     p = world.params
     features = snapshot.build(sim, world.vocab, p.feature_window, p.label_window_days, p.primary_task)
-    catalog = task_catalog(p.primary_task, p.feature_window, p.label_window_days)
     rng = world.rng.shard(sim.shard.index).generator("snapshot_distortions")
-    return within_window(distort(features, catalog, knobs, rng), p.feature_window)
+    rows = within_window(distort(features, catalog_of(world), knobs, rng), p.feature_window)
+    return rows.append_column(oracle.COLUMN, pa.array(answer_key(world, sim), type=pa.float64()))
+
+
+def answer_key(world: LeadScoringWorld, sim: SimulatedShard) -> np.ndarray:
+    """Each lead's oracle: P(closed won by the label window | its state at the anchor)."""
+    p = world.params
+    return oracle.at_anchor(
+        sim.hazards, world.mechanisms.engine, sim.states, p.feature_window, p.label_window_days
+    )
+
+
+def true_uplift(world: LeadScoringWorld, sim: SimulatedShard) -> np.ndarray:
+    """Each lead's true effect of the experiment's treatment on its label: the oracle from its
+    creation (where the arm is assigned) under treatment minus under control."""
+    assert sim.arms is not None
+    p, e = world.params, world.mechanisms.engine
+    treated = oracle.from_creation(sim.arms.treatment, e, p.horizon_days, p.label_window_days)
+    control = oracle.from_creation(sim.arms.control, e, p.horizon_days, p.label_window_days)
+    return np.asarray(treated - control)
 
 
 #: Features measured in days before the anchor: a distortion must not push them past the window.
@@ -89,11 +131,9 @@ def within_window(rows: pa.Table, window: int) -> pa.Table:
 def write(world: LeadScoringWorld, writer: BundleWriter) -> RunStats:
     """Every shard's tables and task rows (on the writer's engine), then the card; returns what
     the run measured."""
-    p = world.params
-    catalog = task_catalog(p.primary_task, p.feature_window, p.label_window_days)
-    writer.declare_features(catalog)
+    writer.declare_features(catalog_of(world))
     writer.set_manifest_fields(manifest_fields(world))
-    writer.declare_task(task_spec(world), catalog_schema(catalog))
+    writer.declare_task(task_spec(world), task_schema(world))
     per_shard = writer.map_shards(partial(write_shard, world), len(world.plan))
     stats = replace(sum(per_shard, RunStats.empty()), rows=writer.rows_written())
     writer.write_dataset_card(card.render(world, writer.mode, stats, writer.reproduce.markdown()))
@@ -106,6 +146,8 @@ def write_shard(world: LeadScoringWorld, out: ShardOut) -> RunStats:
     label = p.primary_task
     sim = world.simulate(world.plan[out.index])
     rows = task_rows(world, sim, DistortionKnobs.of(world.profile))
+    if sim.arms is not None:
+        rows = rows.append_column(UPLIFT_COLUMN, pa.array(true_uplift(world, sim), type=pa.float64()))
     out.write(
         tables=tables.build(
             sim, world.vocab, world.rng.shard(sim.shard.index), label=label, label_window=p.label_window_days

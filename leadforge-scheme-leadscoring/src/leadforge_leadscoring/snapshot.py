@@ -17,7 +17,7 @@ from leadforge.columns import category_array, id_array
 from leadforge.schema import masked
 
 from leadforge_leadscoring import vocab as V
-from leadforge_leadscoring.catalog import TRAP
+from leadforge_leadscoring.catalog import TRAP, TREATMENT
 from leadforge_leadscoring.population import Vocabulary
 from leadforge_leadscoring.timing import lead_days
 from leadforge_leadscoring.world import SimulatedShard
@@ -99,6 +99,7 @@ def build(sim: SimulatedShard, vocab: Vocabulary, window: int, label_window: int
         "opportunity_estimated_acv": masked(np.where(open_opp, acv, 0.0), ~open_opp),
         "expected_acv": np.where(open_opp, acv, midpoint),
         TRAP: np.bincount(t.lead, minlength=n),
+        **({TREATMENT: sim.arms.treated} if sim.arms is not None else {}),
         label: converted,
     }
     return pa.table(columns)

@@ -26,6 +26,7 @@ from leadforge.columns import category_array, id_array
 from leadforge.rng import RNG
 
 from leadforge_leadscoring import vocab as V
+from leadforge_leadscoring.catalog import TREATMENT
 from leadforge_leadscoring.population import Vocabulary
 from leadforge_leadscoring.world import SimulatedShard
 
@@ -168,6 +169,7 @@ def leads(sim: SimulatedShard, vocab: Vocabulary, label: str, label_window: int,
         "is_sql": st.sql_day >= 0,
         label: won & (st.end_day <= label_window),
         "conversion_timestamp": _nullable(cal.timestamp_array(closed_at), won),
+        **({TREATMENT: sim.arms.treated} if sim.arms is not None else {}),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from leadforge import vocabulary as words
@@ -13,19 +13,23 @@ from leadforge.errors import InvalidConfigError, InvalidRecipeError, UsageError
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
+from leadforge_leadscoring import interventions
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.calibration import build_mechanisms
 from leadforge_leadscoring.engine import (
     Events,
+    Hazards,
     States,
     commercial_fit,
     draw_acv,
     emit,
+    follow_up,
     hazards,
     simulate_states,
     source_lift,
 )
 from leadforge_leadscoring.graph import HiddenGraph, sample_graph
+from leadforge_leadscoring.interventions import Policy
 from leadforge_leadscoring.mechanisms import Drivers, Mechanisms
 from leadforge_leadscoring.params import LeadScoringParams, LeadScoringProfile
 from leadforge_leadscoring.population import (
@@ -40,8 +44,19 @@ from leadforge_leadscoring.timing import EventTimes, event_times
 
 
 @dataclass(frozen=True)
+class Arms:
+    """A designed experiment's arms in one shard: who is treated, and every lead's hazards
+    under either arm (what the true uplift compares)."""
+
+    treated: np.ndarray
+    control: Hazards
+    treatment: Hazards
+
+
+@dataclass(frozen=True)
 class SimulatedShard:
-    """Everything one shard produced: entities, the stage path, events and deal sizes."""
+    """Everything one shard produced: entities, the hazards that ran, the stage path, events
+    and deal sizes (and the experiment's arms, when one ran)."""
 
     shard: Shard
     population: Population
@@ -51,6 +66,8 @@ class SimulatedShard:
     acv: np.ndarray
     times: EventTimes
     opportunity_day: np.ndarray
+    hazards: Hazards
+    arms: Arms | None = None
 
     @property
     def n_leads(self) -> int:
@@ -73,6 +90,7 @@ class LeadScoringWorld:
     mechanisms: Mechanisms
     plan: tuple[Shard, ...]
     rng: RNG
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def params(self) -> LeadScoringParams:
@@ -98,14 +116,28 @@ class LeadScoringWorld:
         acv = draw_acv(codes["employee_band"], engine, rng)
         commercial = commercial_fit(codes, acv, engine)
         lift = source_lift(codes, engine)
-        states = simulate_states(
-            hazards(drivers, engine, commercial, lift), engine, self.params.horizon_days, rng
-        )
+        base = hazards(drivers, engine, commercial, lift)
+        policy = self.policy
+        h = follow_up(base, policy.follow_up_speed)
+        cadence: np.ndarray | float = policy.touch_cadence
+        arms = None
+        experiment = self.config.experiment
+        if experiment is not None:
+            treated = experiment.treated(shard.lead_start + np.arange(shard.n_leads), self.rng)
+            other = policy.under([experiment.intervention])
+            arms = Arms(treated, h, follow_up(base, other.follow_up_speed))
+            h = Hazards(
+                np.where(treated[None, :], arms.treatment.advance, h.advance),
+                np.where(treated[None, :], arms.treatment.churn, h.churn),
+                np.where(treated, arms.treatment.win, h.win),
+            )
+            cadence = np.where(treated, other.touch_cadence, policy.touch_cadence)
+        states = simulate_states(h, engine, self.params.horizon_days, rng)
         calendar = self.vocab.calendar
-        events = emit(states, drivers, engine, rng, pop.leads.created_day, calendar.weekday_weights)
+        events = emit(states, drivers, engine, rng, pop.leads.created_day, calendar.weekday_weights, cadence)
         times = event_times(events, pop, calendar, rng)
         logged = opportunity_days(states, self.profile.opportunity_logging, rng)
-        return SimulatedShard(shard, pop, drivers, states, events, acv, times, logged)
+        return SimulatedShard(shard, pop, drivers, states, events, acv, times, logged, h, arms)
 
     def shards(self) -> Iterator[SimulatedShard]:
         """Simulated shards in plan order, one at a time (peak memory: one shard)."""
@@ -154,7 +186,10 @@ def build(
         )
     vocab = Vocabulary.from_narrative(narrative, recipe_words(config.recipe_id))
     graph = graph or sample_graph(rng)
+    # Calibrated on the factual world, then intervened on: re-fitting would undo the intervention.
     mechanisms = build_mechanisms(graph, params, profile, vocab, narrative, rng)
+    mechanisms = interventions.apply(mechanisms, graph, config.interventions)
+    policy = Policy().under(config.interventions)
     return LeadScoringWorld(
-        V.SCHEME, config, narrative, vocab, graph, mechanisms, plan_shards(params, rng), rng
+        V.SCHEME, config, narrative, vocab, graph, mechanisms, plan_shards(params, rng), rng, policy
     )
