@@ -6,7 +6,8 @@ are treated is a hash of the entity's number and the seed, so it depends neither
 plan nor on the number of workers, and on nothing the entity is or does: a teaching set for
 A/B analysis and uplift modelling with a known answer. Every bundle records the assignment in a
 public ``treatment`` column; instructor bundles add each task row's true uplift (the oracle
-under treatment minus the oracle under control, for the row's own state at the anchor) to the
+under treatment minus the oracle under control, from the row's state when the treatment
+starts — its creation for a lead, the observation date for a customer) to the
 answer key.
 
 Only policy levers can be randomised: a company can change its follow-up speed or its prices

@@ -8,16 +8,21 @@ split assignment and row order are the writer's, and ``Bundle.tables`` equals wh
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 
+from leadforge.bundle.ceiling import MAX_ROWS
 from leadforge.bundle.files import Written
+from leadforge.bundle.manifest import TaskEntry
 from leadforge.bundle.shards import ShardOut
 from leadforge.bundle.splits import SPLITS
+from leadforge.bundle.tasks import UPLIFT
 from leadforge.bundle.writer import CARD, CARD_FOOTER, METADATA, BundleWriter
 from leadforge.errors import GenerationError, UsageError
 from leadforge.loaded import Kind, Splits
@@ -58,6 +63,7 @@ class MemoryWriter(BundleWriter):
 
     def _make_root(self) -> None:
         self.blobs: dict[str, bytes] = {}
+        self._memory_oracles: dict[tuple[str, str], _MemoryFile] = {}
         self._memory_parts: dict[str, dict[int, bytes]] = {}
 
     def _table_file(self, name: str) -> Any:
@@ -66,14 +72,40 @@ class MemoryWriter(BundleWriter):
         return self._tables[name]
 
     def _oracle_file(self, task_id: str, split: str, schema: Any) -> Any:
-        """Oracle rows stay out of an in-memory bundle (save it to get ``metadata/oracle``)."""
-        return _MemoryFile(schema)
+        """Oracle rows feed the card's ceiling; the bundle's files hold no answer key (save it
+        to get ``metadata/oracle``)."""
+        key = (task_id, split)
+        if key not in self._memory_oracles:
+            self._memory_oracles[key] = _MemoryFile(schema)
+        return self._memory_oracles[key]
+
+    def _ceiling_rows(self, tasks: Mapping[str, TaskEntry], task_id: str) -> list[tuple[pa.Table, Any]]:
+        spec = self._tasks[task_id].spec
+        assert spec.oracle is not None
+        out = []
+        for split in SPLITS:
+            table = self._split_file(task_id, split).table().slice(0, MAX_ROWS)
+            values = self._oracle_file(task_id, split, None).table().column(spec.oracle.column)
+            out.append((table, np.asarray(values.slice(0, MAX_ROWS).to_numpy(), dtype=np.float64)))
+        return out
+
+    def _uplift_truth(self, task_id: str) -> float:
+        tables = [self._oracle_file(task_id, s, None).table() for s in SPLITS]
+        values = np.concatenate([t.column(UPLIFT).to_numpy() for t in tables if UPLIFT in t.column_names])
+        return float(values.mean()) if values.size else math.nan
 
     def _split_file(self, task_id: str, split: str) -> Any:
         key = (task_id, split)
         if key not in self._split_files:
             self._split_files[key] = _MemoryFile(self._tasks[task_id].schema.arrow)  # type: ignore[assignment]
         return self._split_files[key]
+
+    def _split_tables(
+        self, tasks: Mapping[str, TaskEntry], task_id: str, columns: list[str] | None = None
+    ) -> Iterator[pa.Table]:
+        for split in SPLITS:
+            table = self._split_file(task_id, split).table()
+            yield table if columns is None else table.select(columns)
 
     def map_shards(
         self, task: Callable[[ShardOut], R], count: int, *, stage: str = "simulating shards"
@@ -107,7 +139,12 @@ class MemoryWriter(BundleWriter):
         """Everything written, as the bundle would hold it (every contract table, even empty)."""
         if not self._card_written:
             raise GenerationError("the scheme did not write a dataset card")
-        self._write_bytes(CARD, (self._card_text + CARD_FOOTER).encode("utf-8"))
+        cuts = {tid: cut for tid in self._tasks if (cut := self._out_of_time({}, tid)) is not None}
+        card = self._card_text
+        if self.mode.writes_metadata:
+            card += self._write_ceilings({})
+        card += self._rows_sections({}, cuts)
+        self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         tables = {}
         for t in self.contract:
             if not (self.public and t.public.omit):
@@ -115,7 +152,7 @@ class MemoryWriter(BundleWriter):
         splits = {
             tid: {split: self._split_file(tid, split).table() for split in SPLITS} for tid in self._tasks
         }
-        manifests = {tid: t.spec.manifest(t.stratified_by) for tid, t in self._tasks.items()}
+        manifests = {tid: t.spec.manifest(t.stratified_by, cuts.get(tid)) for tid, t in self._tasks.items()}
         return InMemoryBundle(tables, splits, manifests, dict(self.blobs))
 
 

@@ -54,20 +54,10 @@ class Ceiling:
         }
 
 
-def ceiling(
-    root: Path,
-    spec: TaskSpec,
-    split_files: Sequence[Sequence[str]],
-    oracle_files: Sequence[str],
-    exclude: Collection[str],
-) -> Ceiling:
-    """``split_files[i]`` are split ``SPLITS[i]``'s files; part ``k`` of the oracle answers for part ``k``."""
+def ceiling(spec: TaskSpec, rows: Sequence[tuple[pa.Table, np.ndarray]], exclude: Collection[str]) -> Ceiling:
+    """``rows[i]``: split ``SPLITS[i]``'s rows (at most :data:`MAX_ROWS`) and their oracle values."""
     assert spec.oracle is not None
     kind = "classification" if spec.task_type == "binary_classification" else "regression"
-    rows = [
-        _rows(root, files, oracle_files, split, spec)
-        for split, files in zip(SPLITS, split_files, strict=True)
-    ]
     model = Baseline.fit(rows[0][0], spec.label_column, binary=kind == "classification", exclude=exclude)
     oracle, baseline = [], []
     for table, value in rows:
@@ -79,7 +69,7 @@ def ceiling(
     )
 
 
-def _rows(
+def split_rows(
     root: Path, files: Sequence[str], oracle_files: Sequence[str], split: str, spec: TaskSpec
 ) -> tuple[pa.Table, np.ndarray]:
     """Up to :data:`MAX_ROWS` of a split's rows and their oracle values, aligned part by part."""

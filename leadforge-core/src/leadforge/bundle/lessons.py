@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from leadforge.baseline import Baseline
 from leadforge.bundle.manifest import OutOfTime
@@ -48,26 +46,26 @@ def _days(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def out_of_time(root: Path, spec: TaskSpec, split_files: Sequence[Sequence[str]]) -> OutOfTime | None:
-    """The task's out-of-time split from a histogram of its rows' days (``None``: no time
-    column, or every row on one day)."""
+def out_of_time(spec: TaskSpec, tables: Iterable[pa.Table]) -> OutOfTime | None:
+    """The task's out-of-time split from a histogram of its rows' days; ``tables`` yields the
+    task's rows part by part (at least its time column). ``None``: no time column, or every row
+    on one day."""
     if not spec.time_column:
         return None
     counts = np.zeros(0, dtype=np.int64)
     first: int | None = None
-    for files in split_files:
-        for rel in files:
-            days = _days(pq.read_table(root / rel, columns=[spec.time_column]).column(0))
-            if not days.size:
-                continue
-            low = int(days.min()) if first is None else min(first, int(days.min()))
-            if first is not None and low < first:
-                counts = np.concatenate([np.zeros(first - low, dtype=np.int64), counts])
-            first = low
-            part = np.bincount(days - first)
-            if part.size > counts.size:
-                counts = np.concatenate([counts, np.zeros(part.size - counts.size, dtype=np.int64)])
-            counts[: part.size] += part
+    for table in tables:
+        days = _days(table.column(spec.time_column))
+        if not days.size:
+            continue
+        low = int(days.min()) if first is None else min(first, int(days.min()))
+        if first is not None and low < first:
+            counts = np.concatenate([np.zeros(first - low, dtype=np.int64), counts])
+        first = low
+        part = np.bincount(days - first)
+        if part.size > counts.size:
+            counts = np.concatenate([counts, np.zeros(part.size - counts.size, dtype=np.int64)])
+        counts[: part.size] += part
     total = int(counts.sum())
     if first is None or total == 0:
         return None
@@ -102,24 +100,19 @@ class Lesson:
 
 
 def measure(
-    root: Path,
-    spec: TaskSpec,
-    split_files: Sequence[Sequence[str]],
-    leaky: Collection[str],
-    cut: OutOfTime | None,
+    spec: TaskSpec, tables: Iterable[pa.Table], leaky: Collection[str], cut: OutOfTime | None
 ) -> Lesson | None:
-    """Both lessons on up to :data:`MAX_ROWS` pooled rows of the task (``None``: too few rows)."""
-    tables, n = [], 0
-    for files in split_files:
-        for rel in files:
-            tables.append(pq.read_table(root / rel))
-            n += tables[-1].num_rows
-            if n >= MAX_ROWS:
-                break
+    """Both lessons on up to :data:`MAX_ROWS` pooled rows of the task, read from ``tables`` (its
+    rows part by part) until there are enough (``None``: no rows)."""
+    pooled_parts, n = [], 0
+    for table in tables:
+        pooled_parts.append(table)
+        n += table.num_rows
         if n >= MAX_ROWS:
             break
-    if not tables:
+    if not pooled_parts:
         return None
+    tables = pooled_parts
     pooled = pa.concat_tables(tables).slice(0, MAX_ROWS)
     kind = "classification" if spec.task_type == "binary_classification" else "regression"
     metric = "auc" if kind == "classification" else "spearman"
@@ -157,7 +150,7 @@ def _delta(v: float) -> str:
     return "—" if math.isnan(v) else f"{v:+.3f}"
 
 
-def card_section(found: Sequence[Lesson], cuts: dict[str, OutOfTime]) -> str:
+def card_section(found: Sequence[Lesson], cuts: Mapping[str, OutOfTime]) -> str:
     """The card's section: each task's trap lift and next-cohort drop, with how to see them."""
     lines = [
         "## Lessons in this bundle",

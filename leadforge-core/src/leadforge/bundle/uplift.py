@@ -10,11 +10,12 @@ the truth. The sums are taken file by file, two columns at a time: memory stays 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadforge.bundle.tasks import UPLIFT, TaskSpec
@@ -52,33 +53,34 @@ class Arms:
         return mt - mc, math.sqrt(vt / self.treated + vc / self.control)
 
 
-def arms(
-    spec: TaskSpec, split_files: Sequence[Sequence[str]], oracle_files: Sequence[str], root: Path
-) -> Arms | None:
-    """Sum the task's target by arm over every split; the mean true uplift from the answer key
-    (NaN when the bundle has none). ``None`` when the task's rows do not record the arm."""
-    first = next((rel for files in split_files for rel in files), None)
-    if first is None or TREATMENT_COLUMN not in pq.read_schema(root / first).names:
-        return None
+def arms(spec: TaskSpec, tables: Iterable[pa.Table], true_uplift: float) -> Arms | None:
+    """Sum the task's target by arm over its rows (``tables``: part by part, at least the arm and
+    the label); ``None`` when the rows do not record the arm."""
     n = [0, 0]
     sums = [0.0, 0.0]
     squares = [0.0, 0.0]
-    for files in split_files:
-        for rel in files:
-            table = pq.read_table(root / rel, columns=[TREATMENT_COLUMN, spec.label_column])
-            treated = np.asarray(table.column(0).to_numpy(zero_copy_only=False), dtype=bool)
-            y = np.asarray(table.column(1).to_numpy(zero_copy_only=False), dtype=np.float64)
-            for arm, mask in ((0, treated), (1, ~treated)):
-                n[arm] += int(mask.sum())
-                sums[arm] += float(y[mask].sum())
-                squares[arm] += float((y[mask] ** 2).sum())
+    for table in tables:
+        if TREATMENT_COLUMN not in table.column_names:
+            return None
+        treated = np.asarray(table.column(TREATMENT_COLUMN).to_numpy(zero_copy_only=False), dtype=bool)
+        y = np.asarray(table.column(spec.label_column).to_numpy(zero_copy_only=False), dtype=np.float64)
+        for arm, mask in ((0, treated), (1, ~treated)):
+            n[arm] += int(mask.sum())
+            sums[arm] += float(y[mask].sum())
+            squares[arm] += float((y[mask] ** 2).sum())
+    return Arms(spec.task_id, n[0], n[1], sums[0], squares[0], sums[1], squares[1], true_uplift)
+
+
+def mean_uplift(root: Path, oracle_files: Sequence[str]) -> float:
+    """The mean of the answer key's ``uplift`` column (NaN without one)."""
     total, rows = 0.0, 0
-    for rel in oracle_files if spec.oracle is not None and spec.oracle.uplift else ():
+    for rel in oracle_files:
+        if UPLIFT not in pq.read_schema(root / rel).names:
+            return math.nan
         uplift = pq.read_table(root / rel, columns=[UPLIFT]).column(0).to_numpy(zero_copy_only=False)
         total += float(np.sum(uplift))
         rows += len(uplift)
-    truth = total / rows if rows else math.nan
-    return Arms(spec.task_id, n[0], n[1], sums[0], squares[0], sums[1], squares[1], truth)
+    return total / rows if rows else math.nan
 
 
 def card_section(experiment: str, found: Sequence[Arms], instructor: bool) -> str:

@@ -10,6 +10,7 @@ are core's, so every scheme's bundle keeps the same promises.
 from __future__ import annotations
 
 import hashlib
+import math
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leadforge.bundle import croissant, datapackage, dictionary
-from leadforge.bundle.ceiling import CEILING_FILE, ceiling
+from leadforge.bundle.ceiling import CEILING_FILE, ceiling, split_rows
 from leadforge.bundle.ceiling import card_section as ceiling_card
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.effects import (
@@ -74,12 +75,13 @@ from leadforge.bundle.shards import (
 )
 from leadforge.bundle.splits import SPLITS
 from leadforge.bundle.tasks import NAME, TaskSpec
-from leadforge.bundle.uplift import arms
+from leadforge.bundle.uplift import arms, mean_uplift
 from leadforge.bundle.uplift import card_section as uplift_card
 from leadforge.config import GenerationConfig
 from leadforge.engine import LOCAL, Engine
 from leadforge.enums import ExposureMode
 from leadforge.errors import ExposureError, GenerationError
+from leadforge.experiment import TREATMENT_COLUMN
 from leadforge.features import FeatureSpec, redacted_names, render_dictionary, visible
 from leadforge.params import to_json as params_json
 from leadforge.progress import NullProgress, Progress
@@ -88,6 +90,8 @@ from leadforge.schema import TableData, TableSchema
 from leadforge.yamlfile import dump_json
 
 CARD = "dataset_card.md"
+#: rows per batch when the card's sections read a finished task back
+ROWS_PER_READ = 65_536
 DICTIONARY = "feature_dictionary.csv"
 METADATA = "metadata"
 CARD_FOOTER = (
@@ -373,7 +377,7 @@ class BundleWriter:
         cuts: dict[str, OutOfTime] = {}
         for tid, task in self._tasks.items():
             tasks[tid] = self._partitioned_task(task) if self._shard_count > 1 else self._single_task(task)
-            cut = out_of_time(self.root, task.spec, [tasks[tid].files(tid, s) for s in SPLITS])
+            cut = self._out_of_time(tasks, tid)
             if cut is not None:
                 cuts[tid] = cut
             self._write_json(
@@ -387,9 +391,7 @@ class BundleWriter:
             card += self._write_ceilings(tasks)
         if self.factual is not None and self.mode.writes_metadata:
             card += self._write_effects(tasks)
-        if self.config.experiment is not None:
-            card += self._experiment_section(tasks)
-        card += self._lessons_section(tasks, cuts)
+        card += self._rows_sections(tasks, cuts)
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -474,36 +476,60 @@ class BundleWriter:
         for tid, task in self._tasks.items():
             if task.spec.oracle is None:
                 continue
-            splits = [tasks[tid].files(tid, s) for s in SPLITS]
             exclude = {task.spec.key_column, *leaky}
-            found.append(ceiling(self.root, task.spec, splits, self._oracle_rels(tid), exclude))
+            found.append(ceiling(task.spec, self._ceiling_rows(tasks, tid), exclude))
         if not found:
             return ""
         self._write_json(CEILING_FILE, {"tasks": [c.to_json() for c in found]})
         return ceiling_card(found) + "\n"
 
-    def _lessons_section(self, tasks: Mapping[str, TaskEntry], cuts: dict[str, OutOfTime]) -> str:
-        """The card's lessons: what the trap and the next cohort do to a quick model ("" if neither)."""
-        leaky = {f.name for f in self.catalog or () if f.leakage_risk}
-        found = []
-        for tid, task in self._tasks.items():
-            files = [tasks[tid].files(tid, s) for s in SPLITS]
-            lesson = measure(self.root, task.spec, files, leaky, cuts.get(tid))
-            if lesson is not None and (lesson.traps or tid in cuts):
-                found.append(lesson)
-        return lessons_card(found, cuts) + "\n" if found else ""
+    def _ceiling_rows(self, tasks: Mapping[str, TaskEntry], task_id: str) -> list[tuple[pa.Table, Any]]:
+        """Each split's rows and oracle values, as the ceiling scores them."""
+        spec, oracles = self._tasks[task_id].spec, self._oracle_rels(task_id)
+        return [split_rows(self.root, tasks[task_id].files(task_id, s), oracles, s, spec) for s in SPLITS]
 
-    def _experiment_section(self, tasks: Mapping[str, TaskEntry]) -> str:
-        """The card's section on the designed experiment (the truth only in instructor bundles)."""
-        assert self.config.experiment is not None
-        instructor = self.mode.writes_metadata
-        found = []
+    def _uplift_truth(self, task_id: str) -> float:
+        """The answer key's mean true uplift (NaN when it has none)."""
+        return mean_uplift(self.root, self._oracle_rels(task_id))
+
+    def _split_tables(
+        self, tasks: Mapping[str, TaskEntry], task_id: str, columns: list[str] | None = None
+    ) -> Iterator[pa.Table]:
+        """A finished task's rows, split by split, in batches (``columns``: only those)."""
+        for split in SPLITS:
+            for rel in tasks[task_id].files(task_id, split):
+                batches = pq.ParquetFile(self.root / rel).iter_batches(ROWS_PER_READ, columns=columns)
+                yield from (pa.Table.from_batches([b]) for b in batches)
+
+    def _out_of_time(self, tasks: Mapping[str, TaskEntry], task_id: str) -> OutOfTime | None:
+        spec = self._tasks[task_id].spec
+        if not spec.time_column:
+            return None
+        return out_of_time(spec, self._split_tables(tasks, task_id, [spec.time_column]))
+
+    def _rows_sections(self, tasks: Mapping[str, TaskEntry], cuts: Mapping[str, OutOfTime]) -> str:
+        """The card's sections measured on the task rows: the designed experiment (its truth only
+        in instructor bundles) and the lessons ("" for each when it has nothing to say)."""
+        text = ""
+        if self.config.experiment is not None:
+            found = []
+            for tid, task in self._tasks.items():
+                names = [TREATMENT_COLUMN, task.spec.label_column]
+                if TREATMENT_COLUMN not in task.schema.names:
+                    continue
+                keyed = self.mode.writes_metadata and task.spec.oracle is not None
+                truth = self._uplift_truth(tid) if keyed else math.nan
+                summary = arms(task.spec, self._split_tables(tasks, tid, names), truth)
+                if summary is not None:
+                    found.append(summary)
+            text += uplift_card(str(self.config.experiment), found, self.mode.writes_metadata) + "\n"
+        leaky = {f.name for f in self.catalog or () if f.leakage_risk}
+        lessons = []
         for tid, task in self._tasks.items():
-            key = self._oracle_rels(tid) if instructor and task.spec.oracle is not None else []
-            summary = arms(task.spec, [tasks[tid].files(tid, s) for s in SPLITS], key, self.root)
-            if summary is not None:
-                found.append(summary)
-        return uplift_card(str(self.config.experiment), found, instructor) + "\n"
+            lesson = measure(task.spec, self._split_tables(tasks, tid), leaky, cuts.get(tid))
+            if lesson is not None and (lesson.traps or tid in cuts):
+                lessons.append(lesson)
+        return text + (lessons_card(lessons, cuts) + "\n" if lessons else "")
 
     def _write_effects(self, tasks: Mapping[str, TaskEntry]) -> str:
         """``metadata/effects.parquet`` against the factual twin; the card's section on it."""
