@@ -106,3 +106,51 @@ def test_the_card_reports_the_measured_deal_sizes(bundle_factory: Callable[..., 
     shown = float(card.split("median $", 1)[1].split("k", 1)[0].replace(",", "")) * 1000
     assert abs(shown - median) <= 0.02 * median + 500
     assert "18,000" not in card and "$42,000" not in card
+
+
+#: Metrics measured on whole shards when a bundle has more leads than ``SAMPLE_LEADS``.
+SHARD_SAMPLED = {
+    "leads_with_opportunity_by_snapshot",
+    "opportunity_win_rate",
+    "touches_in_business_hours",
+    "touches_weekend_share",
+    "sales_activities_in_business_hours",
+    "sales_activities_weekend_share",
+    "sessions_weekend_share",
+    "touches_per_lead_p99",
+    "work_email_on_company_domain",
+    "campaign_touches_with_campaign_id",
+}
+
+
+def test_shard_sampled_metrics_are_within_noise_of_every_row(
+    bundle_factory: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sharded bundle measured on a few whole shards: the sampled metrics say so and land
+    within sampling noise of the all-rows value; every other metric is unchanged."""
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge_leadscoring import realism
+
+    root = bundle_factory(n_accounts=2400, n_contacts=6700, n_leads=8000, shard_accounts=240)
+    manifest = Manifest.load(root)
+    shards = len(manifest.table_files("leads"))
+    assert shards >= 8
+    exact = by_name(realism.metrics(BundleView(root, manifest), manifest))
+    monkeypatch.setattr(realism, "SAMPLE_LEADS", 2500)
+    sampled = by_name(realism.metrics(BundleView(root, manifest), manifest))
+    assert set(sampled) == set(exact) == INSTRUCTOR_METRICS
+    marked = {n for n, m in sampled.items() if f"of {shards} shards" in m.label}
+    assert marked == SHARD_SAMPLED
+    leads = int(
+        sampled["touches_per_lead_p99"].label.split("shards, ")[1].split(" leads")[0].replace(",", "")
+    )
+    assert 2500 <= leads < 8000 * 0.6
+    for name, full in exact.items():
+        got = sampled[name]
+        if name not in SHARD_SAMPLED:
+            assert (got.value, got.label) == (full.value, full.label), name
+        elif full.unit == "share":
+            # four standard errors of a share over the sampled leads
+            assert abs(got.value - full.value) <= 4 * np.sqrt(0.25 / leads), (name, got.value, full.value)
+        else:
+            assert abs(got.value - full.value) <= 0.2 * full.value, (name, got.value, full.value)

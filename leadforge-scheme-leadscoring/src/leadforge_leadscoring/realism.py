@@ -8,6 +8,13 @@ funnel falls in, and ``source`` names the kind of public benchmark it comes from
 splits; event tables are streamed a batch at a time, so memory follows the leads, not the
 events. Metrics that need a withheld column (close outcomes, the instructor-only metadata)
 are marked hidden and only measured where the column is there.
+
+Per-lead and per-event shares of a sharded bundle are measured on whole shards: every shard is
+an independent sample of one world and holds its leads' accounts, contacts and events, so the
+fewest evenly spread shards holding :data:`SAMPLE_LEADS` leads give the same figure within
+sampling noise at a fraction of the cost (the metric's label says so). Figures a sample would
+change -- extremes, spans, distinctness over all names, the task's conversion by source -- are
+measured on every row, reading only the columns they need.
 """
 
 from __future__ import annotations
@@ -78,19 +85,62 @@ class _Leads:
         return int(self.rows.size)
 
 
+#: Leads the shard-sampled metrics are measured on at least (whole shards, evenly spread).
+SAMPLE_LEADS = 100_000
+
+
+@dataclass(frozen=True)
+class _Shards:
+    """The shards (part indices) the per-lead and per-event metrics read; ``None``: all of them."""
+
+    picked: tuple[int, ...] | None
+    count: int
+    leads: int
+
+    @classmethod
+    def of(cls, bundle: BundleView) -> _Shards:
+        files = bundle.table_files("leads")
+        sizes = np.asarray([bundle.parquet_rows(rel) for rel in files], dtype=np.int64)
+        n, total = len(files), int(sizes.sum())
+        if n <= 1 or total <= SAMPLE_LEADS:
+            return cls(None, n, total)
+        k = max(1, -(-n * SAMPLE_LEADS // total))
+        while True:
+            pick = np.unique(((np.arange(k) + 0.5) * n / k).astype(np.int64))
+            if k >= n or int(sizes[pick].sum()) >= SAMPLE_LEADS:
+                break
+            k += 1
+        if pick.size >= n:
+            return cls(None, n, total)
+        return cls(tuple(int(i) for i in pick), n, int(sizes[pick].sum()))
+
+    def files(self, bundle: BundleView, table: str) -> tuple[str, ...]:
+        """The picked parts of ``table`` (every file when it is not sharded like the leads)."""
+        files = bundle.table_files(table)
+        if self.picked is None or len(files) != self.count:
+            return files
+        return tuple(files[i] for i in self.picked)
+
+    def label(self, text: str) -> str:
+        if self.picked is None:
+            return text
+        return f"{text} (on {len(self.picked)} of {self.count} shards, {self.leads:,} leads)"
+
+
 def metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
     """Every lead-scoring realism metric the bundle has the columns for."""
     out: list[RealismMetric] = []
-    leads = _lead_lookup(bundle)
+    shards = _Shards.of(bundle)
+    leads = _lead_lookup(bundle, shards)
     window = manifest.scheme_field("snapshot_day")
     window = window if isinstance(window, int) and not isinstance(window, bool) else DEFAULT_SNAPSHOT_DAY
-    out += _funnel(bundle, leads, window)
-    out += _arrival(leads)
-    out += _timing(bundle, leads)
+    out += _funnel(bundle, leads, window, shards)
+    out += _arrival(_days(bundle.table("leads", ["lead_created_at"]).column(0)))
+    out += _timing(bundle, leads, shards)
     out += _sources(bundle, manifest)
     out += _deals(bundle)
-    out += _activity(bundle, manifest, leads)
-    out += _names(bundle)
+    out += _activity(bundle, manifest, leads, shards)
+    out += _names(bundle, shards)
     out += _domains(bundle, manifest, window)
     out.append(_typed(bundle))
     return out
@@ -116,20 +166,25 @@ def _micros(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _lead_lookup(bundle: BundleView) -> _Leads:
-    leads = bundle.table("leads", ["lead_id", "account_id", "lead_created_at"])
+def _lead_lookup(bundle: BundleView, shards: _Shards) -> _Leads:
+    """The picked shards' leads, with each one's account time zone (UTC when unknown)."""
+    leads = bundle.read_parquet(shards.files(bundle, "leads"), ["lead_id", "account_id", "lead_created_at"])
     zone = np.full(leads.num_rows, cal.TIME_ZONES.index("UTC"), dtype=np.int64)
     if bundle.has_table("accounts") and "time_zone" in bundle.schema(bundle.table_files("accounts")).names:
-        accounts = bundle.table("accounts", ["account_id", "time_zone"])
-        at = pc.fill_null(
-            pc.index_in(leads.column("account_id"), value_set=accounts.column("account_id")), -1
-        )
-        at_np = np.asarray(at.to_numpy(zero_copy_only=False), dtype=np.int64)
-        names = accounts.column("time_zone").to_numpy(zero_copy_only=False)
+        accounts = bundle.read_parquet(shards.files(bundle, "accounts"), ["account_id", "time_zone"])
+        at = pc.index_in(leads.column("account_id"), value_set=accounts.column("account_id"))
+        if at.null_count and shards.picked is not None:
+            accounts = bundle.table("accounts", ["account_id", "time_zone"])
+            at = pc.index_in(leads.column("account_id"), value_set=accounts.column("account_id"))
+        at_np = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        names = pc.cast(accounts.column("time_zone").combine_chunks(), pa.large_string())
+        uniq = pc.unique(names)
         known = {z: i for i, z in enumerate(cal.TIME_ZONES)}
-        uniq, inverse = np.unique(names.astype(str), return_inverse=True)
-        codes = np.asarray([known.get(str(z), known["UTC"]) for z in uniq], dtype=np.int64)
-        per_account = codes[inverse]
+        codes = np.asarray([known.get(str(z), known["UTC"]) for z in uniq.to_pylist()], dtype=np.int64)
+        inverse = np.asarray(
+            pc.index_in(names, value_set=uniq).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        per_account = codes[inverse] if codes.size else np.zeros(0, dtype=np.int64)
         zone = np.where(at_np >= 0, per_account[np.maximum(at_np, 0)], zone)
     ids = leads.column("lead_id").combine_chunks()
     contract = bundle.manifest.contract if bundle.manifest is not None else None
@@ -141,14 +196,25 @@ def _share(mask: np.ndarray) -> float:
     return float(np.mean(mask)) if mask.size else float("nan")
 
 
-def _funnel(bundle: BundleView, leads: _Leads, window: int) -> list[RealismMetric]:
+def _events(
+    bundle: BundleView, shards: _Shards, leads: _Leads, table: str, columns: list[str]
+) -> tuple[pa.Table, np.ndarray]:
+    """``columns`` of a table's rows that belong to the picked shards' leads, with each row's
+    lead; every part is read when the picked parts name leads of other shards."""
+    rows = bundle.read_parquet(shards.files(bundle, table), columns)
+    pos = leads.positions(rows.column("lead_id"))
+    if shards.picked is not None and bool(np.any(pos < 0)) and len(bundle.table_files(table)) == shards.count:
+        rows = bundle.table(table, columns)
+        pos = leads.positions(rows.column("lead_id"))
+    return rows, pos
+
+
+def _funnel(bundle: BundleView, leads: _Leads, window: int, shards: _Shards) -> list[RealismMetric]:
     if not bundle.has_table("opportunities"):
         return []
     columns = bundle.schema(bundle.table_files("opportunities")).names
-    opps = bundle.table(
-        "opportunities", [c for c in ("lead_id", "created_at", "close_outcome") if c in columns]
-    )
-    pos = leads.positions(opps.column("lead_id"))
+    wanted = [c for c in ("lead_id", "created_at", "close_outcome") if c in columns]
+    opps, pos = _events(bundle, shards, leads, "opportunities", wanted)
     mine = pos >= 0
     day = _days(opps.column("created_at"))[mine] - leads.created[pos[mine]]
     early = np.zeros(leads.created.size, dtype=bool)
@@ -156,7 +222,7 @@ def _funnel(bundle: BundleView, leads: _Leads, window: int) -> list[RealismMetri
     out = [
         RealismMetric(
             "leads_with_opportunity_by_snapshot",
-            f"leads with an opportunity by day {window}",
+            shards.label(f"leads with an opportunity by day {window}"),
             _share(early),
             None,
             0.60,
@@ -166,12 +232,14 @@ def _funnel(bundle: BundleView, leads: _Leads, window: int) -> list[RealismMetri
     ]
     if "close_outcome" in columns:
         outcome = opps.column("close_outcome")
+        if shards.picked is not None:
+            outcome = outcome.filter(pa.array(mine))
         won = int(pc.sum(pc.equal(outcome, "closed_won")).as_py() or 0)
         closed = int(pc.sum(pc.is_valid(outcome)).as_py() or 0)
         out.append(
             RealismMetric(
                 "opportunity_win_rate",
-                "closed opportunities that were won",
+                shards.label("closed opportunities that were won"),
                 won / closed if closed else float("nan"),
                 0.25,
                 0.70,
@@ -183,8 +251,7 @@ def _funnel(bundle: BundleView, leads: _Leads, window: int) -> list[RealismMetri
     return out
 
 
-def _arrival(leads: _Leads) -> list[RealismMetric]:
-    days = leads.created
+def _arrival(days: np.ndarray) -> list[RealismMetric]:
     if days.size == 0:
         return []
     weekend = cal.weekday(days) >= 5
@@ -200,7 +267,8 @@ def _arrival(leads: _Leads) -> list[RealismMetric]:
     per_day = np.bincount(days - first, minlength=every.size).astype(np.float64)
     qe_rate = per_day[every_qe & weekday_days].mean() if (every_qe & weekday_days).any() else np.nan
     rest_rate = per_day[~every_qe & weekday_days].mean() if (~every_qe & weekday_days).any() else np.nan
-    months = np.unique(month, return_counts=True)[1]
+    per_month = np.bincount(month.astype(np.int64) - month.min().astype(np.int64))
+    months = per_month[per_month > 0]
     full = months[1:-1] if months.size > 2 else months
     return [
         RealismMetric(
@@ -250,14 +318,17 @@ def _local(us: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: Timing shares are estimated on at most about this many events per table (every k-th batch).
-SAMPLE_EVENTS = 1_000_000
+SAMPLE_EVENTS = 250_000
 
 
-def _event_batches(bundle: BundleView, table: str, time_column: str) -> Iterator[pa.RecordBatch]:
-    """An even sample of a table's batches: shares of times need no more than a million events."""
+def _event_batches(
+    bundle: BundleView, table: str, time_column: str, shards: _Shards
+) -> Iterator[pa.RecordBatch]:
+    """An even sample of the picked shards' batches: shares of times need no more than
+    :data:`SAMPLE_EVENTS` events."""
     if not bundle.has_table(table):
         return
-    files = bundle.table_files(table)
+    files = shards.files(bundle, table)
     if not {"lead_id", time_column} <= set(bundle.schema(files).names):
         return
     total = bundle.num_rows(files)
@@ -272,7 +343,7 @@ def _event_batches(bundle: BundleView, table: str, time_column: str) -> Iterator
             yield batch
 
 
-def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
+def _timing(bundle: BundleView, leads: _Leads, shards: _Shards) -> list[RealismMetric]:
     out: list[RealismMetric] = []
     lo, hi = BUSINESS_HOURS
     for table, time_column, label, business in (
@@ -281,7 +352,7 @@ def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
         ("sessions", "session_timestamp", "web sessions", False),
     ):
         rows = inside = weekend = 0
-        for batch in _event_batches(bundle, table, time_column):
+        for batch in _event_batches(bundle, table, time_column, shards):
             pos = leads.positions(batch.column(0))
             mine = pos >= 0
             us = _micros(batch.column(1))[mine]
@@ -295,7 +366,9 @@ def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
             out.append(
                 RealismMetric(
                     f"{table}_in_business_hours",
-                    f"{label} on a working day in local business hours ({lo:02d}:00-{hi:02d}:00)",
+                    shards.label(
+                        f"{label} on a working day in local business hours ({lo:02d}:00-{hi:02d}:00)"
+                    ),
                     inside / rows,
                     0.80,
                     None,
@@ -306,7 +379,7 @@ def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
         out.append(
             RealismMetric(
                 f"{table}_weekend_share",
-                f"{label} on a local weekend",
+                shards.label(f"{label} on a local weekend"),
                 weekend / rows,
                 None,
                 0.12,
@@ -317,30 +390,41 @@ def _timing(bundle: BundleView, leads: _Leads) -> list[RealismMetric]:
     return out
 
 
-def _task_rows(bundle: BundleView, manifest: Manifest, columns: list[str]) -> pa.Table | None:
+def _task_batches(
+    bundle: BundleView, manifest: Manifest, columns: list[str]
+) -> Iterator[pa.RecordBatch] | None:
+    """``columns`` of every task row, a batch at a time (``None``: no such task or columns)."""
     task = manifest.scheme_field("primary_task")
     if not isinstance(task, str) or task not in manifest.tasks:
         return None
-    parts = []
+    files: list[str] = []
     for split in ("train", "valid", "test"):
         if not bundle.has_split(task, split):
             continue
-        files = bundle.split_files(task, split)
-        names = bundle.schema(files).names
+        names = bundle.schema(bundle.split_files(task, split)).names
         if not set(columns) <= set(names):
             return None
-        parts.append(bundle.read_parquet(files, columns))
-    return pa.concat_tables(parts) if parts else None
+        files += bundle.split_files(task, split)
+    return bundle.iter_batches(files, columns)
 
 
 def _sources(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
     label = manifest.scheme_field("primary_task")
-    rows = _task_rows(bundle, manifest, ["lead_source", str(label)]) if isinstance(label, str) else None
-    if rows is None or rows.num_rows == 0:
+    batches = _task_batches(bundle, manifest, ["lead_source", str(label)]) if isinstance(label, str) else None
+    won: dict[str, float] = {}
+    seen: dict[str, int] = {}
+    for batch in batches or ():
+        y = pc.cast(pc.fill_null(batch.column(1), False), pa.float64())
+        grouped = pa.table({"s": pc.cast(batch.column(0), pa.large_string()), "y": y})
+        agg = grouped.group_by("s").aggregate([("y", "sum"), ("y", "count")])
+        for key, total, n in zip(
+            *(agg.column(c).to_pylist() for c in ("s", "y_sum", "y_count")), strict=True
+        ):
+            won[key] = won.get(key, 0.0) + total
+            seen[key] = seen.get(key, 0) + n
+    if not seen:
         return []
-    source = rows.column("lead_source").to_numpy(zero_copy_only=False).astype(str)
-    y = np.asarray(rows.column(str(label)).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-    rates = [float(y[source == s].mean()) for s in np.unique(source)]
+    rates = [won[k] / seen[k] for k in seen]
     worst, best = min(rates), max(rates)
     return [
         RealismMetric(
@@ -363,7 +447,7 @@ def _deals(bundle: BundleView) -> list[RealismMetric]:
     if values.size < 100:
         return []
     top = values[-max(1, values.size // 100) :].sum() / values.sum()
-    _, counts = np.unique(values, return_counts=True)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1], True])
     return [
         RealismMetric(
             "acv_top_1pct_share",
@@ -386,7 +470,7 @@ def _deals(bundle: BundleView) -> list[RealismMetric]:
         RealismMetric(
             "acv_mode_share",
             "opportunities at the single most common ACV (no pile-up at a cap)",
-            float(counts.max() / values.size),
+            float(np.diff(starts).max() / values.size),
             None,
             0.02,
             "share",
@@ -395,18 +479,36 @@ def _deals(bundle: BundleView) -> list[RealismMetric]:
     ]
 
 
-def _activity(bundle: BundleView, manifest: Manifest, leads: _Leads) -> list[RealismMetric]:
+def _mode_share(bundle: BundleView) -> tuple[int, int]:
+    """How often the most common session duration occurs, and how many durations there are:
+    counted batch by batch while they are small non-negative whole seconds (else read whole)."""
+    counts = np.zeros(0, dtype=np.int64)
+    size = 0
+    for batch in bundle.iter_batches(bundle.table_files("sessions"), ["session_duration_seconds"]):
+        values = np.asarray(pc.drop_null(batch.column(0)).to_numpy(zero_copy_only=False))
+        if not values.size:
+            continue
+        if values.dtype.kind not in "iu" or values.min() < 0 or values.max() >= 1 << 24:
+            every = bundle.table("sessions", ["session_duration_seconds"]).column(0)
+            values = np.asarray(pc.drop_null(every).to_numpy(zero_copy_only=False))
+            return int(np.unique(values, return_counts=True)[1].max()), int(values.size)
+        got = np.bincount(values)
+        counts = np.pad(counts, (0, max(0, got.size - counts.size)))
+        counts[: got.size] += got
+        size += int(values.size)
+    return (int(counts.max()) if size else 0), size
+
+
+def _activity(bundle: BundleView, manifest: Manifest, leads: _Leads, shards: _Shards) -> list[RealismMetric]:
     out: list[RealismMetric] = []
     if bundle.has_table("sessions"):
-        seconds = bundle.table("sessions", ["session_duration_seconds"]).column(0)
-        values = np.asarray(pc.drop_null(seconds).to_numpy(zero_copy_only=False))
-        if values.size:
-            _, counts = np.unique(values, return_counts=True)
+        mode, size = _mode_share(bundle)
+        if size:
             out.append(
                 RealismMetric(
                     "session_duration_mode_share",
                     "sessions at the single most common duration",
-                    float(counts.max() / values.size),
+                    mode / size,
                     None,
                     0.01,
                     "share",
@@ -414,14 +516,11 @@ def _activity(bundle: BundleView, manifest: Manifest, leads: _Leads) -> list[Rea
                 )
             )
     if bundle.has_table("touches") and bundle.has_table("leads"):
-        per_lead = np.zeros(leads.count, dtype=np.int64)
-        for batch in bundle.iter_batches(bundle.table_files("touches"), ["lead_id"]):
-            pos = leads.positions(batch.column(0))
-            per_lead += np.bincount(pos[pos >= 0], minlength=per_lead.size)
+        per_lead = _touches_per_lead(bundle, leads, shards)
         out.append(
             RealismMetric(
                 "touches_per_lead_p99",
-                "touches per lead, 99th percentile",
+                shards.label("touches per lead, 99th percentile"),
                 float(np.quantile(per_lead, 0.99)) if per_lead.size else float("nan"),
                 None,
                 60,
@@ -449,12 +548,24 @@ def _activity(bundle: BundleView, manifest: Manifest, leads: _Leads) -> list[Rea
     return out
 
 
-def _names(bundle: BundleView) -> list[RealismMetric]:
+def _touches_per_lead(bundle: BundleView, leads: _Leads, shards: _Shards) -> np.ndarray:
+    """Touches per picked lead, streamed (every part when the picked ones hold other shards' leads)."""
+    every = bundle.table_files("touches")
+    picked = shards.files(bundle, "touches")
+    per_lead = np.zeros(leads.count, dtype=np.int64)
+    for batch in bundle.iter_batches(picked, ["lead_id"]):
+        pos = leads.positions(batch.column(0))
+        if picked != every and bool(np.any(pos < 0)):
+            return _touches_per_lead(bundle, leads, _Shards(None, shards.count, shards.leads))
+        per_lead += np.bincount(pos[pos >= 0], minlength=per_lead.size)
+    return per_lead
+
+
+def _names(bundle: BundleView, shards: _Shards) -> list[RealismMetric]:
     out: list[RealismMetric] = []
     if not bundle.has_table("accounts"):
         return out
-    accounts = bundle.table("accounts", ["account_id", "company_name"])
-    names = accounts.column("company_name").combine_chunks()
+    names = bundle.table("accounts", ["company_name"]).column(0).combine_chunks()
     n = len(names)
     if n == 0:
         return out
@@ -477,22 +588,30 @@ def _names(bundle: BundleView) -> list[RealismMetric]:
     if bundle.has_table("contacts"):
         columns = bundle.schema(bundle.table_files("contacts")).names
         if {"email", "email_domain_type", "account_id"} <= set(columns):
-            contacts = bundle.table("contacts", ["account_id", "email", "email_domain_type"])
+            contacts = bundle.read_parquet(
+                shards.files(bundle, "contacts"), ["account_id", "email", "email_domain_type"]
+            )
             corporate = pc.equal(contacts.column("email_domain_type"), "corporate")
             chosen = contacts.filter(pc.and_(corporate, pc.is_valid(contacts.column("email"))))
             if chosen.num_rows:
-                domains = company_domains(
-                    names.cast(pa.string()),
-                    bundle.table("accounts", ["region"]).column(0).combine_chunks().cast(pa.string()),
+                accounts = bundle.read_parquet(
+                    shards.files(bundle, "accounts"), ["account_id", "company_name", "region"]
                 )
                 at = pc.index_in(chosen.column("account_id"), value_set=accounts.column("account_id"))
+                if at.null_count and shards.picked is not None:
+                    accounts = bundle.table("accounts", ["account_id", "company_name", "region"])
+                    at = pc.index_in(chosen.column("account_id"), value_set=accounts.column("account_id"))
+                domains = company_domains(
+                    accounts.column("company_name").combine_chunks().cast(pa.string()),
+                    accounts.column("region").combine_chunks().cast(pa.string()),
+                )
                 expected = domains.take(at)
                 got = pc.replace_substring_regex(chosen.column("email"), pattern="^.*@", replacement="")
                 match = pc.sum(pc.equal(got.cast(pa.string()), expected.cast(pa.string()))).as_py() or 0
                 out.append(
                     RealismMetric(
                         "work_email_on_company_domain",
-                        "corporate e-mail addresses on their company's domain",
+                        shards.label("corporate e-mail addresses on their company's domain"),
                         match / chosen.num_rows,
                         0.95,
                         None,
@@ -501,7 +620,7 @@ def _names(bundle: BundleView) -> list[RealismMetric]:
                     )
                 )
     if bundle.has_table("touches"):
-        files = bundle.table_files("touches")
+        files = shards.files(bundle, "touches")
         if {"touch_type", "campaign_id"} <= set(bundle.schema(files).names):
             rows = tagged = 0
             for batch in bundle.iter_batches(files, ["touch_type", "campaign_id"]):
@@ -513,7 +632,7 @@ def _names(bundle: BundleView) -> list[RealismMetric]:
                 out.append(
                     RealismMetric(
                         "campaign_touches_with_campaign_id",
-                        "webinar and content touches that name their campaign",
+                        shards.label("webinar and content touches that name their campaign"),
                         tagged / rows,
                         0.95,
                         None,
@@ -526,18 +645,19 @@ def _names(bundle: BundleView) -> list[RealismMetric]:
 
 def _domains(bundle: BundleView, manifest: Manifest, window: int) -> list[RealismMetric]:
     columns = ["days_since_first_touch", "days_since_last_touch"]
-    rows = _task_rows(bundle, manifest, columns)
-    if rows is None or rows.num_rows == 0:
+    outside = rows = 0
+    for batch in _task_batches(bundle, manifest, columns) or ():
+        rows += batch.num_rows
+        for column in batch.columns:
+            values = np.asarray(pc.drop_null(column).to_numpy(zero_copy_only=False), dtype=np.float64)
+            outside += int(np.sum((values < 0) | (values > window)))
+    if rows == 0:
         return []
-    outside = 0
-    for name in columns:
-        values = np.asarray(pc.drop_null(rows.column(name)).to_numpy(zero_copy_only=False), dtype=np.float64)
-        outside += int(np.sum((values < 0) | (values > window)))
     return [
         RealismMetric(
             "window_features_out_of_domain",
             f"day-count features outside 0-{window} days",
-            outside / (2 * rows.num_rows),
+            outside / (2 * rows),
             None,
             0.0,
             "share",

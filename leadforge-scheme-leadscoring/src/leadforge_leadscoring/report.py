@@ -2,12 +2,15 @@
 things happen, deal sizes, which features carry the label and (instructor) the hidden graph.
 
 Columns are read by name and every figure degrades to "not available" when the bundle lacks
-what it needs, so older and newer bundles both report.
+what it needs, so older and newer bundles both report. Counts (the funnel, rows per week) are
+exact; distributions (conversion rates, deal sizes, feature separation) are read from an even
+sample of the rows, which the figure's caption names.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -17,18 +20,20 @@ from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.errors import BundleError
 from leadforge.report.figures import column, histogram, rate_by, separation, weekly
 from leadforge.report.model import Figure, Section, missing
-from leadforge.report.read import Reader, strings
+from leadforge.report.read import SAMPLED_FROM, Reader, is_numeric, sample_note, sampled_from, strings
 
 from leadforge_leadscoring.vocab import SCHEME, STAGES
 
 #: Features the "top features" figure shows.
 TOP_FEATURES = 12
+#: Task rows the "top features" figure ranks features on at most (an even sample).
+FEATURE_ROWS = 50_000
 
 
 def sections(bundle: BundleView, manifest: Manifest) -> list[Section]:
     reader = Reader(bundle, manifest)
     task = _primary_task(reader)
-    rows = None if task is None else reader.task_rows(task[0], reader.split_columns(task[0]))
+    rows = None if task is None else reader.task_rows(task[0], _task_columns(reader, *task))
     label = None if task is None else task[1]
     out = [
         Section(
@@ -49,8 +54,9 @@ def sections(bundle: BundleView, manifest: Manifest) -> list[Section]:
                     g,
                     label or "?",
                     what="conversion rate",
+                    caption=sample_note(rows),
                 )
-                for g in ("lead_source", "industry", "employee_band", "region")
+                for g in GROUPS
             ),
             scheme=SCHEME,
             intro="Share of leads converting, per segment and source (largest groups first).",
@@ -84,6 +90,20 @@ def sections(bundle: BundleView, manifest: Manifest) -> list[Section]:
     return out
 
 
+#: The text columns of the task rows the figures group by.
+GROUPS = ("lead_source", "industry", "employee_band", "region")
+
+
+def _task_columns(reader: Reader, task_id: str, label: str) -> list[str]:
+    """The task-row columns the figures use: the label, the groups and every numeric feature
+    (ids and other text columns are never decoded)."""
+    try:
+        schema = reader.bundle.schema(reader.bundle.split_files(task_id, "train"))
+    except BundleError:
+        return []
+    return [f.name for f in schema if f.name == label or f.name in GROUPS or is_numeric(f.type)]
+
+
 def _primary_task(reader: Reader) -> tuple[str, str] | None:
     wanted = reader.manifest.fields.get("primary_task")
     ids = sorted(reader.manifest.tasks)
@@ -98,8 +118,8 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
     """Leads, then each later step among those still in: from the leads table's final stages when
     it has them (instructor bundles), else from the task's snapshot columns and label."""
     title = "Lead funnel"
-    leads = reader.read("leads", ["lead_id", "is_sql", "current_stage"], limit=None)
-    if leads is not None:
+    leads = reader.read("leads", ["is_sql", "current_stage"], limit=None)
+    if leads is not None and reader.has("leads", "lead_id"):
         stage = strings(leads.column("current_stage"))
         rank = np.asarray(
             pc.fill_null(pc.index_in(stage, value_set=pa.array(STAGES, pa.large_string())), -1).to_numpy(
@@ -107,13 +127,9 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
             )
         )
         sql = label_values(leads.column("is_sql")) > 0.5
-        opps = reader.read("opportunities", ["lead_id"], limit=None)
-        if opps is not None:
-            later = np.asarray(
-                pc.is_in(leads.column("lead_id"), value_set=opps.column("lead_id").combine_chunks()).to_numpy(
-                    zero_copy_only=False
-                )
-            )
+        with_opportunity = _with_opportunity(reader)
+        if with_opportunity is not None:
+            later = with_opportunity
         else:
             later = (rank >= STAGES.index("demo_scheduled")) & (rank != STAGES.index("closed_lost"))
         masks = [np.ones(leads.num_rows, dtype=bool), sql, later, rank == STAGES.index("closed_won")]
@@ -125,8 +141,8 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
         masks.append(label_values(rows.column(label)) > 0.5)
         short = {"is_sql": "SQL", "opportunity_created": "opportunity"}
         names = ["leads", *(f"{short[c]} (snapshot)" for c in steps), "converted"]
-        source = (
-            "From the task rows (an even sample); later steps count only leads that passed the earlier ones."
+        source = "From the task rows; later steps count only leads that passed the earlier ones. " + (
+            sample_note(rows) or "Every task row."
         )
     else:
         return missing(
@@ -154,6 +170,33 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
     )
 
 
+def _with_opportunity(reader: Reader) -> np.ndarray | None:
+    """Whether each lead (in table order) has an opportunity (``None``: no opportunities table).
+
+    Every shard holds its own leads' opportunities, so the join runs shard by shard (small hash
+    tables, several times faster than one over a million ids); when an opportunity names a lead
+    outside its shard the whole tables are joined instead, so the answer is exact either way.
+    """
+    leads, opps = reader.files("leads"), reader.files("opportunities")
+    if not opps or "lead_id" not in reader.columns_of(opps):
+        return None
+    if len(leads) == len(opps) > 1:
+        parts = []
+        for lead_part, opp_part in zip(leads, opps, strict=True):
+            ids = reader.bundle.read_parquet(lead_part, ["lead_id"]).column(0).combine_chunks()
+            named = reader.bundle.read_parquet(opp_part, ["lead_id"]).column(0).combine_chunks()
+            if not pc.all(pc.is_in(named, value_set=ids)).as_py():
+                break
+            parts.append(
+                np.asarray(pc.is_in(ids, value_set=named).to_numpy(zero_copy_only=False), dtype=bool)
+            )
+        else:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    ids = reader.bundle.read_parquet(leads, ["lead_id"]).column(0)
+    named = reader.bundle.read_parquet(opps, ["lead_id"]).column(0).combine_chunks()
+    return np.asarray(pc.is_in(ids, value_set=named).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _activity(reader: Reader) -> Figure:
     title = "Rows per week"
     sources = [
@@ -176,14 +219,16 @@ def _activity(reader: Reader) -> Figure:
 
 
 def _deals(reader: Reader) -> Figure:
-    values = column(reader.read("opportunities", ["estimated_acv"]), "estimated_acv")
-    return histogram(
+    table = reader.read("opportunities", ["estimated_acv"], limit=None)
+    fig = histogram(
         "deal-size",
         "Estimated deal size (ACV) of opportunities",
-        values,
+        column(table, "estimated_acv"),
         xlabel="estimated ACV (USD)",
         log=True,
     )
+    note = sample_note(table)
+    return replace(fig, caption=f"{fig.caption} {note}") if fig.available and note else fig
 
 
 def _features(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
@@ -194,6 +239,10 @@ def _features(reader: Reader, rows: pa.Table | None, label: str | None) -> Figur
         leaky = {r["name"] for r in reader.bundle.dictionary if r.get("leakage_risk") == "True"}
     except BundleError:
         leaky = set()
+    if rows.num_rows > FEATURE_ROWS:
+        total = sampled_from(rows) or rows.num_rows
+        rows = rows.take(pa.array(np.linspace(0, rows.num_rows - 1, FEATURE_ROWS).astype(np.int64)))
+        rows = rows.replace_schema_metadata({SAMPLED_FROM: str(total).encode()})
     ranked = separation(rows, label, skip=())[:TOP_FEATURES]
     if not ranked:
         return missing("top-features", title, "bars", "no numeric feature")
@@ -207,7 +256,14 @@ def _features(reader: Reader, rows: pa.Table | None, label: str | None) -> Figur
             "ylabel": "ROC AUC (0.5 = no signal)",
             "horizontal": True,
         },
-        caption=f"Univariate ROC AUC against {label}; below 0.5 means more of it goes with not converting.",
+        caption=" ".join(
+            t
+            for t in (
+                f"Univariate ROC AUC against {label}; below 0.5 means more of it goes with not converting.",
+                sample_note(rows),
+            )
+            if t
+        ),
     )
 
 

@@ -28,14 +28,13 @@ if TYPE_CHECKING:
 LEAK_ROWS = 5_000_000
 
 
-def section(root: Path, manifest: Manifest, host: PluginHost, *, validate: bool) -> Section:
+def section(root: Path, manifest: Manifest, validation: Figure | None) -> Section:
+    """The section, given :func:`validation`'s figure (``None``: validation was not asked for)."""
     return Section(
         "checks",
         "Validation and structural leak checks",
         (
-            _validation(root, host)
-            if validate
-            else missing("validation", "Validation", "table", "skipped (--no-validation)"),
+            validation or missing("validation", "Validation", "table", "skipped (--no-validation)"),
             _leaks(root, manifest),
         ),
         intro="What `leadforge validate` reports, and whether the label can be read off the bundle's "
@@ -43,7 +42,8 @@ def section(root: Path, manifest: Manifest, host: PluginHost, *, validate: bool)
     )
 
 
-def _validation(root: Path, host: PluginHost) -> Figure:
+def validation(root: Path, host: PluginHost) -> Figure:
+    """What ``leadforge validate`` finds, as a table."""
     from leadforge.validation import validate_bundle
 
     report = validate_bundle(root, host)

@@ -3,10 +3,11 @@ and how they link, and how its world compares with real businesses."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from leadforge.errors import LeadforgeError
+from leadforge.realism import RealismMetric
 from leadforge.report.model import Figure, Section, missing
 from leadforge.report.read import Reader
 
@@ -132,12 +133,26 @@ def structure(reader: Reader) -> Section:
     )
 
 
-def realism(root: Path, host: PluginHost) -> Section:
-    from leadforge.validation import measure_realism
+def measure_realism(reader: Reader, host: PluginHost) -> list[RealismMetric]:
+    """:func:`leadforge.validation.measure_realism` on the report's own view of the bundle, so
+    the metrics share the columns the figures read (one decode of each per report run)."""
+    from leadforge.errors import UsageError
 
+    m = reader.manifest
+    metrics: list[RealismMetric] = []
+    for batch in host.hook.realism_metrics(bundle=reader.bundle, manifest=m):
+        if batch is None:
+            continue
+        if not isinstance(batch, Sequence) or not all(isinstance(x, RealismMetric) for x in batch):
+            raise UsageError("a realism_metrics hook did not return a list of RealismMetric")
+        metrics.extend(x for x in batch if not (x.hidden and m.is_public))
+    return metrics
+
+
+def realism(reader: Reader, host: PluginHost) -> Section:
     title = "Realism against published benchmarks"
     try:
-        metrics = measure_realism(root, host)
+        metrics = measure_realism(reader, host)
     except LeadforgeError as exc:
         fig = missing("realism", title, "table", f"the realism metrics could not be measured: {exc}")
         return Section("realism", "Realism", (fig,))
