@@ -96,6 +96,7 @@ def test_metadata_is_the_hidden_truth_that_ran(small_instructor: Path) -> None:
     assert sorted(p.name for p in meta.iterdir()) == [
         "latent_registry.json",
         "mechanism_summary.json",
+        "oracle",
         "world_spec.json",
     ]
     registry = json.loads((meta / "latent_registry.json").read_text())

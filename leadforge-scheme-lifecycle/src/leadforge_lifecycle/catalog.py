@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadforge.bundle import TaskSpec
+from leadforge.bundle.tasks import OracleSpec
+from leadforge.experiment import TREATMENT_COLUMN, UPLIFT_COLUMN
 from leadforge.features import FeatureSpec, catalog_schema
 from leadforge.schema import DType, TableSchema
 
@@ -242,6 +244,35 @@ CATALOG: tuple[FeatureSpec, ...] = (
 )
 SNAPSHOT_SCHEMA = catalog_schema(CATALOG)
 FEATURES = tuple(f.name for f in CATALOG if not f.is_target)
+#: The designed experiment's public arm, a feature of every task row when an experiment runs.
+TREATMENT_FEATURE = _f(
+    TREATMENT_COLUMN,
+    "boolean",
+    "experiment",
+    "Designed experiment: the customer was randomised to the treatment (False: the usual policy); "
+    "the policy acts from the first week after the observation date.",
+    distort=False,
+)
+#: Futures simulated per task row of the answer key over the churn window (and the 90-day window).
+REPLICATES = 16
+#: Of these, the futures continued past the churn window (the 365- and 730-day revenue windows).
+LONG_REPLICATES = 4
+
+
+def replicates_of(window_days: int) -> int:
+    """Futures behind the answer key of a task whose window is ``window_days``."""
+    return REPLICATES if window_days <= CHURN_WINDOW_DAYS else LONG_REPLICATES
+
+
+#: The answer-key column of each target (hidden: core moves it to metadata/oracle/).
+ORACLE_COLUMNS = {CHURN_TARGET: "oracle_churn_probability"} | {
+    label: f"oracle_expected_{label}" for label in REVENUE_TARGETS
+}
+
+
+def catalog(experiment: bool = False) -> tuple[FeatureSpec, ...]:
+    """The feature catalog, with the experiment's arm when one runs."""
+    return (*CATALOG, TREATMENT_FEATURE) if experiment else CATALOG
 
 
 @dataclass(frozen=True)
@@ -258,9 +289,38 @@ EARLY = Regime("early", "early_", "each customer's tenure anchor (customer_start
 REGIMES = (CALENDAR, EARLY)
 
 
-def task_schema(label: str) -> TableSchema:
-    """Every non-target column plus the task's own label (no sibling target)."""
-    return catalog_schema([f for f in CATALOG if not f.is_target or f.name == label])
+def task_schema(label: str, *, oracle: bool = False, experiment: bool = False) -> TableSchema:
+    """Every non-target column plus the task's own label (no sibling target); the experiment's
+    arm, and the hidden oracle (and uplift) columns of an instructor bundle, come last."""
+    base = catalog_schema([f for f in catalog(experiment) if not f.is_target or f.name == label])
+    extra: list[tuple[str, DType]] = []
+    if oracle:
+        extra.append((ORACLE_COLUMNS[label], "Float64"))
+        if experiment:
+            extra.append((UPLIFT_COLUMN, "Float64"))
+    return TableSchema.of([*base.columns, *extra]) if extra else base
+
+
+def oracle_spec(label: str, window_days: int, experiment: bool) -> OracleSpec:
+    """How the answer key of ``label``'s task is computed (see ``leadforge_lifecycle.oracle``)."""
+    replicates = replicates_of(window_days)
+    what = (
+        "the probability the customer churns within the window"
+        if label == CHURN_TARGET
+        else "the expected collected revenue of the window"
+    )
+    return OracleSpec(
+        column=ORACLE_COLUMNS[label],
+        method="replicates",
+        replicates=replicates,
+        description=(
+            f"{what}, given the customer's state at the start of its anchor week (latents, engagement, "
+            f"recent tickets, MRR, contract and billing calendar, dunning state, policy): the mean of "
+            f"{replicates} futures simulated with the engine's own hazards, churn and write-offs "
+            "integrated exactly along each future, conditioned on the customer being alive at the cutoff"
+        ),
+        uplift=UPLIFT_COLUMN if experiment else "",
+    )
 
 
 def split_note(regime: Regime) -> str:
@@ -277,10 +337,15 @@ def split_note(regime: Regime) -> str:
     return note
 
 
-def tasks(regime: Regime) -> list[TaskSpec]:
+def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> list[TaskSpec]:
     """The regime's four tasks: churn classification first (the calendar one decides the split
-    assignment every task shares), then the three pLTV regressions."""
+    assignment every task shares), then the three pLTV regressions; with ``oracle`` each
+    carries its answer key (instructor bundles)."""
     note = split_note(regime)
+
+    def key(label: str, window: int) -> OracleSpec | None:
+        return oracle_spec(label, window, experiment) if oracle else None
+
     out = [
         TaskSpec(
             task_id=f"{regime.prefix}{CHURN_TARGET}",
@@ -294,6 +359,7 @@ def tasks(regime: Regime) -> list[TaskSpec]:
                 "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
                 f"rows dated on or before the cutoff, except the documented traps. {note}"
             ),
+            oracle=key(CHURN_TARGET, CHURN_WINDOW_DAYS),
         )
     ]
     for window, label in zip(FORWARD_WINDOWS_DAYS, REVENUE_TARGETS, strict=True):
@@ -312,6 +378,7 @@ def tasks(regime: Regime) -> list[TaskSpec]:
                     "before the cutoff, except the documented traps mrr_change_full_period and "
                     f"last_health_signal_post_obs. {note}"
                 ),
+                oracle=key(label, window),
             )
         )
     return out

@@ -13,6 +13,7 @@ import datetime as dt
 from leadforge.bundle import Cutoff, ForeignKey, PublicView, RelationalContract, TableContract
 from leadforge.bundle.contract import DATE, UTC_TIMESTAMP, ColumnDoc
 from leadforge.config import GenerationConfig
+from leadforge.experiment import TREATMENT_COLUMN
 from leadforge.schema import TableSchema
 
 from leadforge_lifecycle.calendar import Calendar
@@ -196,9 +197,21 @@ DOCS: dict[str, dict[str, ColumnDoc]] = {
 }
 
 
-def relational_contract(observation: dt.date) -> RelationalContract:
-    """The contract for a world observed on ``observation`` (the public cutoff)."""
+def relational_contract(observation: dt.date, experiment: str | None = None) -> RelationalContract:
+    """The contract for a world observed on ``observation`` (the public cutoff); with a designed
+    ``experiment`` the customers carry their public arm."""
     cut = PublicView(cut=Cutoff(date=observation))
+    customers, customer_docs = CUSTOMERS, DOCS["customers"]
+    if experiment is not None:
+        customers = TableSchema.of([*CUSTOMERS.columns, (TREATMENT_COLUMN, "boolean")])
+        customer_docs = {
+            **customer_docs,
+            TREATMENT_COLUMN: ColumnDoc(
+                f"Designed experiment ({experiment}: lever=value@treated share): the customer was "
+                "randomised to the treatment, which acts from the first week after the observation "
+                "date (False: the usual policy)."
+            ),
+        }
     customer = ForeignKey("customer_id", "customers")
     return RelationalContract(
         (
@@ -213,13 +226,13 @@ def relational_contract(observation: dt.date) -> RelationalContract:
             ),
             TableContract(
                 "customers",
-                CUSTOMERS,
+                customers,
                 primary_key="customer_id",
                 id_prefix="cust",
                 foreign_keys=(ForeignKey("account_id", "accounts"),),
                 time_column="customer_start_at",
                 description="One row per won customer, as signed.",
-                column_docs=DOCS["customers"],
+                column_docs=customer_docs,
             ),
             TableContract(
                 "subscriptions",
@@ -274,4 +287,5 @@ def relational_contract(observation: dt.date) -> RelationalContract:
 
 def contract(config: GenerationConfig) -> RelationalContract:
     """``SchemeInfo.contract``: the contract of the world this configuration builds."""
-    return relational_contract(Calendar.of(config.params_as(LifecycleParams)).observation_date)
+    experiment = None if config.experiment is None else str(config.experiment)
+    return relational_contract(Calendar.of(config.params_as(LifecycleParams)).observation_date, experiment)

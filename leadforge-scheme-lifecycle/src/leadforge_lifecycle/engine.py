@@ -23,7 +23,9 @@ contractions and payment failures; usage depth drives expansion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,11 +39,25 @@ from leadforge_lifecycle.hazards import (
     recovery_probability,
 )
 from leadforge_lifecycle.health import HealthHistory
+from leadforge_lifecycle.interventions import recovery_adjusted
 from leadforge_lifecycle.mechanism import PAYMENT_RELAPSE_WEEKS, STRIKE_WEEKS, Mechanism
 from leadforge_lifecycle.population import PLAN_MRR
 
-EVENT_TYPES = ("payment_recovered", "churn", "payment_failure", "renewal", "expansion", "contraction")
-RECOVERED, CHURN, FAILURE, RENEWAL, EXPANSION, CONTRACTION = range(6)
+if TYPE_CHECKING:
+    from leadforge_lifecycle.interventions import Policy
+
+EVENT_TYPES = (
+    "payment_recovered",
+    "churn",
+    "payment_failure",
+    "renewal",
+    "expansion",
+    "contraction",
+    "price_change",
+)
+RECOVERED, CHURN, FAILURE, RENEWAL, EXPANSION, CONTRACTION, PRICE_CHANGE = range(7)
+#: The events that move MRR (a price change only happens under the ``policy:price_change`` lever).
+MRR_MOVES = (EXPANSION, CONTRACTION, PRICE_CHANGE)
 INVOICE_STATUSES = ("paid", "failed", "recovered", "written_off")
 PAID, FAILED, INV_RECOVERED, WRITTEN_OFF = range(4)
 NOT_ISSUED = -1
@@ -107,6 +123,40 @@ class Trajectories:
     events: Events
     invoices: Invoices
     term_end_day: np.ndarray
+    anchors: Mapping[str, AnchorState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnchorState:
+    """The billing state of every customer at the start of its anchor week (what the oracle
+    simulates futures from); rows of customers who left earlier are meaningless."""
+
+    week: np.ndarray
+    mrr: np.ndarray
+    pending: np.ndarray
+    pending_amount: np.ndarray
+    pending_day: np.ndarray
+    failed_week: np.ndarray
+    failed_day: np.ndarray
+    dunning_weeks: np.ndarray
+    last_failure: np.ndarray
+    strikes: np.ndarray
+    next_bill: np.ndarray
+    next_end: np.ndarray
+
+    _STATE = (
+        "mrr",
+        "pending",
+        "pending_amount",
+        "pending_day",
+        "failed_week",
+        "failed_day",
+        "dunning_weeks",
+        "last_failure",
+        "strikes",
+        "next_bill",
+        "next_end",
+    )
 
 
 class _EventLog:
@@ -188,9 +238,11 @@ class _Loop:
         term_months: np.ndarray,
         start_day: np.ndarray,
         last_week: np.ndarray,
+        policy: Policy | None = None,
+        anchors: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         n = initial_mrr.size
-        self.mech, self.p, self.health = mech, p, health
+        self.mech, self.p, self.health, self.policy = mech, p, health, policy
         self.term_months, self.last_week = term_months, last_week
         self.n_weeks = int(last_week.max()) + 1 if n else 0
         self.bill_day, self.end_day = schedule(start_day, term_months, self.n_weeks)
@@ -218,7 +270,49 @@ class _Loop:
         self.expansions = np.zeros(n, dtype=np.int64)
         self.contractions = np.zeros(n, dtype=np.int64)
         self.zero = np.zeros(n, dtype=np.int64)
+        self.dunning_weeks = np.full(n, p.dunning_weeks, dtype=np.int64)
         self.log = _EventLog()
+        self.anchor_weeks = dict(anchors or {})
+        self.captured = {
+            name: {
+                **{attr: getattr(self, attr).copy() for attr in AnchorState._STATE if hasattr(self, attr)},
+                "pending_amount": np.zeros(n, dtype=np.int64),
+                "pending_day": np.zeros(n, dtype=np.int64),
+            }
+            for name in self.anchor_weeks
+        }
+
+    def capture(self, w: int) -> None:
+        """Record the state of the customers whose anchor week is ``w`` (before its steps run)."""
+        for name, weeks in self.anchor_weeks.items():
+            rows = np.flatnonzero(weeks == w)
+            if not rows.size:
+                continue
+            store = self.captured[name]
+            slot = self.pending_slot[rows]
+            now = {attr: getattr(self, attr)[rows] for attr in AnchorState._STATE if hasattr(self, attr)}
+            now["pending_amount"] = self.amount[rows, slot]
+            now["pending_day"] = self.bill_day[rows, slot]
+            for attr, values in now.items():
+                store[attr][rows] = values
+
+    def anchor_states(self) -> dict[str, AnchorState]:
+        return {
+            name: AnchorState(week=self.anchor_weeks[name], **store) for name, store in self.captured.items()
+        }
+
+    def apply_price(self, w: int, day: np.ndarray) -> None:
+        """A price change reprices every MRR once, in the policy's first week, dated ``day`` (the
+        week's invoice, which still bills the old price, or the week's first day)."""
+        if self.policy is None:
+            return
+        now = np.flatnonzero(
+            self.alive & (w <= self.last_week) & (self.policy.start_week == w) & (self.policy.price != 0.0)
+        )
+        if now.size:
+            base = self.mrr[now]
+            after = np.maximum(1, np.rint(base * (1.0 + self.policy.price[now]))).astype(np.int64)
+            self._move(w, now, day[now], base, after, PRICE_CHANGE)
 
     def week(self, w: int, g: np.random.Generator) -> bool:
         """Run week ``w`` (seven uniforms per customer); ``False`` once nobody is active."""
@@ -232,12 +326,13 @@ class _Loop:
         end = self.end_day[self.rows, self.next_end]
         renewal = self.active & (end // 7 == w)
         resolved = self.resolve_dunning(w, u[0])
-        floor = np.where(resolved, self.failed_day + 7 * self.p.dunning_weeks, first)
+        floor = np.where(resolved, self.failed_day + 7 * self.dunning_weeks, first)
         last = np.maximum(np.where(billing, bill, first + 6), floor)
         exit_day = self.workday(floor + np.floor(u[6] * (last - floor + 1)).astype(np.int64), floor, last)
         self.churn(w, u[2], renewal, np.where(renewal, end, exit_day))
         self.renew(w, renewal, end)
         self.invoice(w, u[1], billing, bill)
+        self.apply_price(w, np.where(billing, bill, first))
         after = np.maximum(floor, np.where(billing, bill, first))
         after = np.maximum(after, np.where(renewal, end, first))
         move_day = self.workday(
@@ -268,13 +363,15 @@ class _Loop:
 
         Returns who had a dunning period close this week (on the failed invoice's weekday).
         """
-        due = self.active & self.pending & (w - self.failed_week >= self.p.dunning_weeks)
+        due = self.active & self.pending & (w - self.failed_week >= self.dunning_weeks)
         if not due.any():
             return due
         chance = recovery_probability(self.mech, self.strikes)
+        if self.policy is not None:
+            chance = recovery_adjusted(chance, self.dunning_weeks, self.p.dunning_weeks)
         recovered = np.flatnonzero(due & (u < chance))
         lost = np.flatnonzero(due & (u >= chance))
-        day = self.failed_day + 7 * self.p.dunning_weeks
+        day = self.failed_day + 7 * self.dunning_weeks
         mrr, plan = self.mrr, self.plan
         self.status[recovered, self.pending_slot[recovered]] = INV_RECOVERED
         self.resolved[recovered, self.pending_slot[recovered]] = day[recovered]
@@ -308,6 +405,8 @@ class _Loop:
         self.pending_slot[opened] = self.next_bill[opened] - 1
         self.failed_week[opened] = w
         self.failed_day[opened] = day[opened]
+        if self.policy is not None:
+            self.dunning_weeks[opened] = self.policy.dunning(w, self.p.dunning_weeks)[opened]
         self.log.add(opened, w, day[opened], FAILURE, self.mrr[opened], self.mrr[opened], self.plan[opened])
 
     def churn(self, w: int, u: np.ndarray, renewal: np.ndarray, day: np.ndarray) -> None:
@@ -323,6 +422,7 @@ class _Loop:
             h.tickets_4w[:, w],
             self.pending,
             h.detractor,
+            None if self.policy is None else self.policy.hazard_scale(w),
         )
         churned = np.flatnonzero(self.active & (u < prob))
         self.log.add(
@@ -384,6 +484,7 @@ class _Loop:
             events=self.log.events(),
             invoices=Invoices(self.bill_day, self.amount, self.status, self.resolved),
             term_end_day=self.end_day,
+            anchors=self.anchor_states(),
         )
 
 
@@ -404,11 +505,17 @@ def simulate(
     start_day: np.ndarray,
     last_week: np.ndarray,
     g: np.random.Generator,
+    policy: Policy | None = None,
+    anchors: Mapping[str, np.ndarray] | None = None,
 ) -> Trajectories:
     """Run the weekly loop for one shard; ``start_day`` is each customer's start (epoch days),
-    ``last_week`` its final tenure week."""
-    loop = _Loop(mech, p, health, initial_mrr, initial_plan, term_months, start_day, last_week)
+    ``last_week`` its final tenure week. ``policy`` is an intervened policy (``None``: the
+    factual one); ``anchors`` names per-customer weeks whose starting state to record."""
+    loop = _Loop(
+        mech, p, health, initial_mrr, initial_plan, term_months, start_day, last_week, policy, anchors
+    )
     for w in range(loop.n_weeks):
+        loop.capture(w)
         if not loop.week(w, g):
             break
     return loop.trajectories()

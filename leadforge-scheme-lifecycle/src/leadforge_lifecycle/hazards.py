@@ -59,8 +59,14 @@ def latent_multiplier(w: Mapping[str, float], latents: Latents, strength: float 
     return np.asarray(np.exp(strength * z))
 
 
-def onboarding_multiplier(week: int) -> float:
-    """2.5 at week 0, ≈1.55 at week 4, → 1: new customers churn more."""
+#: The onboarding multiplier of tenure weeks 0 … 4095, looked up for arrays of weeks.
+_ONBOARDING = 1.0 + ONBOARDING_EXCESS * np.exp(-np.arange(4096) / ONBOARDING_WEEKS)
+
+
+def onboarding_multiplier(week: int | np.ndarray) -> float | np.ndarray:
+    """2.5 at week 0, ≈1.55 at week 4, → 1: new customers churn more (per customer for an array)."""
+    if isinstance(week, np.ndarray):
+        return np.asarray(_ONBOARDING[np.minimum(week, _ONBOARDING.size - 1)])
     return 1.0 + ONBOARDING_EXCESS * float(np.exp(-week / ONBOARDING_WEEKS))
 
 
@@ -113,15 +119,17 @@ class Propensities:
 def churn_probability(
     p: Propensities,
     mech: Mechanism,
-    week: int,
+    week: int | np.ndarray,
     renewal: np.ndarray,
     distress: np.ndarray,
     depth_level: np.ndarray,
     tickets_4w: np.ndarray,
     dunning: np.ndarray,
     detractor: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
-    """This week's churn probability (see the module docstring for the formula)."""
+    """This week's churn probability (see the module docstring for the formula); ``scale`` is a
+    policy's factor on the hazard (a price change), applied before the cap."""
     background = p.churn * onboarding_multiplier(week) * (1.0 + mech.ticket_churn_lift * tickets_4w)
     background = background * np.exp(mech.depth_churn_slope * (DEPTH_REFERENCE - depth_level))
     background = np.where(dunning, background * (1.0 + mech.dunning_churn_lift), background)
@@ -131,6 +139,8 @@ def churn_probability(
     if detractor is not None and mech.detractor_renewal_lift != 1.0:
         at_renewal = np.where(detractor, at_renewal * mech.detractor_renewal_lift, at_renewal)
     prob = np.where(renewal, at_renewal, prob * mech.midterm_churn_scale)
+    if scale is not None:
+        prob = prob * scale
     return np.asarray(np.minimum(prob, PROBABILITY_CAP))
 
 

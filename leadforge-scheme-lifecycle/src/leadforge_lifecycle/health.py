@@ -18,12 +18,16 @@ generated at once, column-wise, before the weekly billing/churn loop runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leadforge_lifecycle.hazards import Propensities
+from leadforge_lifecycle.hazards import PROBABILITY_CAP, Propensities
 from leadforge_lifecycle.latents import Latents
 from leadforge_lifecycle.mechanism import Telemetry
+
+if TYPE_CHECKING:
+    from leadforge_lifecycle.interventions import Policy
 
 RAMP_WEEKS = 6.0
 #: Weekly active-user base by initial plan (starter, growth, enterprise).
@@ -64,18 +68,62 @@ def usage_ramp(n_weeks: int) -> np.ndarray:
     return np.asarray(1.0 - np.exp(-(np.arange(n_weeks) + 1.0) / RAMP_WEEKS))
 
 
-def engagement(p: Propensities, n_weeks: int, g: np.random.Generator) -> np.ndarray:
-    """Engagement ``k`` per customer and week, from the onset/recovery two-state process."""
+def engagement_step(
+    k: np.ndarray, episode: np.ndarray, u: np.ndarray, onset: np.ndarray, recovery: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One week of the two-state process: the new episode flags and engagement."""
+    episode = np.where(episode, u >= recovery, u < onset)
+    k = np.where(episode, ENGAGEMENT_FLOOR + (k - ENGAGEMENT_FLOOR) * DECAY, k + (1.0 - k) * REBOUND)
+    return k, episode
+
+
+def engagement(
+    p: Propensities, n_weeks: int, g: np.random.Generator, policy: Policy | None = None
+) -> np.ndarray:
+    """Engagement ``k`` per customer and week, from the onset/recovery two-state process; a
+    health programme (``policy``) changes the onset and recovery from its start week."""
     n = p.disengagement_onset.size
     k = np.ones(n)
     episode = np.zeros(n, dtype=bool)
     out = np.empty((n, n_weeks), dtype=np.float64)
     draws = g.random((n_weeks, n))
+    onset, recovery = p.disengagement_onset, p.disengagement_recovery
     for w in range(n_weeks):
-        u = draws[w]
-        episode = np.where(episode, u >= p.disengagement_recovery, u < p.disengagement_onset)
-        k = np.where(episode, ENGAGEMENT_FLOOR + (k - ENGAGEMENT_FLOOR) * DECAY, k + (1.0 - k) * REBOUND)
+        if policy is not None:
+            onset = p.disengagement_onset * policy.onset_factor(w)
+            recovery = np.minimum(p.disengagement_recovery * policy.recovery_factor(w), PROBABILITY_CAP)
+        k, episode = engagement_step(k, episode, draws[w], onset, recovery)
         out[:, w] = k
+    return out
+
+
+def ticket_rate(fit: np.ndarray, distress: np.ndarray) -> np.ndarray:
+    """Mean weekly support tickets: poor fit and a slump both raise the load."""
+    return np.asarray(0.3 + 1.2 * (1.0 - fit) + 2.5 * distress)
+
+
+def poisson_inverse(lam: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Poisson(``lam``) counts by inverting the CDF at uniforms ``u``.
+
+    One uniform per count whatever the rate, so a customer whose rate an intervention changes
+    does not shift any other customer's draws (``Generator.poisson`` consumes a varying number).
+    """
+    lam = np.broadcast_to(lam, u.shape)
+    term = np.exp(-lam)
+    cdf = term.copy()
+    out = np.zeros(u.shape, dtype=np.int64)
+    idx = np.flatnonzero(u > cdf)
+    flat_u, flat_lam = u.reshape(-1)[idx], lam.reshape(-1)[idx]
+    term, cdf = term.reshape(-1)[idx], cdf.reshape(-1)[idx]
+    flat = out.reshape(-1)
+    k = 0
+    while idx.size:
+        k += 1
+        flat[idx] = k
+        term = term * flat_lam / k
+        cdf = cdf + term
+        more = (flat_u > cdf) & (term > 0)
+        idx, flat_u, flat_lam, term, cdf = idx[more], flat_u[more], flat_lam[more], term[more], cdf[more]
     return out
 
 
@@ -88,6 +136,7 @@ def simulate_health(
     g: np.random.Generator,
     *,
     sentiment_sd: float = 0.0,
+    policy: Policy | None = None,
 ) -> HealthHistory:
     """A shard's health history.
 
@@ -101,7 +150,7 @@ def simulate_health(
     fit = latents.product_fit[:, None]
     adoption = latents.adoption_velocity[:, None]
     champion = latents.champion_strength[:, None]
-    k = engagement(p, n_weeks, g)
+    k = engagement(p, n_weeks, g, policy)
     distress = (1.0 - k) / (1.0 - ENGAGEMENT_FLOOR)
     ramp = usage_ramp(n_weeks)[None, :]
 
@@ -116,7 +165,7 @@ def simulate_health(
     depth = np.clip(depth_true + telemetry.depth_sd * g.standard_normal((n, n_weeks)), 0.0, 1.0)
     depth = np.round(depth, 4)
 
-    tickets = g.poisson(0.3 + 1.2 * (1.0 - fit) + 2.5 * distress).astype(np.int64)
+    tickets = poisson_inverse(ticket_rate(fit, distress), g.random((n, n_weeks)))
     tickets_4w = _trailing_mean(tickets, 4)
 
     nps = np.full((n, n_weeks), NPS_NULL, dtype=np.int64)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from leadforge.bundle.reader import BundleView, Manifest
     from leadforge.config import GenerationConfig
     from leadforge.findings import Finding
+    from leadforge.interventions import Lever
     from leadforge.realism import RealismMetric
     from leadforge.report.model import Section
     from leadforge.rng import RNG
@@ -37,6 +38,13 @@ SCHEME = "lifecycle"
 def contract(config: GenerationConfig) -> RelationalContract:
     """The scheme's relational contract, imported on first use (it needs pyarrow)."""
     from leadforge_lifecycle.contract import contract as build
+
+    return build(config)
+
+
+def levers(config: GenerationConfig) -> list[Lever]:
+    """The scheme's policy levers, imported on first use (the module needs numpy)."""
+    from leadforge_lifecycle.interventions import levers as build
 
     return build(config)
 
@@ -59,6 +67,7 @@ def register_schemes() -> list[SchemeInfo]:
             sample_params={"n_customers": 200},
             contract=contract,
             footprint=footprint,
+            levers=levers,
         )
     ]
 

@@ -19,14 +19,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 import pyarrow as pa
 from leadforge.bundle import BundleWriter, ManifestFields, ShardOut
 from leadforge.distortions import DistortionKnobs, distort
+from leadforge.experiment import TREATMENT_COLUMN, UPLIFT_COLUMN
 
-from leadforge_lifecycle import card, metadata, rates
+from leadforge_lifecycle import card, metadata, oracle, rates
 from leadforge_lifecycle.calendar import FORWARD_WINDOWS_DAYS
-from leadforge_lifecycle.catalog import CALENDAR, CATALOG, REGIMES, Regime, task_schema, tasks
-from leadforge_lifecycle.snapshot import days_to_churn, snapshot
+from leadforge_lifecycle.catalog import (
+    CALENDAR,
+    CHURN_TARGET,
+    ORACLE_COLUMNS,
+    REGIMES,
+    REPLICATES,
+    REVENUE_TARGETS,
+    Regime,
+    catalog,
+    task_schema,
+    tasks,
+)
+from leadforge_lifecycle.snapshot import cohort, days_to_churn, snapshot
 from leadforge_lifecycle.stats import BundleStats, LabelSummary
 from leadforge_lifecycle.tables import accounts_table, shard_tables
 from leadforge_lifecycle.world import LifecycleWorld, Shard
@@ -61,13 +74,21 @@ class ShardResult:
     rates: rates.RateCounts
 
 
+def replicates_for(public: bool) -> int:
+    """Futures per task row of the answer key (0: none, as in a public bundle)."""
+    return 0 if public else REPLICATES
+
+
 def write(world: LifecycleWorld, writer: BundleWriter) -> BundleStats:
     """Write every table, task and the card; return the figures ``write_metadata`` needs."""
     regimes = regimes_for(writer.public)
-    writer.declare_features(CATALOG)
+    experiment = world.config.experiment is not None
+    replicates = replicates_for(writer.public)
+    writer.declare_features(catalog(experiment))
     for regime in regimes:
-        for spec in tasks(regime):
-            writer.declare_task(spec, task_schema(spec.label_column))
+        for spec in tasks(regime, oracle=replicates > 0, experiment=experiment):
+            schema = task_schema(spec.label_column, oracle=replicates > 0, experiment=experiment)
+            writer.declare_task(spec, schema)
     writer.set_manifest_fields(manifest_fields(world))
     for first, block in world.accounts.blocks(ACCOUNT_BLOCK):
         writer.write_table("accounts", accounts_table(block, world.calendar, first))
@@ -87,17 +108,19 @@ def write(world: LifecycleWorld, writer: BundleWriter) -> BundleStats:
 
 def shard_task(world: LifecycleWorld, out: ShardOut) -> ShardResult:
     """Simulate shard ``out.index``, write its rows (and registry part) and return its figures."""
-    shard = world.simulate(out.index)
+    shard = world.simulate(out.index, anchors=replicates_for(out.public) > 0)
     knobs = DistortionKnobs.of(world.profile)
     summaries: list[LabelSummary] = []
     task_rows: dict[str, pa.Table] = {}
     for regime in regimes_for(out.public):
-        summary, snaps = _snapshots(world, shard, regime, knobs)
+        summary, snaps = _snapshots(world, shard, regime, knobs, replicates_for(out.public))
         summaries.append(summary)
         task_rows.update(snaps)
     assert world.accounts.zone is not None
     times = world.rng.shard(out.index).generator("event_times")
     tables = shard_tables(shard, world.calendar, world.accounts.zone, times, as_of_observation=out.public)
+    if shard.treatment is not None:
+        tables["customers"][TREATMENT_COLUMN] = shard.treatment
     out.write(tables=tables, tasks=task_rows)
     if out.writes_metadata:
         out.metadata_part(metadata.REGISTRY, metadata.customer_part(shard.customers))
@@ -105,13 +128,56 @@ def shard_task(world: LifecycleWorld, out: ShardOut) -> ShardResult:
 
 
 def _snapshots(
-    world: LifecycleWorld, shard: Shard, regime: Regime, knobs: DistortionKnobs
+    world: LifecycleWorld, shard: Shard, regime: Regime, knobs: DistortionKnobs, replicates: int
 ) -> tuple[LabelSummary, dict[str, pa.Table]]:
-    """The regime's label summary and, per task, its distorted snapshot rows of one shard."""
+    """The regime's label summary and, per task, its distorted snapshot rows of one shard (with
+    the experiment's arm and, for instructors, the answer key)."""
     snap = snapshot(shard, world.accounts, world.calendar, regime)
     summary = LabelSummary.of(snap, days_to_churn(shard, world.calendar, regime))
     g = world.rng.child("distortions").child(regime.name).generator(str(shard.index))
-    snap = distort(snap, CATALOG, knobs, g)
-    return summary, {
-        spec.task_id: snap.select(task_schema(spec.label_column).names) for spec in tasks(regime)
-    }
+    experiment = shard.treatment is not None
+    snap = distort(snap, catalog(), knobs, g)
+    who, d = cohort(shard, world.calendar, regime)
+    if shard.treatment is not None:
+        snap = snap.append_column(TREATMENT_COLUMN, pa.array(shard.treatment[who], pa.bool_()))
+    key = answer_key(world, shard, regime, who, d, replicates) if replicates else {}
+    out: dict[str, pa.Table] = {}
+    for spec in tasks(regime):
+        rows = snap.select(task_schema(spec.label_column, experiment=experiment).names)
+        if replicates:
+            column = ORACLE_COLUMNS[spec.label_column]
+            rows = rows.append_column(column, pa.array(key[column], pa.float64()))
+            if experiment:
+                rows = rows.append_column(UPLIFT_COLUMN, pa.array(key[f"{column}:uplift"], pa.float64()))
+        out[spec.task_id] = rows
+    return summary, out
+
+
+def answer_key(
+    world: LifecycleWorld, shard: Shard, regime: Regime, who: np.ndarray, d: np.ndarray, replicates: int
+) -> dict[str, np.ndarray]:
+    """Each target's oracle column for the cohort rows ``who`` (and ``<column>:uplift`` with an
+    experiment: the oracle under treatment minus under control, from the row's own state)."""
+    if shard.treatment is None:
+        fut = oracle.futures(world, shard, regime, who, d, shard.policy, replicates)
+        return _columns(fut)
+    b = shard.customers
+    control = _columns(
+        oracle.futures(world, shard, regime, who, d, world.policy(b, shard.treatment, "control"), replicates)
+    )
+    treated = _columns(
+        oracle.futures(world, shard, regime, who, d, world.policy(b, shard.treatment, "treated"), replicates)
+    )
+    arm = shard.treatment[who]
+    out: dict[str, np.ndarray] = {}
+    for name in control:
+        out[name] = np.where(arm, treated[name], control[name])
+        out[f"{name}:uplift"] = treated[name] - control[name]
+    return out
+
+
+def _columns(fut: oracle.Futures) -> dict[str, np.ndarray]:
+    cols = {ORACLE_COLUMNS[CHURN_TARGET]: fut.churn}
+    for window, label in zip(FORWARD_WINDOWS_DAYS, REVENUE_TARGETS, strict=True):
+        cols[ORACLE_COLUMNS[label]] = fut.revenue[window]
+    return cols

@@ -21,6 +21,7 @@ from leadforge_lifecycle.engine import (
     EXPANSION,
     FAILURE,
     INV_RECOVERED,
+    MRR_MOVES,
     PAID,
     RENEWAL,
     Events,
@@ -80,7 +81,7 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
     ev = t.events
     span = 7 * (h.active_users.shape[1] + 2)
 
-    moves = (ev.kind == EXPANSION) | (ev.kind == CONTRACTION)
+    moves = np.isin(ev.kind, MRR_MOVES)
     mrr_moves = _Before(ev, moves, span, who, d)
     expansions = _Before(ev, ev.kind == EXPANSION, span, who, d)
     contractions = _Before(ev, ev.kind == CONTRACTION, span, who, d)

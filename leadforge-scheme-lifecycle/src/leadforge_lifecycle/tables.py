@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +27,7 @@ from leadforge.calendar import (
     utc_offsets_us,
 )
 from leadforge.columns import category_array, id_array
+from leadforge.rng import hash_uniform
 from leadforge.schema import masked
 
 from leadforge_lifecycle.calendar import Calendar, epoch_day
@@ -159,12 +160,39 @@ def events_table(f: _Frame, zone: np.ndarray, profile: CalendarProfile, g: np.ra
         "event_id": np.arange(len(ev), dtype=np.int64),
         "subscription_id": f.subscription_ids.take(who),
         "customer_id": f.customer_ids.take(who),
-        "event_timestamp": timestamp_array(event_instants(ev.customer, day, zone[ev.customer], profile, g)),
+        "event_timestamp": timestamp_array(
+            event_instants(ev.customer, day, zone[ev.customer], profile, event_uniforms(f, g))
+        ),
         "event_type": category_array(EVENT_TYPES, ev.kind),
         "mrr_before": ev.mrr_before,
         "mrr_after": ev.mrr_after,
         "contract_term_months_new": masked(ev.term_new, ev.kind != RENEWAL),
     }
+
+
+class _EventUniforms:
+    """Stands in for a generator's ``random(n)`` over a shard's events: each event's uniforms hash
+    its own key (the customer's number and the event's place among that customer's events), so an
+    intervention that changes one customer's events moves no other customer's times of day."""
+
+    def __init__(self, keys: np.ndarray, salt: int) -> None:
+        self.keys, self.salt, self.calls = keys, salt, 0
+
+    def random(self, n: int) -> np.ndarray:
+        if n != self.keys.size:
+            raise ValueError(f"expected {self.keys.size} uniforms, asked for {n}")
+        self.calls += 1
+        return hash_uniform(self.keys, self.salt + self.calls)
+
+
+def event_uniforms(f: _Frame, g: np.random.Generator) -> np.random.Generator:
+    """The per-event uniform source of a shard's events (one draw of ``g`` salts it)."""
+    ev = f.shard.trajectories.events
+    first = np.searchsorted(ev.customer, ev.customer, side="left")
+    ordinal = np.arange(ev.customer.size, dtype=np.int64) - first
+    numbers = f.shard.customers.numbers[ev.customer].astype(np.uint64)
+    keys = (numbers << np.uint64(24)) | ordinal.astype(np.uint64)
+    return cast("np.random.Generator", _EventUniforms(keys, int(g.integers(0, 2**62))))
 
 
 def health_table(f: _Frame) -> Rows:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 from leadforge.config import GenerationConfig
 from leadforge.narrative import Narrative
 from leadforge.plugins import get_host
@@ -25,6 +26,7 @@ from leadforge_lifecycle.engine import Trajectories, simulate
 from leadforge_lifecycle.families import FAMILIES, FAMILY_NAMES, RetentionMotif
 from leadforge_lifecycle.hazards import Propensities
 from leadforge_lifecycle.health import HealthHistory, simulate_health
+from leadforge_lifecycle.interventions import Policy, block_policy, treated
 from leadforge_lifecycle.mechanism import Mechanism
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
 from leadforge_lifecycle.population import (
@@ -45,6 +47,10 @@ class Shard:
     customers: CustomerBlock
     health: HealthHistory
     trajectories: Trajectories
+    #: the policy each customer lived under (``None``: the factual one for all)
+    policy: Policy | None = None
+    #: the experiment's arm of each customer (``None`` without an experiment)
+    treatment: np.ndarray | None = None
 
     @property
     def index(self) -> int:
@@ -91,9 +97,37 @@ class LifecycleWorld:
         g = self.rng.shard(k).generator("customers")
         return draw_customers(k, first, n, self.accounts, self.motif, g, self.calendar)
 
-    def simulate(self, k: int) -> Shard:
+    def treatment(self, block: CustomerBlock) -> np.ndarray | None:
+        """The experiment's arm of each customer: a hash of its number and the world seed."""
+        return treated(self.config, block.numbers, self.rng)
+
+    def policy(
+        self, block: CustomerBlock, treatment: np.ndarray | None, arm: str = "actual"
+    ) -> Policy | None:
+        """The block's policy under the config's interventions and experiment (see ``block_policy``)."""
+        return block_policy(
+            self.config,
+            block.initial_plan,
+            block.days_to_observation,
+            treatment,
+            self.motif.payment.dunning_weeks,
+            arm,
+        )
+
+    def anchor_weeks(self, block: CustomerBlock) -> dict[str, np.ndarray]:
+        """Each regime's anchor week per customer (the week holding its snapshot cutoff)."""
+        return {
+            "calendar": np.asarray(block.days_to_observation, dtype=np.int64) // 7,
+            "early": np.full(len(block), self.calendar.early_anchor_days // 7, dtype=np.int64),
+        }
+
+    def simulate(self, k: int, *, anchors: bool = False) -> Shard:
+        """Shard ``k`` simulated under its policy; ``anchors`` records the regimes' anchor states
+        (the oracle's starting points)."""
         block = self.customers(k)
         streams = self.rng.shard(k)
+        treatment = self.treatment(block)
+        policy = self.policy(block, treatment)
         p = Propensities.of(self.mechanism, block.effective)
         last = self.calendar.last_week(block.days_to_observation)
         health = simulate_health(
@@ -104,6 +138,7 @@ class LifecycleWorld:
             int(last.max()) + 1,
             streams.generator("health"),
             sentiment_sd=self.mechanism.sentiment_sd,
+            policy=policy,
         )
         trajectories = simulate(
             self.mechanism,
@@ -115,8 +150,10 @@ class LifecycleWorld:
             block.start_days(self.calendar.observation_date),
             last,
             streams.generator("engine"),
+            policy,
+            self.anchor_weeks(block) if anchors else None,
         )
-        return Shard(block, health, trajectories)
+        return Shard(block, health, trajectories, policy, treatment)
 
     def shards(self) -> Iterator[Shard]:
         """Every shard in order, simulated one at a time (memory holds one shard)."""

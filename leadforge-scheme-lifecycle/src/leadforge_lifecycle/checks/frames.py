@@ -89,7 +89,8 @@ class Context:
         self.observation = _manifest_date(manifest, "observation_date")
         self.early_weeks = _manifest_int(manifest, "early_tenure_weeks")
         self.regimes: tuple[Regime, ...] = (CALENDAR,) if self.public else REGIMES
-        self.contract: RelationalContract = relational_contract(self.observation)
+        self.experiment = manifest.experiment is not None
+        self.contract: RelationalContract = relational_contract(self.observation, manifest.experiment)
 
     def tables_hold_their_contract(self) -> bool:
         """Whether every table has the columns and dtypes the contract gives it for the mode (core

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from leadforge_lifecycle.checks.frames import EVENT_CODE, Context
-from leadforge_lifecycle.engine import plan_for_mrr
+from leadforge_lifecycle.engine import EVENT_TYPES, MRR_MOVES, plan_for_mrr
+
+#: Event-type codes of the MRR moves, as the bundle's event tables number them.
+MOVE_CODES = [EVENT_CODE[EVENT_TYPES[k]] for k in MRR_MOVES]
 
 #: "No row yet" for :func:`last_upto`.
 NONE = np.iinfo(np.int64).min
@@ -78,7 +81,7 @@ def last_upto(
 def mrr_before(ctx: Context, cust: np.ndarray, day: np.ndarray) -> np.ndarray:
     """MRR in effect at the start of ``day``: after every expansion/contraction dated earlier."""
     ev = ctx.events
-    moves = np.isin(ev.cols["kind"], [EVENT_CODE["expansion"], EVENT_CODE["contraction"]])
+    moves = np.isin(ev.cols["kind"], MOVE_CODES)
     order = np.lexsort((ev.cols["id"][moves], ev.day[moves], ev.cust[moves]))
     mc, md, ma = ev.cust[moves][order], ev.day[moves][order], ev.cols["after"][moves][order]
     initial = ctx.customers.cols["initial_mrr"][ctx.customer_index(cust)]
@@ -127,8 +130,8 @@ class Chain:
 
     @property
     def moves(self) -> np.ndarray:
-        """Positions of the MRR moves (expansions and contractions)."""
-        return np.flatnonzero(np.isin(self.kind, [EVENT_CODE["expansion"], EVENT_CODE["contraction"]]))
+        """Positions of the MRR moves (expansions, contractions and price changes)."""
+        return np.flatnonzero(np.isin(self.kind, MOVE_CODES))
 
 
 def plans_after(ctx: Context, chain: Chain, cut: np.ndarray | None = None) -> np.ndarray:

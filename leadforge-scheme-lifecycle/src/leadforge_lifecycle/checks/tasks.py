@@ -41,7 +41,9 @@ def task_set(ctx: Context) -> Iterator[Finding]:
                     yield Finding(
                         CHECK, f"{key} is {tm.get(key)!r}, expected {getattr(spec, key)!r}", where=tm_rel
                     )
-        schema = task_schema(spec.label_column).without(ctx.manifest.redacted_columns)
+        schema = task_schema(spec.label_column, experiment=ctx.experiment).without(
+            ctx.manifest.redacted_columns
+        )
         for split in SPLITS:
             for rel in ctx.bundle.split_files(task_id, split) if ctx.bundle.has_split(task_id, split) else ():
                 got = ctx.bundle.schema(rel)
