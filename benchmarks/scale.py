@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scale.py [--scheme lead_scoring] [--sizes 10000,100000]
         [--customers 10000,100000] [--workers 1,2] [--json scale.json] [--quick]
+    .venv/bin/python benchmarks/scale.py --bundle BUNDLE [--bundle ...] [--workers 1]
 
 Every measurement is a fresh ``leadforge generate ... --no-validate -q`` (then ``leadforge
 validate``) process writing into a clean temporary folder, timed as a user would see it: wall
@@ -14,6 +15,9 @@ The floor ratio is generate wall time over the time pure pyarrow needs to write 
 Parquet files from memory (each file rewritten row group by row group, same codec and row-group
 sizes): how far generation is from the cost of the bytes it produces. The speed-up is the 1-worker
 wall time over the N-worker one at the same size. Bundles are removed after each size.
+
+``--bundle`` measures only ``leadforge validate`` of bundles already on disk (once per worker
+count; nothing generated or removed), so validation can be compared across code changes.
 
 Linux only (``/proc``). The default sizes go up to 10M leads and 3M customers: run them on an idle
 machine; ``--quick`` keeps sizes up to 100k leads and 20k customers.
@@ -411,6 +415,47 @@ def _ratio(base: Measurement | None, other: Measurement | None) -> float | None:
     return base.wall_s / other.wall_s
 
 
+@dataclass(frozen=True)
+class BundleRow:
+    """``leadforge validate`` of an existing bundle (``--bundle``): its size from the manifest."""
+
+    bundle: str
+    scheme: str
+    rows: dict[str, int]
+    workers: int
+    val: Measurement
+    load_before: tuple[float, float, float]
+
+
+def manifest_rows(bundle: Path) -> tuple[str, dict[str, int]]:
+    """The bundle's scheme and each table's row count, from its manifest ("?" and {} if unreadable)."""
+    try:
+        raw = json.loads((bundle / "manifest.json").read_text())
+        tables = raw.get("tables", {})
+        return str(raw.get("generation_scheme", "?")), {k: int(v["row_count"]) for k, v in tables.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return "?", {}
+
+
+def measure_bundle(bundle: Path, workers: int, plan: Plan) -> BundleRow:
+    """Validate an existing bundle, so one generated bundle can be validated again and again."""
+    load = os.getloadavg()
+    command = [plan.leadforge, "validate", str(bundle)]
+    if workers != 1:
+        command += ["--workers", str(workers)]
+    scheme, rows = manifest_rows(bundle)
+    return BundleRow(str(bundle), scheme, rows, workers, plan.run(command), load)
+
+
+BUNDLE_HEADER = "| bundle | scheme | entities | workers | val wall s | val CPU s | val peak RSS MB |"
+
+
+def bundle_line(row: BundleRow) -> str:
+    entities = next((row.rows[k] for k in ("leads", "customers") if k in row.rows), None)
+    cells = [row.bundle, row.scheme, "?" if entities is None else f"{entities:,}", str(row.workers)]
+    return "| " + " | ".join(cells + _cells(row.val)) + " |"
+
+
 # -- output -----------------------------------------------------------------------------------------
 
 HEADER = (
@@ -474,6 +519,12 @@ def _arguments() -> argparse.ArgumentParser:
     ap.add_argument("--leadforge", default=LEADFORGE, help="the leadforge executable to measure")
     ap.add_argument("--interval", type=float, default=0.2, help="/proc sampling period, seconds")
     ap.add_argument("--timeout", type=float, help="kill a command after this many seconds (default: none)")
+    ap.add_argument(
+        "--bundle",
+        type=Path,
+        action="append",
+        help="only validate this existing bundle (repeatable; generates nothing, removes nothing)",
+    )
     ap.add_argument("--floor-of", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--floor-scratch", type=Path, help=argparse.SUPPRESS)
     return ap
@@ -533,6 +584,18 @@ def main() -> None:
         save()
 
     print(f"cpu count {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, {result['machine']['leadforge']}")
+    if args.bundle:
+        shutil.rmtree(plan.tmp, ignore_errors=True)
+        print(f"\n{BUNDLE_HEADER}\n|" + "---|" * BUNDLE_HEADER.count(" | ") + "---|", flush=True)
+        for bundle in args.bundle:
+            for count in workers:
+                row = measure_bundle(bundle, count, plan)
+                print(bundle_line(row), flush=True)
+                if row.val.rc:
+                    print(f"  validate failed: {row.val.error}", flush=True)
+                result["rows"].append(asdict(row))
+                save()
+        return
     for text in notes:
         print(f"note: {text}")
     print(f"\n{HEADER}\n|" + "---|" * HEADER.count(" | ") + "---|", flush=True)

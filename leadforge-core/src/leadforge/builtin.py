@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from leadforge.bundle.checks_keys import id_limit
+from leadforge.bundle.checks_splits import (
+    Assignment,
+    IdKeys,
+    StringKeys,
+    keys_in_both,
+    read_id_keys,
+    read_string_keys,
+    shared_assignment,
+)
 from leadforge.bundle.manifest import (
     KNOWN_SCHEMA_VERSIONS,
     SPLITS,
@@ -22,7 +30,7 @@ from leadforge.bundle.manifest import (
 )
 from leadforge.bundle.oracle import ORACLE_DIR, SPLIT_COLUMN
 from leadforge.bundle.reader import BundleView, Manifest, confined, discover
-from leadforge.bundle.relational import check_contract, id_converter
+from leadforge.bundle.relational import check_contract
 from leadforge.bundle.tasks import UPLIFT
 from leadforge.engine import LOCAL
 from leadforge.enums import Difficulty, ExposureMode
@@ -308,51 +316,6 @@ def _tables(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield Finding("tables", "table file is not listed in manifest tables", where=on_disk)
 
 
-@dataclass(frozen=True)
-class _Keys:
-    """A split's distinct key values (sorted), how many rows hold each, and its nulls.
-
-    Ids of the form ``<prefix>_<digits>`` become their numbers (``unique`` a numpy array); any
-    other key stays an Arrow string array, compared with Arrow kernels (never Python objects).
-    """
-
-    unique: np.ndarray | pa.Array
-    counts: np.ndarray
-    nulls: int
-    prefix: str | None
-
-    def show(self, idx: np.ndarray) -> list[str]:
-        if self.prefix is not None:
-            return [f"{self.prefix}_{int(n):06d}" for n in np.asarray(self.unique)[idx]]
-        return [str(v) for v in self.unique.take(pa.array(idx)).to_pylist()]
-
-
-def _split_keys(bundle: BundleView, files: Sequence[str], column: str, prefix: str | None) -> _Keys:
-    """The key column of a split's files, streamed: numbers when every value is a ``prefix`` id."""
-    if prefix is not None:
-        convert = id_converter(prefix)
-        parts, nulls, malformed = [], 0, 0
-        for batch in bundle.iter_batches(files, [column]):
-            col = batch.column(0)
-            numbers = convert(col)
-            nulls += col.null_count
-            malformed += int(np.count_nonzero(numbers < 0)) - col.null_count
-            parts.append(numbers[numbers >= 0])
-        if not malformed:
-            numbers = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-            unique, counts = np.unique(numbers, return_counts=True)
-            return _Keys(unique, counts.astype(np.int64), nulls, prefix)
-    values = bundle.read_parquet(files, [column]).column(column)
-    flat = (values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values).cast(
-        pa.large_string()
-    )
-    valid = pc.drop_null(flat)
-    distinct = pc.unique(valid)
-    unique = pc.take(distinct, pc.sort_indices(distinct))
-    codes = np.asarray(pc.index_in(valid, value_set=unique).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return _Keys(unique, np.bincount(codes, minlength=len(unique)), flat.null_count, None)
-
-
 def _key_prefix(manifest: Manifest, tm: TaskManifest) -> str | None:
     """The id prefix of the task's key when it is its primary table's primary key."""
     contract = manifest.contract
@@ -362,8 +325,21 @@ def _key_prefix(manifest: Manifest, tm: TaskManifest) -> str | None:
     return t.id_prefix if t.primary_key == tm.key_column else None
 
 
+def _split_limit(bundle: BundleView, manifest: Manifest) -> int:
+    """One bitmap bound for every split's id set (so any two compare), from the rows on disk."""
+    rows = 0
+    for task_id in manifest.tasks:
+        for split in SPLITS:
+            rows += _row_counts(bundle, manifest.split_files(task_id, split))[0]
+    return id_limit(rows)
+
+
 def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
-    assignments: dict[str, tuple[str, _Keys, np.ndarray]] = {}
+    """Each split's rows and layout; keys present, distinct, in one split only, and in the same
+    split in every task sharing them. Id keys are streamed into bitmaps, so memory follows the
+    largest id (a bit each), not the rows."""
+    assignments: dict[str, Assignment] = {}
+    limit = _split_limit(bundle, manifest) if manifest.tasks else 0
     for task_id, entry in manifest.tasks.items():
         tm_rel = f"tasks/{task_id}/{TASK_MANIFEST}"
         tm = None
@@ -372,7 +348,9 @@ def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             yield from (Finding("tasks", f.message, where=tm_rel) for f in problems)
         else:
             yield Finding("tasks", "task_manifest.json is missing", where=tm_rel)
-        keys: dict[str, _Keys] = {}
+        first = assignments.get(tm.key_column) if tm is not None else None
+        first_ids = first[1] if first is not None and len(first) == 2 else None
+        keys: dict[str, IdKeys | StringKeys] = {}
         for split in SPLITS:
             files = manifest.split_files(task_id, split)
             parts = entry.parts.get(split, ())
@@ -397,100 +375,31 @@ def _tasks(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
             if tm.key_column not in names:
                 yield Finding("tasks", f"key column {tm.key_column!r} is missing", where=rel)
                 continue
-            k = _split_keys(bundle, files, tm.key_column, _key_prefix(manifest, tm))
+            prefix = _key_prefix(manifest, tm)
+            k: IdKeys | StringKeys | None = None
+            if prefix is not None:
+                k = read_id_keys(bundle, files, tm.key_column, prefix, limit, SPLITS.index(split), first_ids)
+            if k is None:
+                k = read_string_keys(bundle, files, tm.key_column)
             if k.nulls:
                 yield Finding("tasks", f"key column {tm.key_column!r} has nulls", where=rel)
-            if len(k.unique) + (1 if k.nulls else 0) != int(k.counts.sum()) + k.nulls:
+            if k.duplicated:
                 yield Finding("tasks", f"key column {tm.key_column!r} has duplicate values", where=rel)
             keys[split] = k
         if tm is not None and keys:
-            yield from _shared_assignment(task_id, tm.key_column, keys, assignments)
+            yield from shared_assignment(task_id, tm.key_column, keys, assignments)
         for i, a in enumerate(SPLITS):
             for b in SPLITS[i + 1 :]:
                 if a not in keys or b not in keys:
                     continue
-                both = _common(keys[a], keys[b])
-                if both.size:
+                count, shown = keys_in_both(keys[a], keys[b])
+                if count:
                     key_name = tm.key_column if tm else "key"
                     yield Finding(
                         "tasks",
-                        f"{both.size} {key_name} value(s) appear in both {a} and {b}, "
-                        f"e.g. {keys[a].show(both[:3])}",
+                        f"{count} {key_name} value(s) appear in both {a} and {b}, e.g. {shown}",
                         where=f"tasks/{task_id}",
                     )
-
-
-def _positions(of: _Keys, among: _Keys) -> np.ndarray:
-    """For each distinct value of ``of``, its index among ``among``'s distinct values (-1: absent)."""
-    if of.prefix is not None and among.prefix is not None:
-        a, b = np.asarray(of.unique), np.asarray(among.unique)
-        if b.size == 0:
-            return np.full(a.size, -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(b, a), b.size - 1)
-        return np.where(b[pos] == a, pos, -1).astype(np.int64)
-    if of.prefix is None and among.prefix is None:
-        idx = pc.index_in(of.unique, value_set=among.unique)
-        return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.full(len(of.unique), -1, dtype=np.int64)
-
-
-def _common(a: _Keys, b: _Keys) -> np.ndarray:
-    """Indices into ``a.unique`` of the values ``b`` holds too (sorted, so examples come first)."""
-    return np.flatnonzero(_positions(a, b) >= 0)
-
-
-def _shared_assignment(
-    task_id: str,
-    key_column: str,
-    keys: dict[str, _Keys],
-    assignments: dict[str, tuple[str, _Keys, np.ndarray]],
-) -> Iterator[Finding]:
-    """Tasks that share a key column must put each key in the same split."""
-    if key_column not in assignments:
-        merged = _merged(keys)
-        if merged is not None:
-            assignments[key_column] = (task_id, *merged)
-        return
-    first_task, first_keys, first_split = assignments[key_column]
-    differ = 0
-    for split, k in keys.items():
-        pos = _positions(k, first_keys)
-        hit = pos >= 0
-        counts = k.counts
-        differ += int(counts[hit][first_split[pos[hit]] != SPLITS.index(split)].sum())
-    if differ:
-        yield Finding(
-            "tasks",
-            f"{differ} {key_column} value(s) sit in another split than in task {first_task}; "
-            "tasks sharing a key must share its split",
-            where=f"tasks/{task_id}",
-        )
-
-
-def _merged(keys: dict[str, _Keys]) -> tuple[_Keys, np.ndarray] | None:
-    """One task's keys over all its splits, distinct, with the split each sits in (the first one
-    for a key in several: the overlap is reported on its own)."""
-    kinds = {k.prefix is None for k in keys.values()}
-    if len(kinds) != 1:
-        return None
-    ordered = [(SPLITS.index(s), keys[s]) for s in SPLITS if s in keys]
-    if kinds == {False}:
-        values = np.concatenate([np.asarray(k.unique) for _, k in ordered])
-        splits = np.concatenate([np.full(len(k.unique), i, dtype=np.int8) for i, k in ordered])
-        unique, first = np.unique(values, return_index=True)
-        split = splits[first]
-        prefix = ordered[0][1].prefix
-        return _Keys(unique, np.ones(unique.size, dtype=np.int64), 0, prefix), split
-    values_pa = pa.chunked_array([k.unique for _, k in ordered], type=pa.large_string()).combine_chunks()
-    splits = np.concatenate([np.full(len(k.unique), i, dtype=np.int8) for i, k in ordered])
-    unique_pa = pc.unique(values_pa)
-    unique_pa = pc.take(unique_pa, pc.sort_indices(unique_pa))
-    idx = np.asarray(
-        pc.index_in(values_pa, value_set=unique_pa).to_numpy(zero_copy_only=False), dtype=np.int64
-    )
-    split = np.zeros(len(unique_pa), dtype=np.int8)
-    split[idx[::-1]] = splits[::-1]
-    return _Keys(unique_pa, np.ones(len(unique_pa), dtype=np.int64), 0, None), split
 
 
 def _exposure(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:

@@ -9,16 +9,22 @@ per file (a table's parts in a multi-shard bundle) into module-level jobs that a
 so the findings do not depend on where the jobs ran:
 
 1. per part, a table's key numbers: count, malformed ones, range and whether they rise
-   strictly (then uniqueness across parts is a range comparison and nothing is kept); a table
-   that others reference also keeps its sorted key numbers and the days its children compare
-   with (per entity, not per event);
-2. per part of a referencing table, references resolved by binary search over the parent's
-   key numbers, with the counts of dangling, early and late rows.
+   strictly. Then uniqueness across parts is a range comparison, and a table that others
+   reference is held as its parts' ranges (:class:`ParentIndex`), nothing per entity;
+2. per part of a referencing table, references resolved in the parent part whose range holds
+   them — that part's keys and the days its children compare with read on demand and cached up
+   to a budget (:class:`PartCache`) — with the counts of dangling, early and late rows.
+
+So the check's memory is a few parts' worth whatever the bundle's size. Only a table whose
+parts do not rise (hand-made or damaged) costs more: its duplicates are counted in a bitmap
+(:class:`~leadforge.bundle.checks_keys.IdSet`) and, when referenced, its sorted key numbers are
+held with their days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from leadforge.bundle.checks_keys import IdSet, id_limit
 from leadforge.bundle.contract import RelationalContract, TableContract
 from leadforge.bundle.projection import NULL_INSTANT, US_PER_DAY, day_numbers, instants
 from leadforge.bundle.reader import BATCH_ROWS, BundleView, confined, reading
@@ -48,6 +55,8 @@ _EPOCH = dt.date(1970, 1, 1)
 _UNKNOWN_DAY = np.iinfo(np.int32).max
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY32 = np.zeros(0, dtype=np.int32)
+#: Parent parts one reference job may hold at once (a default shard's part is a few hundred kB).
+PART_CACHE_BYTES = 32 * 1024 * 1024
 
 
 def _times(values: pa.Array, instant: bool) -> np.ndarray:
@@ -210,6 +219,10 @@ class ParentKeys:
         if self.numbers is None:
             if self.lows.size == 0:
                 return np.zeros(numbers.size, dtype=bool), np.zeros(numbers.size, dtype=np.int64)
+            if self.lows.size == 1:
+                low = int(self.lows[0])
+                found = (numbers >= max(low, 0)) & (numbers <= self.highs[0])
+                return found, np.where(found, int(self.starts[0]) + numbers - low, 0)
             run = np.maximum(np.searchsorted(self.lows, numbers, side="right") - 1, 0)
             found = (numbers >= self.lows[run]) & (numbers <= self.highs[run]) & (numbers >= 0)
             return found, np.where(found, self.starts[run] + numbers - self.lows[run], 0)
@@ -217,6 +230,18 @@ class ParentKeys:
             return np.zeros(numbers.size, dtype=bool), np.zeros(numbers.size, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.numbers, numbers), self.numbers.size - 1)
         return (self.numbers[pos] == numbers) & (numbers >= 0), pos
+
+    def resolve(
+        self, numbers: np.ndarray, root: str, cache: PartCache
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Whether the table holds each number, and the days of the rows it holds, in order."""
+        found, pos = self.find(numbers)
+        return found, {d: v[pos[found]] for d, v in self.days.items()}
+
+    @property
+    def nbytes(self) -> int:
+        held = [*self.days.values(), self.lows, self.highs, self.starts]
+        return sum(a.nbytes for a in held) + (0 if self.numbers is None else self.numbers.nbytes)
 
 
 def _disjoint_rising(parts: Sequence[KeyPart]) -> bool:
@@ -231,6 +256,114 @@ def _disjoint_rising(parts: Sequence[KeyPart]) -> bool:
             return False
         high = p.high
     return True
+
+
+@dataclass(frozen=True)
+class ParentIndex:
+    """A referenced table whose parts rise strictly, each above the last: only each part's key
+    range is held. A reference is looked up in the one part whose range holds it, that part's
+    keys and days read when first needed (:class:`PartCache`), so a worker holds a few parts —
+    those its own part references, as a bundle's shards keep children beside their parents —
+    and never the whole table."""
+
+    name: str
+    column: str
+    prefix: str
+    days: tuple[str, ...]
+    instant: tuple[bool, ...]
+    rels: tuple[str, ...]
+    lows: np.ndarray
+    highs: np.ndarray
+    runs: np.ndarray
+
+    def part(self, index: int, root: str) -> ParentKeys:
+        """One part's keys and days; for a part of consecutive well-formed ids only its days
+        are read (row ``i`` holds number ``low + i``)."""
+        rel = self.rels[index]
+        if not self.runs[index]:
+            job = KeyJob(rel, self.column, self.prefix, True, self.days, instant=self.instant)
+            return _runs([scan_keys(job, root)], self.days)
+        cols: list[list[np.ndarray]] = [[] for _ in self.days]
+        for batch in _batches(root, rel, self.days):
+            for i, instant in enumerate(self.instant):
+                values = batch.column(i)
+                cols[i].append(instants(values) if instant else day_numbers(values).astype(np.int32))
+        days = {d: np.concatenate(c) if c else _EMPTY32 for d, c in zip(self.days, cols, strict=True)}
+        lows, highs = self.lows[index : index + 1], self.highs[index : index + 1]
+        return ParentKeys(None, days, lows, highs, np.zeros(1, dtype=np.int64))
+
+    def _one_part(self, numbers: np.ndarray) -> int | None:
+        """The part whose range holds every well-formed number, if one does (the usual case: a
+        child part references its own shard's parents)."""
+        if not numbers.size or not self.lows.size:
+            return None
+        low, high = int(numbers.min()), int(numbers.max())
+        if low < 0:
+            good = numbers[numbers >= 0]
+            if not good.size:
+                return None
+            low = int(good.min())
+        part = int(np.searchsorted(self.lows, low, side="right")) - 1
+        return part if part >= 0 and high <= int(self.highs[part]) else None
+
+    def resolve(
+        self, numbers: np.ndarray, root: str, cache: PartCache
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Whether the table holds each number, and the days of the rows it holds, in order."""
+        one = self._one_part(numbers)
+        if one is not None:
+            keys = cache.get(self, one, root)
+            hit, pos = keys.find(numbers)
+            return hit, {d: keys.days[d][pos[hit]] for d in self.days}
+        found = np.zeros(numbers.size, dtype=bool)
+        days: dict[str, list[np.ndarray]] = {d: [] for d in self.days}
+        rows: list[np.ndarray] = []
+        if self.lows.size:
+            part = np.searchsorted(self.lows, numbers, side="right") - 1
+            inside = np.flatnonzero((part >= 0) & (numbers <= self.highs[np.maximum(part, 0)]))
+            chunks: list[np.ndarray] = []
+            if inside.size and bool(np.all(part[inside] == part[inside[0]])):
+                chunks = [inside]
+            elif inside.size:
+                order = inside[np.argsort(part[inside], kind="stable")]
+                groups = part[order]
+                chunks = np.split(order, np.flatnonzero(groups[1:] != groups[:-1]) + 1)
+            for chunk in chunks:
+                keys = cache.get(self, int(part[chunk[0]]), root)
+                hit, pos = keys.find(numbers[chunk])
+                rows.append(chunk[hit])
+                for d in self.days:
+                    days[d].append(keys.days[d][pos[hit]])
+        if not rows:
+            return found, {d: _EMPTY for d in self.days}
+        at = np.concatenate(rows)
+        found[at] = True
+        if len(rows) == 1:
+            return found, {d: v[0] for d, v in days.items()}
+        back = np.argsort(at, kind="stable")
+        return found, {d: np.concatenate(v)[back] for d, v in days.items()}
+
+
+class PartCache:
+    """Parent parts read by one job, the least recently used dropped past ``budget`` bytes."""
+
+    def __init__(self, budget: int = PART_CACHE_BYTES) -> None:
+        self.budget = budget
+        self.held: OrderedDict[tuple[str, int], ParentKeys] = OrderedDict()
+        self.bytes = 0
+
+    def get(self, index: ParentIndex, part: int, root: str) -> ParentKeys:
+        key = (index.name, part)
+        if key in self.held:
+            self.held.move_to_end(key)
+            return self.held[key]
+        keys = index.part(part, root)
+        self.held[key] = keys
+        self.bytes += keys.nbytes
+        while self.bytes > self.budget and len(self.held) > 1:
+            _, dropped = self.held.popitem(last=False)
+            self.bytes -= dropped.nbytes
+        return keys
 
 
 # -- phase 2: references --------------------------------------------------------------------------
@@ -291,9 +424,10 @@ class RefPart:
 
 @dataclass(frozen=True)
 class Parents:
-    """The referenced tables' keys, sent to each worker once."""
+    """The referenced tables' keys (part ranges, or all keys for a table whose parts do not
+    rise), sent to each worker once."""
 
-    keys: Mapping[str, ParentKeys]
+    keys: Mapping[str, ParentKeys | ParentIndex]
 
 
 def scan_refs(job: RefJob, root: str, parents: Parents) -> RefPart:
@@ -303,30 +437,30 @@ def scan_refs(job: RefJob, root: str, parents: Parents) -> RefPart:
     converters = [id_converter(r.prefix) for r in job.refs]
     counts = [RefCounts() for _ in job.refs]
     late_fixed = 0
+    cache = PartCache()
     for batch in _batches(root, job.rel, columns):
         when = _times(batch.column(columns.index(job.time_column)), job.instant) if job.time_column else None
         for i, ref in enumerate(job.refs):
             col = batch.column(columns.index(ref.column))
             numbers = converters[i](col)
-            keys = parents.keys[ref.parent]
-            found, pos = keys.find(numbers)
+            found, theirs = parents.keys[ref.parent].resolve(numbers, root, cache)
             nulls = col.null_count
             missing = ~found & (numbers >= 0)
             example = int(numbers[missing][0]) if missing.any() else None
             early = late = 0
             if when is not None and ref.not_before is not None:
-                mine, theirs, unknown, _ = _common(
+                mine, parent, unknown, _ = _common(
                     when[found],
                     job.instant,
-                    keys.days[ref.not_before][pos[found]].astype(np.int64),
+                    theirs[ref.not_before].astype(np.int64),
                     ref.not_before_instant,
                 )
-                early = int(np.count_nonzero((mine != unknown) & (theirs != unknown) & (mine < theirs)))
+                early = int(np.count_nonzero((mine != unknown) & (parent != unknown) & (mine < parent)))
             if when is not None and ref.anchor is not None:
                 mine, anchor, unknown, day = _common(
                     when[found],
                     job.instant,
-                    keys.days[ref.anchor][pos[found]].astype(np.int64),
+                    theirs[ref.anchor].astype(np.int64),
                     ref.anchor_instant,
                 )
                 known = (mine != unknown) & (anchor != unknown)
@@ -373,41 +507,31 @@ def check_contract(
     }
     needs = _parent_days(contract, refs)
     files = {t.name: bundle.table_files(t.name) for t in checked}
-    key_jobs = [
-        KeyJob(
-            rel,
-            t.primary_key,
-            t.id_prefix,
-            t.name in needs,
-            needs.get(t.name, ()),
-            instant=_instant(t, needs),
-        )
-        for t in checked
-        for rel in files[t.name]
-    ]
+    key_jobs = [KeyJob(rel, t.primary_key, t.id_prefix, False) for t in checked for rel in files[t.name]]
     key_parts = _grouped(
         _run(engine, scan_keys, key_jobs, root, progress), [len(files[t.name]) for t in checked]
     )
     pk_findings: dict[str, list[Finding]] = {}
-    parents: dict[str, ParentKeys] = {}
+    parents: dict[str, ParentKeys | ParentIndex] = {}
     for t, parts in zip(checked, key_parts, strict=True):
-        if not _disjoint_rising(parts):
+        pk_findings[t.name] = _key_findings(bundle, t, parts)
+        if _disjoint_rising(parts):
+            if t.name in needs:
+                parents[t.name] = _index(t, files[t.name], parts, needs[t.name], _instant(t, needs))
+            continue
+        if t.name in needs:
             redo = [
-                KeyJob(
-                    rel,
-                    t.primary_key,
-                    t.id_prefix,
-                    True,
-                    needs.get(t.name, ()),
-                    numbers=True,
-                    instant=_instant(t, needs),
-                )
+                KeyJob(rel, t.primary_key, t.id_prefix, True, needs[t.name], True, _instant(t, needs))
                 for rel in files[t.name]
             ]
-            parts = _run(engine, scan_keys, redo, root, progress)
-        pk_findings[t.name], keys = _primary_key(bundle, t, parts, needs.get(t.name))
-        if keys is not None:
-            parents[t.name] = keys
+            repeats, example, parents[t.name] = _sorted_keys(
+                _run(engine, scan_keys, redo, root, progress), needs[t.name]
+            )
+        else:
+            repeats, example = _repeats(root, files[t.name], t, sum(p.good for p in parts))
+        if repeats:
+            message = f"{repeats} duplicate id(s), e.g. {t.id_prefix}_{example:06d}"
+            pk_findings[t.name].append(Finding(_CHECK, message, where=_key_where(bundle, t)))
 
     ref_tables = [t for t in checked if refs[t.name] or _fixed_cut(t, public) is not None]
     ref_jobs = [
@@ -547,28 +671,63 @@ def _dtypes(
             return
 
 
-def _primary_key(
-    bundle: BundleView, t: TableContract, parts: Sequence[KeyPart], days: tuple[str, ...] | None
-) -> tuple[list[Finding], ParentKeys | None]:
-    """Findings on the key column, and (for a referenced table: ``days`` not ``None``) its keys."""
-    where = f"{table_where(bundle, t.name)}:{t.primary_key}"
-    found = []
+def _key_where(bundle: BundleView, t: TableContract) -> str:
+    return f"{table_where(bundle, t.name)}:{t.primary_key}"
+
+
+def _key_findings(bundle: BundleView, t: TableContract, parts: Sequence[KeyPart]) -> list[Finding]:
+    """The finding on malformed or null ids, if any."""
     bad = sum(p.bad for p in parts)
-    if bad:
-        message = f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>"
-        found.append(Finding(_CHECK, message, where=where))
-    if _disjoint_rising(parts):
-        return found, None if days is None else _runs(parts, days)
-    days = days or ()
+    if not bad:
+        return []
+    message = f"{bad} id(s) are null or not of the form {t.id_prefix}_<6+ digits>"
+    return [Finding(_CHECK, message, where=_key_where(bundle, t))]
+
+
+def _index(
+    t: TableContract,
+    rels: Sequence[str],
+    parts: Sequence[KeyPart],
+    days: tuple[str, ...],
+    instant: tuple[bool, ...],
+) -> ParentIndex:
+    """A referenced table whose parts rise, each above the last, as its parts' key ranges."""
+    held = [(rel, p) for rel, p in zip(rels, parts, strict=True) if p.good]
+    return ParentIndex(
+        t.name,
+        t.primary_key,
+        t.id_prefix,
+        days,
+        instant,
+        tuple(rel for rel, _ in held),
+        np.array([p.low for _, p in held], dtype=np.int64),
+        np.array([p.high for _, p in held], dtype=np.int64),
+        np.array([p.run and not p.bad for _, p in held], dtype=bool),
+    )
+
+
+def _repeats(root: str, rels: Sequence[str], t: TableContract, rows: int) -> tuple[int, int]:
+    """Duplicate well-formed ids of a table whose parts do not rise, streamed into an
+    :class:`IdSet` (a bit per id, not a number per row), and the smallest one."""
+    ids = IdSet(id_limit(rows), track=True)
+    convert = id_converter(t.id_prefix)
+    for rel in rels:
+        for batch in _batches(root, rel, (t.primary_key,)):
+            numbers = convert(batch.column(0))
+            ids.add(numbers[numbers >= 0])
+    return ids.repeats, ids.first_repeat or 0
+
+
+def _sorted_keys(parts: Sequence[KeyPart], days: tuple[str, ...]) -> tuple[int, int, ParentKeys]:
+    """A referenced table whose parts do not rise: every key number sorted, with its days (the
+    first row's for a repeated id), how many repeat and the smallest repeated."""
     numbers = np.concatenate([p.numbers for p in parts if p.numbers is not None] or [_EMPTY])
     order = np.argsort(numbers, kind="stable")
     ordered = numbers[order]
     dup = ordered[1:][ordered[1:] == ordered[:-1]]
-    if dup.size:
-        message = f"{dup.size} duplicate id(s), e.g. {t.id_prefix}_{int(dup[0]):06d}"
-        found.append(Finding(_CHECK, message, where=where))
     cols = [np.concatenate([p.days[i] for p in parts] or [_EMPTY32])[order] for i in range(len(days))]
-    return found, ParentKeys(ordered, dict(zip(days, cols, strict=True)))
+    keys = ParentKeys(ordered, dict(zip(days, cols, strict=True)))
+    return int(dup.size), int(dup[0]) if dup.size else 0, keys
 
 
 def _runs(parts: Sequence[KeyPart], days: tuple[str, ...]) -> ParentKeys:
