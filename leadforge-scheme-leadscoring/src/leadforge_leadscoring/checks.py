@@ -84,6 +84,7 @@ def split_dtypes(ctx: Context) -> Iterator[Finding]:
     """Split columns stored as the catalog declares them; counts never negative."""
     for rel in ctx.split_files():
         split = ctx.bundle.schema(rel)
+        counts = []
         for f in ctx.catalog:
             if f.name not in split.names:
                 continue
@@ -94,8 +95,17 @@ def split_dtypes(ctx: Context) -> Iterator[Finding]:
             if f.dtype == "Int64":
                 if typ != pa.int64():
                     yield Finding("lead_scoring.realism", f"declared Int64, stored {typ}", where=where)
-                elif (pc.min(ctx.bundle.read_parquet(rel, [f.name]).column(f.name)).as_py() or 0) < 0:
-                    yield Finding("lead_scoring.realism", "negative count", where=where)
+                else:
+                    counts.append(f.name)
+        lowest = dict.fromkeys(counts, 0)
+        for batch in ctx.bundle.iter_batches(rel, counts) if counts else ():
+            for i, name in enumerate(counts):
+                low = pc.min(batch.column(i)).as_py()
+                if low is not None and low < lowest[name]:
+                    lowest[name] = low
+        for name in counts:
+            if lowest[name] < 0:
+                yield Finding("lead_scoring.realism", "negative count", where=f"{rel}:{name}")
 
 
 def stages(ctx: Context) -> Iterator[Finding]:

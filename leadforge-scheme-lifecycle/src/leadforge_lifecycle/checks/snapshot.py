@@ -65,7 +65,7 @@ def features(ctx: Context) -> Iterator[Finding]:
                 seen.append(row)
                 yield from _compare(table, row, truth, rel)
             rows = np.concatenate(seen) if seen else np.zeros(0, dtype=np.int64)
-            if set(rows.tolist()) != set(np.flatnonzero(alive).tolist()):
+            if not np.array_equal(np.unique(rows), np.flatnonzero(alive)):
                 yield Finding(
                     CHECK,
                     f"cohort differs from the customers alive at the cutoff ({rows.size} rows, "
