@@ -154,3 +154,69 @@ def test_shard_sampled_metrics_are_within_noise_of_every_row(
             assert abs(got.value - full.value) <= 4 * np.sqrt(0.25 / leads), (name, got.value, full.value)
         else:
             assert abs(got.value - full.value) <= 0.2 * full.value, (name, got.value, full.value)
+
+
+def test_streamed_metrics_and_funnel_equal_whole_table_values(bundle_factory: Callable[..., Path]) -> None:
+    """Deal sizes, company-name distinctness, lead arrival and the report's funnel are streamed
+    part by part into small structures (value counts, 64-bit hashes, leads per day, per-shard
+    counts); on a sharded bundle each equals the value computed from the whole tables."""
+    from leadforge.bundle.reader import BundleView, Manifest
+    from leadforge_leadscoring import realism, report
+
+    root = bundle_factory(n_accounts=2400, n_contacts=6700, n_leads=8000, shard_accounts=240)
+    manifest = Manifest.load(root)
+    assert len(manifest.table_files("leads")) >= 8
+    got = by_name(realism.metrics(BundleView(root, manifest), manifest))
+
+    acv = np.sort(
+        pd.read_parquet(root / "tables" / "opportunities")["estimated_acv"].dropna().to_numpy(float)
+    )
+    assert got["acv_top_1pct_share"].value == pytest.approx(
+        acv[-(acv.size // 100) :].sum() / acv.sum(), rel=1e-12
+    )
+    assert got["acv_max_over_p99"].value == pytest.approx(acv[-1] / np.quantile(acv, 0.99), rel=1e-12)
+    assert got["acv_mode_share"].value == np.unique(acv, return_counts=True)[1].max() / acv.size
+
+    names = pd.read_parquet(root / "tables" / "accounts")["company_name"]
+    assert got["company_names_distinct"].value == names.nunique(dropna=False) / len(names)
+
+    created = pd.read_parquet(root / "tables" / "leads")["lead_created_at"]
+    day = utc_day(created)
+    assert got["lead_arrival_span_days"].value == (day.max() - day.min()).days + 1
+    weekend = pd.to_datetime(created, utc=True).dt.day_of_week >= 5
+    assert got["lead_arrival_weekend_share"].value == pytest.approx(float(weekend.mean()), rel=1e-12)
+    per_month = pd.to_datetime(created, utc=True).dt.strftime("%Y-%m").value_counts().sort_index().to_numpy()
+    inner = per_month[1:-1] if per_month.size > 2 else per_month
+    assert got["lead_arrival_month_spread"].value == pytest.approx(inner.max() / inner.min(), rel=1e-12)
+
+    funnel = next(
+        f
+        for s in report.sections(BundleView(root, manifest), manifest)
+        for f in s.figures
+        if f.id == "funnel"
+    )
+    leads = pd.read_parquet(root / "tables" / "leads", columns=["lead_id", "is_sql", "current_stage"])
+    with_opp = leads["lead_id"].isin(pd.read_parquet(root / "tables" / "opportunities")["lead_id"])
+    sql = leads["is_sql"].astype(bool)
+    won = leads["current_stage"] == "closed_won"
+    assert funnel.data["steps"] == {
+        "leads": len(leads),
+        "SQL": int(sql.sum()),
+        "opportunity": int((sql & with_opp).sum()),
+        "closed won": int((sql & with_opp & won).sum()),
+    }
+
+
+def test_string_hashes_tell_apart_what_equality_does() -> None:
+    """Distinctness by hash counts what ``pc.unique`` counts: near-duplicates, empty strings,
+    nulls and sliced arrays included."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from leadforge_leadscoring.realism import string_hashes
+
+    words = ["Acme", "acme", "Acme ", "", None, "Acme", "Ab", "Ba", "aB", "", None, "Zeta Systems GmbH"]
+    values = pa.array(words * 3 + [f"Company {i}" for i in range(500)], pa.string()).slice(2)
+    hashes = string_hashes(values)
+    assert hashes.size == len(values)
+    assert np.unique(hashes).size == len(pc.unique(values))
+    assert np.array_equal(string_hashes(values.slice(5, 40)), hashes[5:45])

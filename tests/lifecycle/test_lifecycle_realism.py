@@ -148,3 +148,47 @@ def test_default_size_worlds_meet_the_bands(make_bundle: Callable[..., Path], ti
     root = make_bundle("research_instructor", tier)
     outside = {n for n, m in by_name(measure_realism(root)).items() if not m.ok}
     assert not outside, outside
+
+
+def _rounded(value: object) -> object:
+    """Figure data with floats to nine significant digits (sums added shard by shard differ in
+    the last bits from one sum over every row)."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def test_report_figures_added_shard_by_shard_equal_one_pass_over_every_row(
+    make_bundle: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lifecycle figures read one shard's customers and events at a time and add up counts
+    and sums; read all at once (what the report falls back to when a shard's events name another
+    shard's customers) they are the same figures."""
+    from leadforge_lifecycle import report
+
+    root = make_bundle("research_instructor", "intermediate", n_customers=3000, shard_size=500)
+    manifest = Manifest.load(root)
+    assert len(manifest.table_files("customers")) >= 4
+    streamed = report.sections(BundleView(root, manifest), manifest)
+    calls: list[int] = []
+
+    def refuse(self: object, *_: object) -> bool:
+        calls.append(1)
+        return False
+
+    monkeypatch.setattr(report._Totals, "add_part", refuse)
+    whole = report.sections(BundleView(root, manifest), manifest)
+    assert calls == [1], "the shard-by-shard pass stops at the first refusal"
+    figures = [f for s in streamed for f in s.figures]
+    assert all(f.available for f in figures), [f.id for f in figures if not f.available]
+    for got, want in zip(figures, [f for s in whole for f in s.figures], strict=True):
+        assert _rounded(got.data) == _rounded(want.data), got.id
+        assert got.caption == want.caption, got.id
+    churn = next(f for f in figures if f.id == "churn-renewal")
+    events = pq.read_table(root / "tables" / "subscription_events", columns=["customer_id", "event_type"])
+    churned = pc.unique(events.filter(pc.equal(events.column("event_type"), "churn")).column("customer_id"))
+    assert sum(churn.data["counts"]) == churn.data["n"] <= len(churned)

@@ -5,16 +5,19 @@ lead scoring: the funnel, lead arrival, event timing, lead sources, deal sizes, 
 volumes, names and feature domains. Each band is the target a real mid-market B2B SaaS
 funnel falls in, and ``source`` names the kind of public benchmark it comes from (see
 ``docs/leadscoring.md``). Everything is read column-wise from the bundle's tables and task
-splits; event tables are streamed a batch at a time, so memory follows the leads, not the
-events. Metrics that need a withheld column (close outcomes, the instructor-only metadata)
-are marked hidden and only measured where the column is there.
+splits; event tables are streamed a batch at a time and per-lead lookups cover only the sampled
+shards, so memory does not follow the bundle's size. Metrics that need a withheld column
+(close outcomes, the instructor-only metadata) are marked hidden and only measured where the
+column is there.
 
 Per-lead and per-event shares of a sharded bundle are measured on whole shards: every shard is
 an independent sample of one world and holds its leads' accounts, contacts and events, so the
 fewest evenly spread shards holding :data:`SAMPLE_LEADS` leads give the same figure within
 sampling noise at a fraction of the cost (the metric's label says so). Figures a sample would
 change -- extremes, spans, distinctness over all names, the task's conversion by source -- are
-measured on every row, reading only the columns they need.
+measured on every row, streamed a batch at a time into structures whose size does not follow
+the bundle's: leads per calendar day, deal sizes' value counts (whole dollars rounded to the
+hundred: a few thousand values), one 64-bit hash per company name.
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ def metrics(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
     window = manifest.scheme_field("snapshot_day")
     window = window if isinstance(window, int) and not isinstance(window, bool) else DEFAULT_SNAPSHOT_DAY
     out += _funnel(bundle, leads, window, shards)
-    out += _arrival(_days(bundle.table("leads", ["lead_created_at"]).column(0)))
+    out += _arrival(*_per_day(bundle))
     out += _timing(bundle, leads, shards)
     out += _sources(bundle, manifest)
     out += _deals(bundle)
@@ -251,23 +254,42 @@ def _funnel(bundle: BundleView, leads: _Leads, window: int, shards: _Shards) -> 
     return out
 
 
-def _arrival(days: np.ndarray) -> list[RealismMetric]:
-    if days.size == 0:
+def _per_day(bundle: BundleView) -> tuple[int, np.ndarray]:
+    """Leads created on each day from the first (``first``, counts), streamed: exact, and the
+    size of the calendar, not of the leads. Null times count on day -1, as :func:`_days` says."""
+    first, counts = 0, np.zeros(0, dtype=np.int64)
+    for batch in bundle.iter_batches(bundle.table_files("leads"), ["lead_created_at"]):
+        d = _days(batch.column(0))
+        if not d.size:
+            continue
+        lo = int(d.min()) if not counts.size else min(first, int(d.min()))
+        hi = max(int(d.max()), first + counts.size - 1) if counts.size else int(d.max())
+        grown = np.zeros(hi - lo + 1, dtype=np.int64)
+        grown[first - lo : first - lo + counts.size] = counts
+        grown += np.bincount(d - lo, minlength=grown.size)
+        first, counts = lo, grown
+    return first, counts
+
+
+def _arrival(first: int, per_day_counts: np.ndarray) -> list[RealismMetric]:
+    seen = np.flatnonzero(per_day_counts)
+    if seen.size == 0:
         return []
-    weekend = cal.weekday(days) >= 5
-    month = days.astype("datetime64[D]").astype("datetime64[M]")
-    span_days = int(days.max() - days.min()) + 1
-    first, last = int(days.min()), int(days.max())
+    total = int(per_day_counts.sum())
+    per_day = per_day_counts[seen[0] : seen[-1] + 1].astype(np.float64)
+    first, last = first + int(seen[0]), first + int(seen[-1])
+    span_days = last - first + 1
     every = np.arange(first, last + 1)
+    weekend = float(per_day[cal.weekday(every) >= 5].sum()) / total
     every_month = every.astype("datetime64[D]").astype("datetime64[M]")
     every_qe = ((every_month.astype(np.int64) % 3) == 2) & (
         (every_month + 1).astype("datetime64[D]").astype(np.int64) - every <= cal.QUARTER_END_DAYS
     )
     weekday_days = cal.weekday(every) < 5
-    per_day = np.bincount(days - first, minlength=every.size).astype(np.float64)
     qe_rate = per_day[every_qe & weekday_days].mean() if (every_qe & weekday_days).any() else np.nan
     rest_rate = per_day[~every_qe & weekday_days].mean() if (~every_qe & weekday_days).any() else np.nan
-    per_month = np.bincount(month.astype(np.int64) - month.min().astype(np.int64))
+    month_index = every_month.astype(np.int64) - int(every_month[0].astype(np.int64))
+    per_month = np.bincount(month_index, weights=per_day)
     months = per_month[per_month > 0]
     full = months[1:-1] if months.size > 2 else months
     return [
@@ -283,7 +305,7 @@ def _arrival(days: np.ndarray) -> list[RealismMetric]:
         RealismMetric(
             "lead_arrival_weekend_share",
             "leads created on a weekend",
-            _share(weekend),
+            weekend,
             None,
             0.12,
             "share",
@@ -439,15 +461,42 @@ def _sources(bundle: BundleView, manifest: Manifest) -> list[RealismMetric]:
     ]
 
 
+def _value_counts(bundle: BundleView, table: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A numeric column's sorted distinct values and how often each occurs (nulls left out),
+    streamed and merged batch by batch: as big as the distinct values, not the rows."""
+    values, counts = np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
+    for batch in bundle.iter_batches(bundle.table_files(table), [column]):
+        got = np.asarray(pc.drop_null(batch.column(0)).to_numpy(zero_copy_only=False), dtype=np.float64)
+        merged, inverse = np.unique(np.concatenate([values, got]), return_inverse=True)
+        counts = np.bincount(
+            inverse,
+            weights=np.concatenate([counts, np.ones(got.size, dtype=np.int64)]),
+            minlength=merged.size,
+        ).astype(np.int64)
+        values = merged
+    return values, counts
+
+
+def _ranked(values: np.ndarray, counts: np.ndarray, lo: int, hi: int) -> float:
+    """The sum of the sorted rows ``lo .. hi-1`` of the column that ``values``/``counts`` count."""
+    end = np.cumsum(counts)
+    inside = np.clip(end, lo, hi) - np.clip(end - counts, lo, hi)
+    return float((values * inside).sum())
+
+
 def _deals(bundle: BundleView) -> list[RealismMetric]:
+    """Deal-size shape on every opportunity, exact, from the deal sizes' value counts."""
     if not bundle.has_table("opportunities"):
         return []
-    acv = bundle.table("opportunities", ["estimated_acv"]).column(0)
-    values = np.sort(np.asarray(pc.drop_null(acv).to_numpy(zero_copy_only=False), dtype=np.float64))
-    if values.size < 100:
+    values, counts = _value_counts(bundle, "opportunities", "estimated_acv")
+    n = int(counts.sum())
+    if n < 100:
         return []
-    top = values[-max(1, values.size // 100) :].sum() / values.sum()
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1], True])
+    top = _ranked(values, counts, n - max(1, n // 100), n) / float((values * counts).sum())
+    h = 0.99 * (n - 1)
+    below = int(np.floor(h))
+    at = np.searchsorted(np.cumsum(counts), [below, min(below + 1, n - 1)], side="right")
+    p99 = float(values[at[0]] + (h - below) * (values[at[1]] - values[at[0]]))
     return [
         RealismMetric(
             "acv_top_1pct_share",
@@ -461,7 +510,7 @@ def _deals(bundle: BundleView) -> list[RealismMetric]:
         RealismMetric(
             "acv_max_over_p99",
             "largest opportunity over the 99th percentile",
-            float(values[-1] / np.quantile(values, 0.99)),
+            float(values[-1] / p99),
             1.5,
             None,
             "ratio",
@@ -470,7 +519,7 @@ def _deals(bundle: BundleView) -> list[RealismMetric]:
         RealismMetric(
             "acv_mode_share",
             "opportunities at the single most common ACV (no pile-up at a cap)",
-            float(np.diff(starts).max() / values.size),
+            float(counts.max() / n),
             None,
             0.02,
             "share",
@@ -561,16 +610,61 @@ def _touches_per_lead(bundle: BundleView, leads: _Leads, shards: _Shards) -> np.
     return per_lead
 
 
+#: Multiplier of :func:`string_hashes`' polynomial hash (odd, so every power is a unit mod 2**64).
+_HASH_BASE = np.uint64(0x100000001B3)
+_NULL_HASH = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def string_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash of each string (nulls one value of their own), column-wise: distinctness
+    over every company name then costs 8 bytes a name instead of the names themselves. A
+    collision would count two names as one; for well-spread 64-bit hashes of a million names
+    the chance of any is about 3e-8 (n**2 / 2**65)."""
+    arr = pc.cast(
+        values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values, pa.large_string()
+    )
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    raw = raw[offsets[0] : offsets[-1]]
+    local = offsets - offsets[0]
+    lengths = np.diff(local)
+    longest = int(lengths.max()) if n else 0
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(
+            np.r_[np.uint64(1), np.full(longest, _HASH_BASE, dtype=np.uint64)], dtype=np.uint64
+        )
+        to_end = np.repeat(local[1:], lengths) - 1 - np.arange(raw.size, dtype=np.int64)
+        terms = (raw.astype(np.uint64) + np.uint64(1)) * powers[to_end]
+        running = np.r_[np.uint64(0), np.cumsum(terms, dtype=np.uint64)]
+        out = running[local[1:]] - running[local[:-1]]
+        out = out * _HASH_BASE + lengths.astype(np.uint64)
+        out ^= out >> np.uint64(31)
+        out *= np.uint64(0xBF58476D1CE4E5B9)
+        out ^= out >> np.uint64(29)
+    if arr.null_count:
+        out[np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = _NULL_HASH
+    return np.asarray(out, dtype=np.uint64)
+
+
 def _names(bundle: BundleView, shards: _Shards) -> list[RealismMetric]:
     out: list[RealismMetric] = []
     if not bundle.has_table("accounts"):
         return out
-    names = bundle.table("accounts", ["company_name"]).column(0).combine_chunks()
-    n = len(names)
+    hashes: list[np.ndarray] = []
+    n = with_digits = 0
+    for batch in bundle.iter_batches(bundle.table_files("accounts"), ["company_name"]):
+        names = batch.column(0)
+        n += len(names)
+        with_digits += int(pc.sum(pc.match_substring_regex(names, "[0-9]")).as_py() or 0)
+        hashes.append(np.unique(string_hashes(names)))
     if n == 0:
         return out
-    distinct = len(pc.unique(names)) / n
-    digits = int(pc.sum(pc.match_substring_regex(names, "[0-9]")).as_py() or 0) / n
+    distinct = np.unique(np.concatenate(hashes)).size / n
+    digits = with_digits / n
     out += [
         RealismMetric(
             "company_names_distinct", "distinct company names", distinct, 0.95, None, "share", NAMES

@@ -118,22 +118,9 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
     """Leads, then each later step among those still in: from the leads table's final stages when
     it has them (instructor bundles), else from the task's snapshot columns and label."""
     title = "Lead funnel"
-    leads = reader.read("leads", ["is_sql", "current_stage"], limit=None)
-    if leads is not None and reader.has("leads", "lead_id"):
-        stage = strings(leads.column("current_stage"))
-        rank = np.asarray(
-            pc.fill_null(pc.index_in(stage, value_set=pa.array(STAGES, pa.large_string())), -1).to_numpy(
-                zero_copy_only=False
-            )
-        )
-        sql = label_values(leads.column("is_sql")) > 0.5
-        with_opportunity = _with_opportunity(reader)
-        if with_opportunity is not None:
-            later = with_opportunity
-        else:
-            later = (rank >= STAGES.index("demo_scheduled")) & (rank != STAGES.index("closed_lost"))
-        masks = [np.ones(leads.num_rows, dtype=bool), sql, later, rank == STAGES.index("closed_won")]
-        names = ["leads", "SQL", "opportunity", "closed won"]
+    names = ["leads", "SQL", "opportunity", "closed won"]
+    counts = _stage_counts(reader) if reader.has("leads", "is_sql", "current_stage", "lead_id") else None
+    if counts is not None:
         source = "Final stages of every lead (the leads table)."
     elif rows is not None and label is not None and label in rows.column_names:
         steps = [c for c in ("is_sql", "opportunity_created") if c in rows.column_names]
@@ -144,15 +131,11 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
         source = "From the task rows; later steps count only leads that passed the earlier ones. " + (
             sample_note(rows) or "Every task row."
         )
+        counts = _nested(masks)
     else:
         return missing(
             "funnel", title, "waterfall", "neither the leads table nor a task holds funnel columns"
         )
-    inside = np.ones_like(masks[0])
-    counts = []
-    for m in masks:
-        inside = inside & m
-        counts.append(int(inside.sum()))
     n = max(1, counts[0])
     return Figure(
         "funnel",
@@ -170,31 +153,63 @@ def _funnel(reader: Reader, rows: pa.Table | None, label: str | None) -> Figure:
     )
 
 
-def _with_opportunity(reader: Reader) -> np.ndarray | None:
-    """Whether each lead (in table order) has an opportunity (``None``: no opportunities table).
+def _nested(masks: list[np.ndarray]) -> list[int]:
+    """How many rows pass each mask and every one before it."""
+    inside = np.ones_like(masks[0])
+    counts = []
+    for m in masks:
+        inside = inside & m
+        counts.append(int(inside.sum()))
+    return counts
 
-    Every shard holds its own leads' opportunities, so the join runs shard by shard (small hash
-    tables, several times faster than one over a million ids); when an opportunity names a lead
-    outside its shard the whole tables are joined instead, so the answer is exact either way.
+
+def _stage_counts(reader: Reader) -> list[int] | None:
+    """Leads, SQL, with an opportunity and closed won, counted shard by shard.
+
+    Every shard holds its own leads' opportunities, so the leads and their opportunities are
+    read and joined one part at a time and the counts added: exact, in memory one part's leads
+    at a time. When an opportunity names a lead outside its shard (or the tables are not
+    sharded alike) the whole tables are joined instead, so the answer is exact either way.
+    Without an opportunities table a lead is "opportunity" from its stage.
     """
     leads, opps = reader.files("leads"), reader.files("opportunities")
-    if not opps or "lead_id" not in reader.columns_of(opps):
-        return None
-    if len(leads) == len(opps) > 1:
-        parts = []
+    opps = opps if opps and "lead_id" in reader.columns_of(opps) else ()
+    if opps and len(leads) == len(opps) > 1:
+        total = np.zeros(4, dtype=np.int64)
         for lead_part, opp_part in zip(leads, opps, strict=True):
-            ids = reader.bundle.read_parquet(lead_part, ["lead_id"]).column(0).combine_chunks()
-            named = reader.bundle.read_parquet(opp_part, ["lead_id"]).column(0).combine_chunks()
-            if not pc.all(pc.is_in(named, value_set=ids)).as_py():
+            got = _part_counts(reader, (lead_part,), (opp_part,), strict=True)
+            if got is None:
                 break
-            parts.append(
-                np.asarray(pc.is_in(ids, value_set=named).to_numpy(zero_copy_only=False), dtype=bool)
-            )
+            total += got
         else:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-    ids = reader.bundle.read_parquet(leads, ["lead_id"]).column(0)
-    named = reader.bundle.read_parquet(opps, ["lead_id"]).column(0).combine_chunks()
-    return np.asarray(pc.is_in(ids, value_set=named).to_numpy(zero_copy_only=False), dtype=bool)
+            return [int(v) for v in total]
+    got = _part_counts(reader, leads, opps, strict=False)
+    return None if got is None else [int(v) for v in got]
+
+
+def _part_counts(
+    reader: Reader, leads: tuple[str, ...], opps: tuple[str, ...], *, strict: bool
+) -> np.ndarray | None:
+    """The funnel counts of these lead files (``None`` with ``strict`` when an opportunity of
+    ``opps`` names a lead outside them)."""
+    table = reader.bundle.read_parquet(leads, ["lead_id", "is_sql", "current_stage"])
+    stage = strings(table.column("current_stage"))
+    rank = np.asarray(
+        pc.fill_null(pc.index_in(stage, value_set=pa.array(STAGES, pa.large_string())), -1).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    sql = label_values(table.column("is_sql")) > 0.5
+    if opps:
+        ids = table.column("lead_id").combine_chunks()
+        named = reader.bundle.read_parquet(opps, ["lead_id"]).column(0).combine_chunks()
+        if strict and not pc.all(pc.is_in(named, value_set=ids)).as_py():
+            return None
+        later = np.asarray(pc.is_in(ids, value_set=named).to_numpy(zero_copy_only=False), dtype=bool)
+    else:
+        later = (rank >= STAGES.index("demo_scheduled")) & (rank != STAGES.index("closed_lost"))
+    masks = [np.ones(table.num_rows, dtype=bool), sql, later, rank == STAGES.index("closed_won")]
+    return np.asarray(_nested(masks), dtype=np.int64)
 
 
 def _activity(reader: Reader) -> Figure:
@@ -219,7 +234,7 @@ def _activity(reader: Reader) -> Figure:
 
 
 def _deals(reader: Reader) -> Figure:
-    table = reader.read("opportunities", ["estimated_acv"], limit=None)
+    table = reader.read("opportunities", ["estimated_acv"])
     fig = histogram(
         "deal-size",
         "Estimated deal size (ACV) of opportunities",

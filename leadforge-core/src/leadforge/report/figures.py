@@ -108,21 +108,26 @@ def histogram(
     bins: int = 30,
     log: bool = False,
     caption: str = "",
+    weights: np.ndarray | None = None,
 ) -> Figure:
-    """Counts of ``values`` in ``bins`` equal (or, with ``log``, log-spaced) bins."""
+    """Counts of ``values`` in ``bins`` equal (or, with ``log``, log-spaced) bins. ``weights``
+    says how often each value occurs (value counts merged over shards instead of every row)."""
     if values is None:
         return missing(fid, title, "histogram", f"the bundle has no {xlabel} column here")
-    v = values[np.isfinite(values)]
+    w = np.ones(values.size, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    keep = np.isfinite(values) & (w > 0)
     if log:
-        v = v[v > 0]
+        keep &= values > 0
+    v, w = values[keep], w[keep]
     if v.size == 0:
         return missing(fid, title, "histogram", f"no {xlabel} values")
     lo, hi = float(v.min()), float(v.max())
     if hi <= lo:
         hi = lo + 1.0
     edges = np.geomspace(lo, hi, bins + 1) if log else np.linspace(lo, hi, bins + 1)
-    counts, _ = np.histogram(v, bins=edges)
-    med = float(np.median(v))
+    counts = np.histogram(v, bins=edges, weights=None if weights is None else w)[0].astype(np.int64)
+    med = float(np.median(v)) if weights is None else _weighted_median(v, w)
+    n = int(w.sum())
     return Figure(
         fid,
         title,
@@ -133,10 +138,19 @@ def histogram(
             "xlabel": xlabel,
             "log_x": log,
             "median": med,
-            "n": int(v.size),
+            "n": n,
         },
-        caption=caption or f"{v.size:,} values; median {med:,.4g}.",
+        caption=caption or f"{n:,} values; median {med:,.4g}.",
     )
+
+
+def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
+    """``np.median`` of ``values`` each repeated ``counts`` times, without repeating them."""
+    order = np.argsort(values, kind="stable")
+    v, end = values[order], np.cumsum(counts[order])
+    n = int(end[-1])
+    mid = np.searchsorted(end, [(n - 1) // 2, n // 2], side="right")
+    return float((v[mid[0]] + v[mid[1]]) / 2)
 
 
 def column(table: pa.Table | None, name: str) -> np.ndarray | None:
