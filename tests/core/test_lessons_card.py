@@ -145,6 +145,7 @@ def test_without_drift_the_next_cohort_is_no_harder(tmp_path: Path) -> None:
     card = (write(tmp_path / "b", drift=False) / "dataset_card.md").read_text()
     cohort = _lesson_row(card)[4]
     assert abs(float(re.search(r"\(([+-][0-9.]+)\)", cohort).group(1))) < 0.03  # type: ignore[union-attr]
+    assert "this world drifts little" in card  # the card does not claim a lesson it cannot show
 
 
 def test_a_task_without_a_time_column_or_trap_gets_no_lessons(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ from leadforge.bundle.tasks import TaskSpec
 from leadforge.scoring import score
 
 TRAIN_SHARE = 0.7
+#: a lesson the card calls visible: a lift (or drop) of at least this much
+VISIBLE = 0.01
 MAX_ROWS = 50_000
 EPOCH = dt.date(1970, 1, 1)
 
@@ -170,18 +172,28 @@ def card_section(found: Sequence[Lesson], cuts: Mapping[str, OutOfTime]) -> str:
     for x in found:
         if x.traps:
             names = ", ".join(f"`{t}`" for t in x.traps)
+            shows = x.trap_lift >= VISIBLE
+            effect = (
+                "a model that trusts it scores better here than it ever will on a live entity"
+                if shows
+                else f"here it moves the quick model by only {_delta(x.trap_lift)}"
+            )
             lines.append(
                 f"- **{x.task_id}, the trap**: {names} uses information from after the snapshot "
-                "anchor (the feature dictionary flags it `leakage_risk`); a model that trusts it "
-                "scores better here than it ever will on a live lead."
+                f"anchor (the feature dictionary flags it `leakage_risk`); {effect}."
             )
         cut = cuts.get(x.task_id)
         if cut is not None:
+            effect = (
+                "what drift over the acquisition window costs a model"
+                if x.cohort_drop >= VISIBLE
+                else "small here: this world drifts little over its acquisition window"
+            )
             lines.append(
                 f"- **{x.task_id}, the next cohort**: train on rows with `{cut.column}` before "
                 f"{cut.cut} ({cut.train_rows:,} rows), test on the rest ({cut.test_rows:,}); the "
-                "split is in `task_manifest.json` (`out_of_time`). The difference to a random split "
-                "is what drift over the acquisition window costs a model."
+                f"split is in `task_manifest.json` (`out_of_time`). The difference to a random split "
+                f"is {effect}."
             )
     lines.append("")
     return "\n".join(lines)
