@@ -19,12 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from leadforge.errors import UsageError
 from leadforge.interventions import Intervention, Lever, parse_intervention
-from leadforge.rng import RNG, hash_uniform
+
+if TYPE_CHECKING:  # numpy stays out of the CLI's start-up (the config imports this module)
+    import numpy as np
+
+    from leadforge.rng import RNG
 
 __all__ = ["DEFAULT_SHARE", "TREATMENT_COLUMN", "UPLIFT_COLUMN", "Experiment", "parse_experiment"]
 
@@ -57,6 +60,10 @@ class Experiment:
     def treated(self, entity: np.ndarray, rng: RNG) -> np.ndarray:
         """Each entity's arm from its global 0-based number and the *world-level* ``rng`` (never
         a shard's), so the assignment is the same whatever the shard plan or worker count."""
+        import numpy as np
+
+        from leadforge.rng import hash_uniform
+
         keys = np.asarray(entity).astype(np.uint64)
         return np.asarray(hash_uniform(keys, rng.key("experiment")) < self.share)
 
