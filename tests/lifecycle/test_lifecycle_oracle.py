@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from leadforge.scoring import auc
+from leadforge_lifecycle.engine import _step
+from leadforge_lifecycle.oracle import _antithetic, _mean_step
 from lifecycle_support import CALENDAR_TASKS, EARLY_TASKS, IDS, SPLITS, TRAPS, manifest, read, split
 
 CHURN_TASKS = ("churned_within_180d", "early_churned_within_180d")
@@ -133,3 +135,17 @@ def test_oracle_ceiling_falls_with_the_tier(tier_bundles: dict[str, Path]) -> No
             assert ceiling[0] > max(ceiling[1:]), (task, ceiling)
         else:
             assert ceiling[0] > ceiling[1] > ceiling[2], (task, ceiling)
+
+
+def test_expected_mrr_step_matches_the_engines_draws() -> None:
+    base = np.array([40, 99, 250, 1_000, 7_321], dtype=np.int64)
+    u = np.random.default_rng(0).random((200_000, 1))
+    for lo, hi in ((0.05, 0.25), (0.10, 0.40)):
+        drawn = _step(np.broadcast_to(base, (u.shape[0], base.size)), lo, hi, u).mean(axis=0)
+        assert np.all(np.abs(_mean_step(base.astype(np.float64), lo, hi) - drawn) <= 0.02 * drawn + 0.6)
+
+
+def test_replicates_come_in_antithetic_pairs() -> None:
+    u = _antithetic(np.random.default_rng(1), 3, 4).reshape(2, 3, 2, 2)
+    assert np.allclose(u[..., 0] + u[..., 1], 1.0)
+    assert np.unique(u[..., 0]).size == 12

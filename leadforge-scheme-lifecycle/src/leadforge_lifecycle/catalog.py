@@ -253,8 +253,9 @@ TREATMENT_FEATURE = _f(
     "the policy acts from the first week after the observation date.",
     distort=False,
 )
-#: Futures simulated per task row of the answer key over the churn window (and the 90-day window).
-REPLICATES = 16
+#: Futures simulated per task row of the answer key over the churn window (and the 90-day window):
+#: antithetic pairs, so even.
+REPLICATES = 8
 #: Of these, the futures continued past the churn window (the 365- and 730-day revenue windows).
 LONG_REPLICATES = 4
 
@@ -316,8 +317,9 @@ def oracle_spec(label: str, window_days: int, experiment: bool) -> OracleSpec:
         description=(
             f"{what}, given the customer's state at the start of its anchor week (latents, engagement, "
             f"recent tickets, MRR, contract and billing calendar, dunning state, policy): the mean of "
-            f"{replicates} futures simulated with the engine's own hazards, churn and write-offs "
-            "integrated exactly along each future, conditioned on the customer being alive at the cutoff"
+            f"{replicates} futures simulated with the engine's own hazards in antithetic pairs, churn and "
+            "write-offs integrated along each future, tickets and MRR moves taken at their expected "
+            "values, conditioned on the customer being alive at the cutoff"
         ),
         uplift=UPLIFT_COLUMN if experiment else "",
     )

@@ -10,12 +10,17 @@ lives under — with the engine's own hazards, week by week, on the oracle's own
 Each future integrates the absorbing branches exactly instead of drawing them: a churn draw or
 a dunning write-off multiplies the future's survival weight by the chance of staying, and the
 lost mass is booked on the day it would have happened (the renewal day, the write-off day, or
-spread evenly over the days a mid-term exit can fall on). Only the branches that keep the
-customer — engagement, tickets, payment failures, expansions and contractions — are sampled.
-A payment failure is rare, so whether a future draws one is the main noise of a churn estimate;
-each future subtracts the write-off risk its drawn failures opened and adds the risk every
-invoice carried (a control variate with mean zero). Every quantity is then conditioned on the
-customer being alive at ``d``:
+spread evenly over the days a mid-term exit can fall on). Two more branches are replaced by their
+conditional means given the sampled health path: a week's tickets by their Poisson rate (churn is
+linear in the four-week ticket average, so only the tiny covariance of overlapping averages is
+dropped), and MRR by its expected path — expansion and contraction probabilities times the
+engine's mean step, never below the MRR floor (the step is proportional to MRR and nothing else
+reads it, so this is exact up to the whole-dollar rounding of steps and the floor). Only
+engagement episodes and payment failures are sampled, two uniforms per week, in antithetic
+pairs (replicates ``2m`` and ``2m + 1`` use ``u`` and ``1 − u``). A payment failure is rare, so
+whether a future draws one is the main noise of a churn estimate; each future subtracts the
+write-off risk its drawn failures opened and adds the risk every invoice carried (a control
+variate with mean zero). Every quantity is then conditioned on the customer being alive at ``d``:
 
 * churn: ``P(churn in (d, d + 180] | alive at d)``;
 * pLTV: ``E[revenue of invoices issued in (d, d + W], paid or recovered | alive at d]``.
@@ -33,7 +38,7 @@ import numpy as np
 
 from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS
 from leadforge_lifecycle.catalog import LONG_REPLICATES, REPLICATES, Regime
-from leadforge_lifecycle.engine import MRR_FLOOR, _step
+from leadforge_lifecycle.engine import MRR_FLOOR
 from leadforge_lifecycle.hazards import (
     PROBABILITY_CAP,
     Propensities,
@@ -46,7 +51,6 @@ from leadforge_lifecycle.hazards import (
 from leadforge_lifecycle.health import (
     ENGAGEMENT_FLOOR,
     engagement_step,
-    poisson_inverse,
     ticket_rate,
     usage_ramp,
 )
@@ -56,8 +60,6 @@ from leadforge_lifecycle.world import LifecycleWorld, Shard
 
 #: Weeks from the anchor week's start that hold every churn-window and 90-day-window day.
 SHORT_WEEKS = CHURN_WINDOW_DAYS // 7 + 2
-#: Weeks after the last counted invoice a dunning period can still close within.
-DUNNING_TAIL_WEEKS = 13
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,15 @@ def futures(
 
     week = st.week[cust].copy()
     last_week = world.calendar.last_week(b.days_to_observation)[cust]
-    stop = np.minimum(last_week, (dd + max(FORWARD_WINDOWS_DAYS)) // 7 + DUNNING_TAIL_WEEKS)
+    stop = np.minimum(
+        last_week, (dd + max(FORWARD_WINDOWS_DAYS)) // 7 + _dunning_tail(st.dunning_weeks, p, pol)
+    )
     bills, ends = t.invoices.day[who], t.term_end_day[who]
     n_slots, n_ends = bills.shape[1], ends.shape[1]
 
-    mrr = st.mrr[cust].copy()
+    mrr = st.mrr[cust].astype(np.float64)
     pending = st.pending[cust].copy()
-    pending_amount = st.pending_amount[cust].copy()
+    pending_amount = st.pending_amount[cust].astype(np.float64)
     pending_day = st.pending_day[cust].copy()
     failed_week = st.failed_week[cust].copy()
     failed_day = st.failed_day[cust].copy()
@@ -127,7 +131,10 @@ def futures(
     depth_level = h.depth_level[cust, week]
     depth_true = h.depth_true[cust, week]
     tickets_4w = h.tickets_4w[cust, week]
-    recent = [np.where(week - j >= 0, h.tickets[cust, np.maximum(week - j, 0)], 0) for j in (2, 1, 0)]
+    recent = [
+        np.where(week - j >= 0, h.tickets[cust, np.maximum(week - j, 0)], 0).astype(np.float64)
+        for j in (2, 1, 0)
+    ]
 
     alive = np.ones(cust.size)
     lost_before = np.zeros(cust.size)
@@ -177,23 +184,23 @@ def futures(
             recent = [x[keep] for x in recent]
             window_end, cust, bill, end = window_end[keep], cust[keep], bill[keep], end[keep]
             lost_window, correction_window = lost_window[keep], correction_window[keep]
-            revenue = {w: np.zeros(cust.size) for w in revenue}
+            revenue = {w: np.zeros(cust.size) for w in revenue if w > CHURN_WINDOW_DAYS}
             p = _rows(p, keep)
             pol = None if pol is None else pol.take(keep)
         if r == span:
             break
         act = week <= stop
-        u = g.random((6, cust.size))
+        u = _antithetic(g, cust.size // reps, reps)
         if r > 0:
             onset, recovery = p.disengagement_onset, p.disengagement_recovery
             if pol is not None:
                 onset = onset * pol.onset_factor(week)
                 recovery = np.minimum(recovery * pol.recovery_factor(week), PROBABILITY_CAP)
-            k, episode = engagement_step(k, episode, u[4], onset, recovery)
+            k, episode = engagement_step(k, episode, u[1], onset, recovery)
             distress = (1.0 - k) / (1.0 - ENGAGEMENT_FLOOR)
             depth_level = np.clip(depth_target * (0.4 + 0.6 * k), 0.0, 1.0)
             depth_true = depth_level * ramp[np.minimum(week, ramp.size - 1)]
-            tickets = poisson_inverse(ticket_rate(fit, distress), u[5])
+            tickets = ticket_rate(fit, distress)
             tickets_4w = (recent[0] + recent[1] + recent[2] + tickets) / 4.0
             recent = [recent[1], recent[2], tickets]
         first = 7 * week
@@ -255,7 +262,10 @@ def futures(
         if i.size:
             wk, lf, a_i, dd_i, b_i, m_i = week[i], last_failure[i], alive[i], dd[i], bill[i], mrr[i]
             p_fail = payment_failure_probability(
-                _rows(p, i), mech, distress[i], wk - lf <= PAYMENT_RELAPSE_WEEKS
+                replace(p, payment_failure=p.payment_failure[i]),
+                mech,
+                distress[i],
+                wk - lf <= PAYMENT_RELAPSE_WEEKS,
             )
             fails = u[0][i] < p_fail
             strikes_if = np.where(wk - lf <= STRIKE_WEEKS, strikes[i] + 1, 1)
@@ -284,25 +294,49 @@ def futures(
             bill[i] = bills[c[i], np.minimum(next_bill[i], n_slots - 1)]
         if pol is not None:
             now = np.flatnonzero((pol.start_week == week) & (pol.price != 0.0))
-            mrr[now] = np.maximum(1, np.rint(mrr[now] * (1.0 + pol.price[now]))).astype(np.int64)
+            mrr[now] = np.maximum(1.0, mrr[now] * (1.0 + pol.price[now]))
 
-        grow = np.flatnonzero(act & (u[1] < expansion_probability(p, depth_true)))
-        lo, hi = mech.motif.expansion.expansion_mrr_frac_range
-        mrr[grow] += _step(mrr[grow], lo, hi, u[2][grow])
-        shrink = act & (mrr > MRR_FLOOR) & (u[3] < contraction_probability(p, mech, distress))
-        shrink[grow] = False
-        si = np.flatnonzero(shrink)
-        lo, hi = mech.motif.contraction.contraction_mrr_frac_range
-        mrr[si] = np.maximum(MRR_FLOOR, mrr[si] - _step(mrr[si], lo, hi, u[2][si]))
+        grow = np.where(act, expansion_probability(p, depth_true), 0.0)
+        shrink = np.where(act & (mrr > MRR_FLOOR), contraction_probability(p, mech, distress), 0.0)
+        up = _mean_step(mrr, *mech.motif.expansion.expansion_mrr_frac_range)
+        down = np.minimum(
+            _mean_step(mrr, *mech.motif.contraction.contraction_mrr_frac_range), mrr - MRR_FLOOR
+        )
+        mrr += grow * up - (1.0 - grow) * shrink * down
         week = week + 1
     survive = _per_row(1.0 - lost_before, n, reps)
     return Futures(
         churn=churn,
         revenue={
-            w: short[w] / survive_short + (_per_row(total, n, reps) / survive if reps != replicates else 0.0)
-            for w, total in revenue.items()
+            w: short[w] / survive_short + (_per_row(revenue[w], n, reps) / survive if w in revenue else 0.0)
+            for w in FORWARD_WINDOWS_DAYS
         },
     )
+
+
+def _dunning_tail(open_weeks: np.ndarray, p: Propensities, policy: Policy | None) -> int:
+    """Weeks after the last counted invoice its dunning period can still close within (the longest
+    period in force), so no future runs past the last week that can add revenue."""
+    longest = max(p.dunning_weeks, int(open_weeks.max(initial=0)))
+    if policy is not None:
+        longest = max(longest, int(policy.dunning_weeks.max(initial=0)))
+    return longest + 1
+
+
+def _antithetic(g: np.random.Generator, n: int, replicates: int) -> np.ndarray:
+    """This week's two uniforms (payment failure, engagement) per row × replicate: replicates
+    ``2m`` and ``2m + 1`` of a row draw ``u`` and ``1 − u`` (antithetic pairs; ``replicates`` is even)."""
+    half = g.random((2, n, replicates // 2))
+    full = np.empty((2, n, replicates // 2, 2))
+    full[..., 0] = half
+    np.subtract(1.0, half, out=full[..., 1])
+    return full.reshape(2, n * replicates)
+
+
+def _mean_step(base: np.ndarray, lo_frac: float, hi_frac: float) -> np.ndarray:
+    """The engine's mean MRR step: whole dollars uniform in ``[lo_frac, hi_frac] · base``, each
+    bound rounded down (half a dollar on average), at least 1."""
+    return np.maximum(1.0, (0.5 * (lo_frac + hi_frac)) * base - 0.5)
 
 
 def _per_row(values: np.ndarray, n: int, replicates: int) -> np.ndarray:
