@@ -10,11 +10,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from leadforge.calendar import (
+    NO_DAY,
     TIME_ZONES,
     CalendarProfile,
+    DayCounts,
     arrival_days,
     business_times,
     date_array,
+    days_of,
     local_days,
     local_hours,
     timestamp_array,
@@ -244,3 +247,21 @@ def narrative_data() -> dict[str, object]:
         ],
         "funnel_stages": [{"name": "mql", "label": "MQL"}],
     }
+
+
+def test_day_counts_merge_batches_in_any_order_and_skip_missing_days() -> None:
+    rng = np.random.default_rng(3)
+    days = rng.integers(20_000, 20_400, 5_000)
+    for order in (days, days[::-1], np.sort(days)):
+        merged = DayCounts()
+        for chunk in np.array_split(order, 7):
+            merged.add(np.r_[chunk, NO_DAY])
+        expected = np.bincount(days - days.min())
+        assert merged.first == days.min() and np.array_equal(merged.counts, expected)
+
+
+def test_days_of_reads_dates_and_timestamps_as_utc_days() -> None:
+    dates = pa.array([0, 19_000, None], pa.int32()).cast(pa.date32())
+    stamps = pa.array([86_400_000_000 * 19_000 + 5, None], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    assert days_of(dates).tolist() == [0, 19_000, NO_DAY]
+    assert days_of(stamps).tolist() == [19_000, NO_DAY]

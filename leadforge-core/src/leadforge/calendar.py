@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -277,3 +278,45 @@ def timestamp_array(us: np.ndarray) -> pa.Array:
 def date_array(days: np.ndarray) -> pa.Array:
     """int32 days since the epoch → ``date32``."""
     return pa.array(np.asarray(days, dtype=np.int32), type=pa.int32()).cast(pa.date32())
+
+
+#: the day number of a missing time
+NO_DAY = int(np.iinfo(np.int32).max)
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def days_of(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Days since 1970-01-01 (the UTC day for timestamps) of a typed date or timestamp column,
+    converted straight from its integers; nulls are :data:`NO_DAY`."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    timestamp = pa.types.is_timestamp(arr.type)
+    if not (timestamp or pa.types.is_date(arr.type)):
+        raise ValueError(f"a time column must be a date or a timestamp, not {arr.type}")
+    per_day = _PER_DAY[arr.type.unit] if timestamp else 1
+    raw = arr.cast(pa.int64()) if timestamp else arr.cast(pa.date32()).cast(pa.int32())
+    out = np.asarray(pc.fill_null(raw, 0).to_numpy(zero_copy_only=False), dtype=np.int64) // per_day
+    if arr.null_count:
+        out[np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = NO_DAY
+    return out
+
+
+@dataclass
+class DayCounts:
+    """Rows per calendar day from the first, merged batch by batch: the size of the calendar,
+    never of the rows (:data:`NO_DAY` is left out)."""
+
+    first: int = 0
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def add(self, days: np.ndarray) -> None:
+        d = np.asarray(days, dtype=np.int64)
+        d = d[d != NO_DAY]
+        if not d.size:
+            return
+        have = self.counts.size
+        lo = min(self.first, int(d.min())) if have else int(d.min())
+        hi = max(int(d.max()), self.first + have - 1) if have else int(d.max())
+        grown = np.zeros(hi - lo + 1, dtype=np.int64)
+        grown[self.first - lo : self.first - lo + have] = self.counts
+        grown += np.bincount(d - lo, minlength=grown.size)
+        self.first, self.counts = lo, grown

@@ -257,18 +257,10 @@ def _funnel(bundle: BundleView, leads: _Leads, window: int, shards: _Shards) -> 
 def _per_day(bundle: BundleView) -> tuple[int, np.ndarray]:
     """Leads created on each day from the first (``first``, counts), streamed: exact, and the
     size of the calendar, not of the leads. Null times count on day -1, as :func:`_days` says."""
-    first, counts = 0, np.zeros(0, dtype=np.int64)
+    per_day = cal.DayCounts()
     for batch in bundle.iter_batches(bundle.table_files("leads"), ["lead_created_at"]):
-        d = _days(batch.column(0))
-        if not d.size:
-            continue
-        lo = int(d.min()) if not counts.size else min(first, int(d.min()))
-        hi = max(int(d.max()), first + counts.size - 1) if counts.size else int(d.max())
-        grown = np.zeros(hi - lo + 1, dtype=np.int64)
-        grown[first - lo : first - lo + counts.size] = counts
-        grown += np.bincount(d - lo, minlength=grown.size)
-        first, counts = lo, grown
-    return first, counts
+        per_day.add(_days(batch.column(0)))
+    return per_day.first, per_day.counts
 
 
 def _arrival(first: int, per_day_counts: np.ndarray) -> list[RealismMetric]:

@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from leadforge.baseline import numeric_values
 from leadforge.bundle.reader import BundleView, Manifest
+from leadforge.calendar import NO_DAY, DayCounts
 from leadforge.report.figures import EPOCH, histogram, iso
 from leadforge.report.model import Figure, Section, missing
-from leadforge.report.read import NO_DAY, Reader, days, strings
+from leadforge.report.read import Reader, days, strings
 
 from leadforge_lifecycle.plugin import SCHEME
 
@@ -135,19 +136,10 @@ class _World:
 def _day_counts(batches: Iterator[pa.RecordBatch]) -> tuple[int, np.ndarray]:
     """How many rows fall on each day from the first (``first``, counts; unreadable days left
     out), streamed: the size of the calendar, not of the rows."""
-    first, counts = 0, np.zeros(0, dtype=np.int64)
+    per_day = DayCounts()
     for batch in batches:
-        d = days(batch.column(0))
-        d = d[d != NO_DAY]
-        if not d.size:
-            continue
-        lo = min(first, int(d.min())) if counts.size else int(d.min())
-        hi = max(int(d.max()), first + counts.size - 1) if counts.size else int(d.max())
-        grown = np.zeros(hi - lo + 1, dtype=np.int64)
-        grown[first - lo : first - lo + counts.size] = counts
-        grown += np.bincount(d - lo, minlength=grown.size)
-        first, counts = lo, grown
-    return first, counts
+        per_day.add(days(batch.column(0)))
+    return per_day.first, per_day.counts
 
 
 def _quantile(first: int, counts: np.ndarray, q: float) -> float:

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from leadforge.baseline import Baseline
 from leadforge.bundle.manifest import OutOfTime
 from leadforge.bundle.tasks import TaskSpec
+from leadforge.calendar import NO_DAY, DayCounts, days_of
 from leadforge.scoring import score
 
 TRAIN_SHARE = 0.7
@@ -40,12 +40,8 @@ EPOCH = dt.date(1970, 1, 1)
 
 def _days(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Whole UTC days since 1970 of a date or timestamp column (nulls dropped)."""
-    col = column.drop_null()
-    if pa.types.is_timestamp(col.type):
-        col = pc.cast(pc.cast(col, pa.timestamp("us", tz="UTC")), pa.date32())
-    if not pa.types.is_date(col.type):
-        raise ValueError(f"a time column must be a date or a timestamp, not {col.type}")
-    return np.asarray(pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    days = days_of(column)
+    return np.asarray(days[days != NO_DAY])
 
 
 def out_of_time(spec: TaskSpec, tables: Iterable[pa.Table]) -> OutOfTime | None:
@@ -54,22 +50,12 @@ def out_of_time(spec: TaskSpec, tables: Iterable[pa.Table]) -> OutOfTime | None:
     on one day."""
     if not spec.time_column:
         return None
-    counts = np.zeros(0, dtype=np.int64)
-    first: int | None = None
+    per_day = DayCounts()
     for table in tables:
-        days = _days(table.column(spec.time_column))
-        if not days.size:
-            continue
-        low = int(days.min()) if first is None else min(first, int(days.min()))
-        if first is not None and low < first:
-            counts = np.concatenate([np.zeros(first - low, dtype=np.int64), counts])
-        first = low
-        part = np.bincount(days - first)
-        if part.size > counts.size:
-            counts = np.concatenate([counts, np.zeros(part.size - counts.size, dtype=np.int64)])
-        counts[: part.size] += part
+        per_day.add(days_of(table.column(spec.time_column)))
+    first, counts = per_day.first, per_day.counts
     total = int(counts.sum())
-    if first is None or total == 0:
+    if total == 0:
         return None
     cumulative = np.cumsum(counts)
     last_train = int(np.searchsorted(cumulative, TRAIN_SHARE * total))

@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadforge.baseline import label_values, numeric_values
+from leadforge.calendar import NO_DAY
 from leadforge.report.model import Figure, missing
-from leadforge.report.read import NO_DAY, Reader, days, strings
+from leadforge.report.read import Reader, days, strings
 
 EPOCH = dt.date(1970, 1, 1)
 #: Groups a rate figure shows at most (the largest ones).

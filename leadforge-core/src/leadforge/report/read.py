@@ -30,12 +30,12 @@ from leadforge.bundle.contract import RelationalContract, TableContract
 from leadforge.bundle.manifest import SPLITS, Manifest, TaskManifest, parse_task_manifest
 from leadforge.bundle.projection import day_numbers
 from leadforge.bundle.reader import BundleView, reading
+from leadforge.calendar import NO_DAY, days_of
 from leadforge.errors import BundleError, LeadforgeError
 
 #: Rows a sampled figure reads at most (evenly spread over the table).
 SAMPLE_ROWS = 200_000
 #: What :func:`days` gives a null or unreadable time.
-NO_DAY = np.iinfo(np.int32).max
 #: Bytes of decoded columns one report run keeps for reuse (least recently used dropped first).
 CACHE_BYTES = 32 << 20
 #: Schema metadata key of a sampled table: the rows it was sampled from.
@@ -304,7 +304,6 @@ class Reader:
 
 
 #: Ticks per day of each timestamp unit.
-_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 
 
 def days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -313,13 +312,7 @@ def days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     weekly figure converts tens of millions of event times."""
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
-        timestamp = pa.types.is_timestamp(arr.type)
-        per_day = _PER_DAY[arr.type.unit] if timestamp else 1
-        raw = arr.cast(pa.int64()) if timestamp else arr.cast(pa.date32()).cast(pa.int32())
-        out = np.asarray(pc.fill_null(raw, 0).to_numpy(zero_copy_only=False), dtype=np.int64) // per_day
-        if arr.null_count:
-            out[np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = NO_DAY
-        return out
+        return days_of(arr)
     try:
         return np.asarray(day_numbers(arr), dtype=np.int64)
     except LeadforgeError:
