@@ -30,6 +30,16 @@ BATCH_ROWS = 1 << 18
 MAX_PARTS = 100_000
 
 
+def joined_parts(parts: Sequence[pa.Table], rels: Sequence[str]) -> pa.Table:
+    """A table's parts, read from ``rels`` in order, as one table (its parts must agree)."""
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return pa.concat_tables(parts)
+    except pa.ArrowInvalid as exc:
+        raise BundleError(f"the parts of {rels[0].rsplit('/', 1)[0]} differ in schema: {exc}") from None
+
+
 @dataclass
 class BundleView:
     """A bundle folder with error-wrapped readers (corrupt files become BundleError).
@@ -131,12 +141,7 @@ class BundleView:
         for r in rels:
             with reading(r):
                 parts.append(pq.read_table(self.path(r), columns=names, use_threads=False))
-        if len(parts) == 1:
-            return parts[0]
-        try:
-            return pa.concat_tables(parts)
-        except pa.ArrowInvalid as exc:
-            raise BundleError(f"the parts of {rels[0].rsplit('/', 1)[0]} differ in schema: {exc}") from None
+        return joined_parts(parts, rels)
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         files = self.table_files(name)

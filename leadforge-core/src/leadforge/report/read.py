@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from leadforge.bundle.contract import RelationalContract, TableContract
 from leadforge.bundle.manifest import SPLITS, Manifest, TaskManifest, parse_task_manifest
 from leadforge.bundle.projection import day_numbers
-from leadforge.bundle.reader import BundleView, reading
+from leadforge.bundle.reader import BundleView, joined_parts, reading
 from leadforge.calendar import NO_DAY, days_of
 from leadforge.errors import BundleError, LeadforgeError
 
@@ -79,12 +79,7 @@ class CachedView(BundleView):
             return super().read_parquet(rel, columns)
         names = [c for c in dict.fromkeys(columns) if c in self.schema(rels[0]).names]
         parts = [self.columns((r,), names, None, functools.partial(self._read_whole, r)) for r in rels]
-        if len(parts) == 1:
-            return parts[0]
-        try:
-            return pa.concat_tables(parts)
-        except pa.ArrowInvalid as exc:
-            raise BundleError(f"the parts of {rels[0].rsplit('/', 1)[0]} differ in schema: {exc}") from None
+        return joined_parts(parts, rels)
 
     def _read_whole(self, rel: str, columns: list[str]) -> pa.Table:
         missing = [c for c in columns if c not in self.schema(rel).names]
