@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from click.testing import CliRunner
 
@@ -85,3 +87,14 @@ def run_shell_lines(doc: Path, cwd: Path) -> list[tuple[list[str], subprocess.Co
             assert proc.returncode == 0, (line, proc.stderr)
             done.append((words, proc))
     return done
+
+
+def load_example(path: Path) -> ModuleType:
+    """An example script imported as a module (registered, so its dataclasses can find it)."""
+    name = f"example_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -3,11 +3,10 @@ a baseline that beats chance, and (slow) its shell commands run as printed."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-from guide_support import REPO, assert_python_in_example, assert_real_options, run_shell_lines
+from guide_support import REPO, assert_python_in_example, assert_real_options, load_example, run_shell_lines
 
 DOC = REPO / "docs" / "quickstart.md"
 EXAMPLE = REPO / "examples" / "quickstart.py"
@@ -27,10 +26,7 @@ def test_the_example_trains_a_baseline_that_beats_chance(
     pytest.importorskip("sklearn")
     pytest.importorskip("leadforge_leadscoring")
     pytest.importorskip("leadforge_recipes")
-    spec = importlib.util.spec_from_file_location("quickstart_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example(EXAMPLE)
     from threadpoolctl import threadpool_limits
 
     out = str(tmp_path / "leads")

@@ -3,29 +3,23 @@ uplift, and a trained model stays below the oracle's ceiling."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
-from guide_support import REPO
+from guide_support import REPO, load_example
 
 EXAMPLE = REPO / "examples" / "research.py"
 
 
 def test_the_example_recovers_the_effect_and_stays_below_the_ceiling(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("sklearn")
     pytest.importorskip("leadforge_leadscoring")
     pytest.importorskip("leadforge_recipes")
     from threadpoolctl import threadpool_limits
 
-    spec = importlib.util.spec_from_file_location("research_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    example = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, example)  # its dataclass looks itself up there
-    spec.loader.exec_module(example)
+    example = load_example(EXAMPLE)
     out = str(tmp_path / "experiment")
     example.make_bundle(out, 8000, 42)
     with threadpool_limits(1):
