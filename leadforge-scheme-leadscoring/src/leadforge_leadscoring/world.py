@@ -20,6 +20,7 @@ from leadforge_leadscoring.engine import (
     States,
     commercial_fit,
     draw_acv,
+    drift_share,
     emit,
     hazards,
     simulate_states,
@@ -96,8 +97,9 @@ class LeadScoringWorld:
         engine = self.mechanisms.engine
         codes = pop.lead_codes()
         acv = draw_acv(codes["employee_band"], engine, rng)
-        commercial = commercial_fit(codes, acv, engine)
-        lift = source_lift(codes, engine)
+        share = drift_share(pop.leads.created_day, engine)
+        commercial = commercial_fit(codes, acv, engine, share)
+        lift = source_lift(codes, engine, share)
         states = simulate_states(
             hazards(drivers, engine, commercial, lift), engine, self.params.horizon_days, rng
         )
