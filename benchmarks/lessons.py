@@ -277,8 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found: list[Lesson] = []
     for scheme in args.scheme or sorted(RECIPES):
-        mine = [x for t in args.tiers for s in args.seeds for x in measure(scheme, t, s)]
-        print(f"## {scheme}\n\n{render(mine)}\n", flush=True)
+        print(f"## {scheme}\n\n" + "\n".join(render([]).splitlines()[:2]), flush=True)
+        mine: list[Lesson] = []
+        for t in args.tiers:
+            for s in args.seeds:
+                got = measure(scheme, t, s)
+                print("\n".join(render(got).splitlines()[2:]), flush=True)
+                mine += got
+        print(flush=True)
         found += mine
     if args.json:
         args.json.write_text(json.dumps([asdict(x) for x in found], indent=2, allow_nan=True) + "\n")

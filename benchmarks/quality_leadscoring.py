@@ -2,7 +2,9 @@
 
 For each seed and tier a bundle of the default recipe (5,000 leads) is generated and the
 task's splits are read back from disk. Two models are trained on ``train`` and scored on
-``test`` with every split column except the ids, ``lead_created_at`` and the label:
+``test`` with every split column except the ids, ``lead_created_at``, the leakage trap
+``total_touches_all`` (it leaks post-anchor touches; ``benchmarks/lessons.py`` measures it)
+and the label:
 a default ``HistGradientBoostingClassifier`` (string columns one-hot), and a logistic
 regression (numerics median-imputed and standard-scaled, strings one-hot).
 
@@ -28,13 +30,15 @@ RECIPE = "b2b_saas_procurement_v1"
 TIERS = ("intro", "intermediate", "advanced")
 SEEDS = (42, 43, 44, 45, 46)
 IDS = ("lead_id", "account_id", "contact_id", "lead_created_at")
+#: The deliberate leakage trap (post-anchor touches): the tiers are measured on honest features.
+TRAPS = ("total_touches_all",)
 TIMESTAMP = "2026-01-01T00:00:00+00:00"
 
 
 def model_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features (every column but ids, timestamp and label) and the 0/1 target."""
+    """Features (every column but ids, timestamp, the trap and label) and the 0/1 target."""
     y = frame[label].astype(int).to_numpy()
-    x = frame.drop(columns=[c for c in (*IDS, label) if c in frame.columns])
+    x = frame.drop(columns=[c for c in (*IDS, *TRAPS, label) if c in frame.columns])
     out = pd.DataFrame(index=x.index)
     for c in x.columns:
         if pd.api.types.is_bool_dtype(x[c]) or pd.api.types.is_numeric_dtype(x[c]):

@@ -126,18 +126,33 @@ def test_no_join_path_reconstructs_a_label(bundle: Path) -> None:
                 assert precision < 0.95, (col, value, precision)
 
 
-def test_public_tables_add_no_signal_beyond_the_snapshot(bundle: Path) -> None:
-    """A gradient-boosted model on every per-lead aggregate of the public tables does not beat
-    the same model on the public snapshot features by more than 0.02 AUC."""
+#: Student aggregates that carry the documented relational lesson: sales-activity outcomes
+#: follow the deal's merit (pre-cutoff rep notes the snapshot's activity count leaves out).
+RELATIONAL = "sales_activities_activity_outcome_"
+#: What that lesson may add over the snapshot: a few points of AUC, far below a leak (the
+#: trap, a post-anchor count, adds 0.1-0.25).
+RELATIONAL_CEILING = 0.08
+
+
+def student_gains(bundle: Path) -> tuple[float, float, float]:
+    """CV AUC of the snapshot, of every public aggregate but the activity outcomes, and of all."""
     rows = task_rows(bundle)
     y = rows[LABEL].astype(int).to_numpy()
     snap, _ = model_frame(rows.drop(columns=["split"]).reset_index(), LABEL)
     student = student_features(bundle).loc[rows.index].reset_index(drop=True)
     student, _ = model_frame(student.assign(**{LABEL: y}), LABEL)
-    auc_snapshot = cv_auc(snap, y)
-    auc_student = cv_auc(student, y)
+    plain = student.drop(columns=[c for c in student.columns if c.startswith(RELATIONAL)])
+    return cv_auc(snap, y), cv_auc(plain, y), cv_auc(student, y)
+
+
+def test_public_tables_add_no_signal_beyond_the_snapshot(bundle: Path) -> None:
+    """A gradient-boosted model on every per-lead aggregate of the public tables does not beat
+    the same model on the public snapshot features by more than 0.02 AUC, except through the
+    documented relational signal (activity outcomes), which adds a bounded few points."""
+    auc_snapshot, auc_plain, auc_student = student_gains(bundle)
     assert auc_snapshot > 0.65
-    assert auc_student <= auc_snapshot + 0.02, (auc_student, auc_snapshot)
+    assert auc_plain <= auc_snapshot + 0.02, (auc_plain, auc_snapshot)
+    assert auc_student <= auc_snapshot + RELATIONAL_CEILING, (auc_student, auc_snapshot)
 
 
 def test_ids_carry_no_signal(bundle: Path) -> None:
@@ -281,12 +296,9 @@ def test_ids_ordered_by_label_are_caught(bundle: Path, tmp_path: Path) -> None:
 def test_public_tables_add_little_on_every_seed_and_tier(bundle_factory, seed: int, tier: str) -> None:  # type: ignore[no-untyped-def]
     """The same comparison on seeds 42-46 x tiers."""
     root = bundle_factory(seed=seed, mode="student_public", tier=tier)
-    rows = task_rows(root)
-    y = rows[LABEL].astype(int).to_numpy()
-    snap, _ = model_frame(rows.drop(columns=["split"]).reset_index(), LABEL)
-    student = student_features(root).loc[rows.index].reset_index(drop=True)
-    student, _ = model_frame(student.assign(**{LABEL: y}), LABEL)
-    assert cv_auc(student, y) <= cv_auc(snap, y) + 0.02
+    auc_snapshot, auc_plain, auc_student = student_gains(root)
+    assert auc_plain <= auc_snapshot + 0.02, (auc_plain, auc_snapshot)
+    assert auc_student <= auc_snapshot + RELATIONAL_CEILING, (auc_student, auc_snapshot)
     assert validate(root).ok
 
 

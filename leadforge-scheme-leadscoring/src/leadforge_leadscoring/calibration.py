@@ -16,7 +16,7 @@ import numpy as np
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
-from leadforge_leadscoring.engine import commercial_fit, draw_acv, funnel_rates, source_lift
+from leadforge_leadscoring.engine import commercial_fit, draw_acv, drift_share, funnel_rates, source_lift
 from leadforge_leadscoring.graph import HiddenGraph
 from leadforge_leadscoring.mechanisms import (
     Calibration,
@@ -24,6 +24,7 @@ from leadforge_leadscoring.mechanisms import (
     EngineParams,
     Mechanisms,
     draw_fit_tables,
+    drift_params,
     engine_params,
     structural_model,
 )
@@ -65,11 +66,15 @@ def build_mechanisms(
     cal_rng = rng.child("calibration")
     pop = calibration_population(params, profile, vocab, motif, cal_rng)
     model = structural_model(graph, profile, vocab, pop, rng)
-    engine = engine_params(motif, profile, narrative, draw_fit_tables(vocab, rng.child("world")), vocab)
+    world = rng.child("world")
+    tables = draw_fit_tables(vocab, world)
+    engine = engine_params(motif, profile, narrative, tables, vocab)
+    engine = replace(engine, **drift_params(profile, vocab, tables, world))
     drivers = model.drivers(pop, cal_rng)
     codes = pop.lead_codes()
-    commercial = commercial_fit(codes, draw_acv(codes["employee_band"], engine, cal_rng), engine)
-    lift = source_lift(codes, engine)
+    share = drift_share(pop.leads.created_day, engine)
+    commercial = commercial_fit(codes, draw_acv(codes["employee_band"], engine, cal_rng), engine, share)
+    lift = source_lift(codes, engine, share)
     engine_rng = cal_rng.child("engine")
     if profile.opportunity_rate is not None:
         scale = _qualify_scale(drivers, engine, commercial, lift, profile.opportunity_rate, engine_rng)

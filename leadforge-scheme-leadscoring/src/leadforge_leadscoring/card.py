@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from leadforge.enums import ExposureMode
 from leadforge.features import visible
 
@@ -135,6 +136,7 @@ def _tier(f: _Facts) -> list[str]:
                 ("missing-value rate", f"{prof.missing_rate:.0%}"),
                 ("outlier rate", f"{prof.outlier_rate:.0%}"),
                 ("glitched CRM records (per lead and event kind)", f"{prof.glitch_rate:.0%}"),
+                ("drift over the acquisition window", _drift(f)),
             ],
         ),
         "",
@@ -190,8 +192,10 @@ def _features(f: _Facts) -> list[str]:
         "Leakage-flagged columns: " + ", ".join(f"`{r}`" for r in risky) + ".",
         "",
         f"**Trap:** `{TRAP}` counts touches over the whole horizon, after the snapshot anchor "
-        "too. It is kept on purpose, undistorted, to show what leakage looks like: it would not exist "
-        "when a real lead is scored. Leave it out of honest models.",
+        "too, including the onboarding and customer-marketing touches the CRM logs after a deal "
+        "closes won (a lost deal's touches stop). It is kept on purpose, undistorted, to show what "
+        "leakage looks like: it would not exist when a real lead is scored. Leave it out of honest "
+        "models.",
     ]
     if not f.public:
         lines += [
@@ -297,6 +301,15 @@ def _uses(f: _Facts) -> list[str]:
         "",
         "Not for: drawing conclusions about real companies, markets or people.",
     ]
+
+
+def _drift(f: _Facts) -> str:
+    """When the world's mechanisms drift (the ideal customer profile, market conditions)."""
+    days = f.world.mechanisms.engine.drift_days
+    if len(days) != 2:
+        return "none"
+    start, end = (np.datetime64(round(d), "D") for d in days)
+    return f"ideal customer profile and market conditions move from {start} to {end}"
 
 
 def _caveats(f: _Facts) -> list[str]:

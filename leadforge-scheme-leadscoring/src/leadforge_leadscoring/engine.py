@@ -68,23 +68,47 @@ def deal_fit(acv: np.ndarray, e: EngineParams) -> np.ndarray:
     return np.asarray(centre - e.out_of_range_penalty * outside)
 
 
-def commercial_fit(codes: Mapping[str, np.ndarray], acv: np.ndarray, e: EngineParams) -> np.ndarray:
+def drift_share(created_day: np.ndarray, e: EngineParams) -> np.ndarray:
+    """How far each lead's mechanisms have drifted, 0 (early) … 1 (late), by its creation day."""
+    day = np.asarray(created_day, dtype=np.float64)
+    if len(e.drift_days) != 2:
+        return np.zeros(day.size)
+    start, end = e.drift_days
+    return np.asarray(np.clip((day - start) / max(end - start, 1.0), 0.0, 1.0))
+
+
+def commercial_fit(
+    codes: Mapping[str, np.ndarray], acv: np.ndarray, e: EngineParams, share: np.ndarray | None = None
+) -> np.ndarray:
     """Log-hazard offset of a deal's commercial fit: the hidden fit tables (the ideal customer
     profile by industry x company size, which personas at which seniority carry a deal, how
-    each channel performs in each region) plus the deal-size fit."""
+    each channel performs in each region) plus the deal-size fit. With drift, a lead's tables
+    lie ``share`` of the way from the early tables to the late ones."""
     out = e.deal_weight * deal_fit(acv, e)
-    for table in e.fit_tables:
-        out = out + np.asarray(table.values, dtype=np.float64)[codes[table.rows], codes[table.columns]]
+    late = e.fit_tables_late if share is not None and e.fit_tables_late else ()
+    for k, table in enumerate(e.fit_tables):
+        value = np.asarray(table.values, dtype=np.float64)[codes[table.rows], codes[table.columns]]
+        if late:
+            moved = np.asarray(late[k].values, dtype=np.float64)[codes[table.rows], codes[table.columns]]
+            value = value + np.asarray(share) * (moved - value)
+        out = out + value
     return np.asarray(out)
 
 
-def source_lift(codes: Mapping[str, np.ndarray], e: EngineParams) -> np.ndarray:
-    """Each lead's log conversion lift from its acquisition channel (0 without channel data)."""
+def source_lift(
+    codes: Mapping[str, np.ndarray], e: EngineParams, share: np.ndarray | None = None
+) -> np.ndarray:
+    """Each lead's log conversion lift from its acquisition channel (0 without channel data),
+    plus, with drift, its industry's market conditions at its creation day."""
     lifts = np.asarray(e.source_log_lift, dtype=np.float64)
     source = codes["lead_source"]
-    if lifts.size == 0:
-        return np.zeros(source.size)
-    return np.asarray(lifts[source])
+    out = lifts[source] if lifts.size else np.zeros(source.size)
+    if share is not None and e.market_early:
+        industry = codes["industry"]
+        early = np.asarray(e.market_early, dtype=np.float64)[industry]
+        late = np.asarray(e.market_late, dtype=np.float64)[industry]
+        out = out + early + np.asarray(share) * (late - early)
+    return np.asarray(out)
 
 
 def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray, lift: np.ndarray | float = 0.0) -> Hazards:
@@ -329,6 +353,28 @@ def week_factors(created_day: np.ndarray, days: int, weekday_weights: tuple[floa
     return np.asarray(w[(first[None, :] + shift[:, None]) % 7])
 
 
+_GOOD_OUTCOMES = tuple(V.ACTIVITY_OUTCOMES.index(x) for x in ("connected", "meeting_set", "demo_completed"))
+_POOR_OUTCOMES = tuple(V.ACTIVITY_OUTCOMES.index(x) for x in ("no_answer", "left_voicemail"))
+
+
+def _merit(d: Drivers) -> np.ndarray:
+    return d.merit if d.merit is not None else np.zeros(d.outcome.size)
+
+
+def activity_outcomes(
+    u_quality: np.ndarray, u_pick: np.ndarray, merit: np.ndarray, real: np.ndarray, e: EngineParams
+) -> np.ndarray:
+    """Each sales activity's outcome code. A rep reaches a buyer of a deal with merit more
+    often (connected, meeting set, demo completed) than one of a weak deal (no answer,
+    voicemail): a pre-cutoff trace of the deal's health that the snapshot's activity count
+    leaves out. Phantom (glitch) activities carry no merit."""
+    slope = np.where(real, e.activity_outcome_slope, 0.0)
+    good = u_quality < sigmoid(_logit(e.activity_outcome_base) + slope * merit)
+    good_codes = np.asarray(_GOOD_OUTCOMES)[_pick(u_pick, len(_GOOD_OUTCOMES))]
+    poor_codes = np.asarray(_POOR_OUTCOMES)[_pick(u_pick, len(_POOR_OUTCOMES))]
+    return np.asarray(np.where(good, good_codes, poor_codes))
+
+
 def emit(
     states: States,
     d: Drivers,
@@ -375,9 +421,18 @@ def emit(
         lead_rate = lead_rate * np.asarray(cadence, dtype=np.float64)
     lam = np.where(nurtured, week * decay[:, None] * lead_rate[None, :], 0.0)
     counts = poisson_inverse(rng.generator("touches").random((days, n)), lam).reshape(days, n)
+    # After a close won the CRM keeps logging: onboarding and customer-marketing touches (no
+    # web sessions or sales activities come with them). All of them fall after the lead's
+    # earliest possible close, past any snapshot day, so only a whole-horizon count sees them.
+    customer = (hist == V.CLOSED_WON) & (prev == V.CLOSED_WON)
+    onboard = poisson_inverse(
+        rng.generator("onboarding_touches").random((days, n), dtype=np.float32),
+        np.where(customer, week * e.onboarding_touch_rate, 0.0),
+    ).reshape(days, n)
+    logged = counts + onboard
 
-    cells = np.flatnonzero(counts)
-    reps = counts.ravel()[cells].astype(np.int64)
+    cells = np.flatnonzero(logged)
+    reps = logged.ravel()[cells].astype(np.int64)
     touch_cell = np.repeat(cells, reps)
     within = np.arange(touch_cell.size) - np.repeat(np.cumsum(reps) - reps, reps)
     touch_key = touch_cell.astype(np.uint64) * np.uint64(64) + within.astype(np.uint64)
@@ -452,6 +507,12 @@ def emit(
         lead=np.concatenate([a_lead, g.lead])[order],
         day=np.concatenate([a_day, g.day])[order],
         kind=_pick(hash_uniform(a_keys, rng.key("activity_type")), len(V.ACTIVITY_TYPES))[order],
-        outcome=_pick(hash_uniform(a_keys, rng.key("activity_outcome")), len(V.ACTIVITY_OUTCOMES))[order],
+        outcome=activity_outcomes(
+            hash_uniform(a_keys, rng.key("activity_quality")),
+            hash_uniform(a_keys, rng.key("activity_outcome")),
+            np.concatenate([_merit(d)[a_lead], np.zeros(g.lead.size)]),
+            np.concatenate([np.ones(a_lead.size, dtype=bool), np.zeros(g.lead.size, dtype=bool)]),
+            e,
+        )[order],
     )
     return Events(touches, sessions, activities, glitched)

@@ -128,6 +128,7 @@ class Drivers:
     demo: np.ndarray
     outcome: np.ndarray
     habit: np.ndarray
+    merit: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -201,11 +202,18 @@ class EngineParams:
     glitch_size: tuple[int, ...] = (2, 6)
     session_median_seconds: float = 150.0
     session_sigma: float = 0.85
+    onboarding_touch_rate: float = 0.2
+    activity_outcome_base: float = 0.6
+    activity_outcome_slope: float = 1.5
+    drift_days: tuple[float, ...] = ()
+    fit_tables_late: tuple[FitTable, ...] = ()
+    market_early: tuple[float, ...] = ()
+    market_late: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in self.__dict__.items():
-            if k == "fit_tables":
+            if k in ("fit_tables", "fit_tables_late"):
                 out[k] = [t.to_json() for t in v]
             else:
                 out[k] = [round(float(x), 6) for x in v] if isinstance(v, tuple) else round(float(v), 6)
@@ -265,6 +273,51 @@ def draw_fit_tables(vocab: Vocabulary, rng: RNG) -> tuple[FitTable, ...]:
         values = values * (sd / spread) if spread > 0 else values
         out.append(FitTable(rows, cols, tuple(tuple(float(x) for x in row) for row in values)))
     return tuple(out)
+
+
+def drift_params(
+    profile: LeadScoringProfile, vocab: Vocabulary, early: tuple[FitTable, ...], rng: RNG
+) -> dict[str, Any]:
+    """The engine fields of the tier's drift over the acquisition window (none without one).
+
+    Between the window's ``drift_window`` fractions the ideal customer profile moves from the
+    world's fit tables ``fit_drift`` of the way to a second, independent draw (a product
+    change: other industries and sizes now fit), and market conditions move from one industry
+    main effect to another, partly reversed (the industries that bought early cool off).
+    Both are per-lead inputs to the hazards by creation day, so calibration sees them too.
+    """
+    start, end = profile.drift_window
+    if end <= start or (profile.fit_drift <= 0 and profile.market_spread <= 0):
+        return {}
+    cal = vocab.calendar
+    span = float(cal.end_day - cal.start_day)
+    out: dict[str, Any] = {"drift_days": (cal.start_day + start * span, cal.start_day + end * span)}
+    if profile.fit_drift > 0:
+        late = draw_fit_tables(vocab, rng.child("drift"))
+        f = profile.fit_drift
+        out["fit_tables_late"] = tuple(
+            FitTable(
+                a.rows,
+                a.columns,
+                tuple(
+                    tuple((1 - f) * x + f * y for x, y in zip(ra, rb, strict=True))
+                    for ra, rb in zip(a.values, b.values, strict=True)
+                ),
+            )
+            for a, b in zip(early, late, strict=True)
+        )
+    if profile.market_spread > 0:
+        g = rng.generator("drift:market")
+        k = len(vocab.industries)
+        a, b = g.normal(0.0, 1.0, k), g.normal(0.0, 1.0, k)
+        a = a - a.mean()
+        b = b - b.mean()
+        b = b - (a @ b) / (a @ a) * a
+        a, b = a / a.std(), b / b.std()
+        m = profile.market_spread
+        out["market_early"] = tuple(float(x) for x in m * a)
+        out["market_late"] = tuple(float(x) for x in m * (-0.5 * a + np.sqrt(0.75) * b))
+    return out
 
 
 def engine_params(
@@ -357,6 +410,7 @@ class StructuralModel:
         demo = np.mean([values[i] for i in demo_ids], axis=0) if demo_ids else mean_of("lead_state")
         habit = rng.generator("habit").normal(0.0, self.habit_sd, n) if self.habit_sd > 0 else zero
         return Drivers(
+            merit=self.merit(values),
             engagement=mean_of("engagement_state"),
             intent=mean_of("observable_feature_source"),
             lead_state=mean_of("lead_state"),
@@ -365,6 +419,15 @@ class StructuralModel:
             outcome=values[OUTCOME],
             habit=habit,
         )
+
+    def merit(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The deal's merit: the outcome without its deal luck, on a unit scale. What a rep can
+        tell from talking to the buyer (activity outcomes), whatever the tier's deal noise."""
+        eq = next(e for e in self.equations if e.node_id == OUTCOME)
+        n = values[OUTCOME].size
+        luck = eq.exo_scale if eq.exogenous == "noise" else 0.0
+        sd = float(np.sqrt(max(eq.scale**2 - luck**2, 1e-6 * eq.scale**2)))
+        return np.asarray(np.broadcast_to((eq.parent_term(values) - eq.centre) / sd, (n,)), dtype=np.float64)
 
     def _exogenous(self, eq: NodeEquation, pop: Population, rng: RNG) -> np.ndarray:
         n = pop.leads.contact.size

@@ -134,6 +134,12 @@ class LeadScoringProfile:
     up to how many days (patchy records: the opportunity row and the snapshot see the logged
     day, the funnel the real one), ``acv_medians`` /
     ``acv_sigma`` the lognormal deal size per employee band (heavy-tailed, no cap).
+
+    Drift over the acquisition window: between its ``drift_window`` fractions [start, end]
+    the ideal customer profile moves ``fit_drift`` of the way from the world's fit tables to a
+    second draw, and an industry market effect of spread ``market_spread`` (log-hazard sd)
+    moves from one draw to another, partly reversed; a lead's hazards use the mechanisms of
+    its creation day, so the next cohort is harder to score than a random split suggests.
     """
 
     signal_strength: float
@@ -156,6 +162,9 @@ class LeadScoringProfile:
     acv_medians: tuple[float, ...] | None = None
     acv_sigma: float = 0.7
     glitch_size: tuple[int, ...] = (2, 6)
+    drift_window: tuple[float, ...] = (0.0, 0.0)
+    fit_drift: float = 0.0
+    market_spread: float = 0.0
 
     def check(self) -> None:
         if not 0.0 < self.signal_strength <= 1.0:
@@ -223,6 +232,20 @@ class LeadScoringProfile:
             raise InvalidConfigError(
                 f"glitch_size must be [low, high] with 1 <= low <= high <= 20, got {list(size)}",
                 key="glitch_size",
+            )
+        window = self.drift_window
+        if len(window) != 2 or not 0.0 <= window[0] <= window[1] <= 1.0:
+            raise InvalidConfigError(
+                f"drift_window must be [start, end] with 0 <= start <= end <= 1, got {list(window)}",
+                key="drift_window",
+            )
+        if not 0.0 <= self.fit_drift <= 1.0:
+            raise InvalidConfigError(
+                f"fit_drift must be within [0, 1], got {self.fit_drift}", key="fit_drift"
+            )
+        if not 0.0 <= self.market_spread <= 3.0:
+            raise InvalidConfigError(
+                f"market_spread must be within [0, 3], got {self.market_spread}", key="market_spread"
             )
         self.category_shifts  # noqa: B018 - parses and validates the mapping
 

@@ -22,6 +22,7 @@ from leadforge_leadscoring.engine import (
     States,
     commercial_fit,
     draw_acv,
+    drift_share,
     emit,
     follow_up,
     hazards,
@@ -114,8 +115,9 @@ class LeadScoringWorld:
         engine = self.mechanisms.engine
         codes = pop.lead_codes()
         acv = draw_acv(codes["employee_band"], engine, rng)
-        commercial = commercial_fit(codes, acv, engine)
-        lift = source_lift(codes, engine)
+        share = drift_share(pop.leads.created_day, engine)
+        commercial = commercial_fit(codes, acv, engine, share)
+        lift = source_lift(codes, engine, share)
         base = hazards(drivers, engine, commercial, lift)
         policy = self.policy
         h = follow_up(base, policy.follow_up_speed)
