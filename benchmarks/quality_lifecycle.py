@@ -49,6 +49,8 @@ RECIPE = "b2b_saas_ltv_v1"
 SEEDS = (42, 43, 44, 45, 46)
 TIERS = ("intro", "intermediate", "advanced")
 IDS = ("customer_id", "account_id")
+#: The task rows' cohort date: the out-of-time split's time column, not a feature.
+TIME = ("customer_start_at",)
 TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
 WINDOWS = (90, 365, 730)
 OBSERVATION = pd.Timestamp("2025-01-27")
@@ -71,7 +73,7 @@ def _table(bundle: Path, name: str) -> pd.DataFrame:
 
 def design(frame: pd.DataFrame, label: str, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every column but ids, the label and ``drop``; strings one-hot encoded."""
-    x = frame.drop(columns=[*IDS, label, *drop])
+    x = frame.drop(columns=[*IDS, label, *drop, *(c for c in TIME if c in frame)])
     strings = [c for c in x.columns if x[c].dtype == "string"]
     return pd.get_dummies(x, columns=strings, dummy_na=True, dtype=float).astype("float64")
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 from leadforge.config import GenerationConfig
 from leadforge.narrative import Narrative
 from leadforge.plugins import get_host
@@ -24,7 +25,7 @@ from leadforge_lifecycle.calibration import Calibration, calibrate
 from leadforge_lifecycle.engine import Trajectories, simulate
 from leadforge_lifecycle.families import FAMILIES, FAMILY_NAMES, RetentionMotif
 from leadforge_lifecycle.hazards import Propensities
-from leadforge_lifecycle.health import HealthHistory, simulate_health
+from leadforge_lifecycle.health import HealthHistory, offboarded, simulate_health
 from leadforge_lifecycle.mechanism import Mechanism
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
 from leadforge_lifecycle.population import (
@@ -94,7 +95,7 @@ class LifecycleWorld:
     def simulate(self, k: int) -> Shard:
         block = self.customers(k)
         streams = self.rng.shard(k)
-        p = Propensities.of(self.mechanism, block.effective)
+        p = Propensities.of(self.mechanism, block.effective, block.cohort(self.calendar.acquisition_days))
         last = self.calendar.last_week(block.days_to_observation)
         health = simulate_health(
             p,
@@ -116,6 +117,8 @@ class LifecycleWorld:
             last,
             streams.generator("engine"),
         )
+        cutoff_week = np.maximum(block.days_to_observation, self.calendar.early_anchor_days) // 7
+        health = offboarded(health, trajectories.churn_week, cutoff_week)
         return Shard(block, health, trajectories)
 
     def shards(self) -> Iterator[Shard]:
@@ -160,15 +163,7 @@ def build(config: GenerationConfig, narrative: Narrative, rng: RNG) -> Lifecycle
     assert isinstance(profile, LifecycleProfile)
     motif = pick_family(params, rng)
     calibration = calibrate(motif.name, profile)
-    mechanism = Mechanism.build(
-        motif,
-        profile.signal_strength,
-        calibration.multipliers,
-        midterm_churn_scale=profile.midterm_churn_scale,
-        renewal_churn_boost=profile.renewal_churn_boost,
-        sentiment_sd=profile.sentiment_sd,
-        detractor_renewal_lift=profile.detractor_renewal_lift,
-    )
+    mechanism = Mechanism.for_profile(motif, profile, calibration.multipliers)
     accounts = draw_accounts(
         n_accounts(params.n_customers),
         motif,
