@@ -10,10 +10,11 @@ depth of the episode (``distress``) raises the churn hazard once it is deep enou
 :mod:`leadforge_lifecycle.hazards`).
 
 Telemetry records active users, depth and NPS with tier-dependent measurement noise; tickets
-are recorded as they happen. In the week a customer leaves, its recorded feature depth drops
-to :data:`OFFBOARDING_DEPTH` of its value (users export and stop working in the product). Health does not depend on billing, expansions or churn (a churned
+are recorded as they happen. Health does not depend on billing, expansions or churn (a churned
 customer's rows are simply cut at its churn week), so the whole history of a shard is
-generated at once, column-wise, before the weekly billing/churn loop runs.
+generated at once, column-wise, before the weekly billing/churn loop runs; afterwards
+:func:`offboarded` marks each leaver's last week, whose recorded feature depth drops to
+:data:`OFFBOARDING_DEPTH` of its value (users export and stop working in the product).
 """
 
 from __future__ import annotations

@@ -129,7 +129,9 @@ class Mechanism:
         )
 
     @classmethod
-    def for_profile(cls, motif: RetentionMotif, profile: LifecycleProfile, multipliers: Multipliers) -> Mechanism:
+    def for_profile(
+        cls, motif: RetentionMotif, profile: LifecycleProfile, multipliers: Multipliers
+    ) -> Mechanism:
         """The mechanism a difficulty tier runs (the world and its calibration build the same one)."""
         return cls.build(
             motif,
@@ -247,7 +249,9 @@ class Mechanism:
                     "depth_effect_drift": self.depth_effect_drift,
                     "first_cohort_churn_factor": round(math.exp(-0.5 * self.churn_drift), 6),
                     "last_cohort_churn_factor": round(math.exp(0.5 * self.churn_drift), 6),
-                    "first_cohort_depth_slope_factor": round(max(1.0 - 0.5 * self.depth_effect_drift, 0.0), 6),
+                    "first_cohort_depth_slope_factor": round(
+                        max(1.0 - 0.5 * self.depth_effect_drift, 0.0), 6
+                    ),
                     "last_cohort_depth_slope_factor": round(max(1.0 + 0.5 * self.depth_effect_drift, 0.0), 6),
                 },
                 "renewal_churn_boost": round(self.renewal_churn_boost * self.multipliers.renewal, 6),

@@ -7,7 +7,8 @@ matrices and sorted events up to week ``T`` — never a later row — except the
 traps: ``mrr_change_full_period`` reads the MRR 90 days after the cutoff (zero once the customer
 has left) and ``last_health_signal_post_obs`` the depth recorded in the customer's last week
 (its offboarding week if it left). ``customer_start_at`` dates the customer's cohort (the
-task's time column, for the out-of-time split). A customer is in the cohort iff it has not churned by the cutoff (``churn_at > c``).
+task's time column, for the out-of-time split). A customer is in the cohort iff it has not
+churned by the cutoff (``churn_at > c``).
 """
 
 from __future__ import annotations
