@@ -187,8 +187,9 @@ def _lessons(
         for s in ("train", "valid", "test")
     }
     train, test = split["train"], split["test"]
-    honest = [c for c in train.columns if c not in traps and c != key]
-    full = [c for c in train.columns if c != key]
+    not_features = {key, tm.get("out_of_time", {}).get("column")}
+    honest = [c for c in train.columns if c not in traps and c not in not_features]
+    full = [c for c in train.columns if c not in not_features]
     nan = math.nan
 
     def gain(model: str) -> float:

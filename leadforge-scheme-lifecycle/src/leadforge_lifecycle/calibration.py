@@ -20,7 +20,7 @@ import numpy as np
 from leadforge.rng import RNG
 
 from leadforge_lifecycle import rates
-from leadforge_lifecycle.calendar import DEFAULT_OBSERVATION
+from leadforge_lifecycle.calendar import ACQUISITION_DAYS, DEFAULT_OBSERVATION
 from leadforge_lifecycle.engine import simulate
 from leadforge_lifecycle.families import FAMILIES, RetentionMotif
 from leadforge_lifecycle.hazards import Propensities
@@ -104,7 +104,7 @@ class _Cohort:
         """The cohort's health for one onset multiplier (the only multiplier health depends on)."""
         mech = self.mech.with_multipliers(Multipliers(1.0, disengagement, 1.0))
         b = self.block
-        p = Propensities.of(mech, b.effective)
+        p = Propensities.of(mech, b.effective, b.cohort(ACQUISITION_DAYS))
         g = self.rng.generator("health")
         return simulate_health(
             p,
@@ -122,7 +122,7 @@ class _Cohort:
         b = self.block
         health = self.health(k.disengagement)
         g = self.rng.generator("engine")
-        p = Propensities.of(mech, b.effective)
+        p = Propensities.of(mech, b.effective, b.cohort(ACQUISITION_DAYS))
         start = b.start_days(DEFAULT_OBSERVATION)
         t = simulate(mech, p, health, b.initial_mrr, b.initial_plan, b.term_months, start, self.last_week, g)
         return rates.of_trajectories(t, health.active_users)
@@ -134,17 +134,7 @@ def calibrate(motif_name: str, profile: LifecycleProfile) -> Calibration:
     motif = FAMILIES[motif_name]
     targets = Targets.of(motif, profile)
     neutral = Multipliers(1.0, 1.0, 1.0)
-    cohort = _Cohort(
-        Mechanism.build(
-            motif,
-            profile.signal_strength,
-            neutral,
-            midterm_churn_scale=profile.midterm_churn_scale,
-            renewal_churn_boost=profile.renewal_churn_boost,
-            sentiment_sd=profile.sentiment_sd,
-            detractor_renewal_lift=profile.detractor_renewal_lift,
-        )
-    )
+    cohort = _Cohort(Mechanism.for_profile(motif, profile, neutral))
     k = _solve_onset(cohort, neutral, targets)
     if targets.term_end_share is not None:
         k = _solve_renewal(cohort, k, targets, targets.term_end_share)

@@ -186,12 +186,17 @@ def _traps() -> list[str]:
     return [
         "## Leakage traps",
         "",
-        "- `mrr_change_full_period` uses the MRR at the end of the churn window (180 days after the "
-        "cutoff, or the last MRR before an earlier churn), so it carries expansions and contractions "
-        "that happen after the cutoff; use `mrr_change_at_snapshot`.",
+        "- `mrr_change_full_period` uses the MRR 90 days after the cutoff (zero once the customer has "
+        "left), so it carries the expansions, contractions and early churn that happen after the "
+        "cutoff: an early leaver shows its whole MRR lost; use `mrr_change_at_snapshot`.",
         "- `last_health_signal_post_obs` is the feature depth of the customer's last health signal ever "
-        "recorded (its churn week or the end of the simulation) — a post-cutoff reading posing as a "
-        "current value.",
+        "recorded (its churn week, when a leaver's users stop working in the product, or the end of "
+        "the simulation) — a post-cutoff reading posing as a current value.",
+        "",
+        "The section *Lessons in this bundle* measures what they add. The world also drifts across "
+        "signup cohorts (later cohorts churn differently), so a model validated on a random split "
+        "overrates its score on the next cohort: `task_manifest.json` offers the out-of-time split "
+        "by `customer_start_at`.",
         "",
         "Both are flagged `leakage_risk` in `feature_dictionary.csv`; a model that uses them will not "
         "reproduce its score in production.",

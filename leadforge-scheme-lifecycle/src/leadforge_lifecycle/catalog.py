@@ -65,6 +65,14 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "Owning account identifier (join key, not a feature).",
         distort=False,
     ),
+    _f(
+        "customer_start_at",
+        "date",
+        "customer_meta",
+        "Day the customer signed (its cohort): the time column of the out-of-time split, not a "
+        "feature (tenure_weeks carries its age).",
+        distort=False,
+    ),
     _f("industry", "string", "account", "Industry of the owning account."),
     _f("region", "string", "account", "Region of the owning account."),
     _f("employee_band", "string", "account", "Employee-count band of the owning account."),
@@ -192,9 +200,9 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "mrr_change_full_period",
         "Int64",
         "subscription",
-        "LEAKAGE TRAP: MRR at the end of the churn window (180 days after the cutoff, or the last "
-        "MRR before an earlier churn) − initial MRR; includes changes after the cutoff. Use "
-        "mrr_change_at_snapshot instead.",
+        "LEAKAGE TRAP: MRR 90 days after the cutoff (zero if the customer has left by then) − "
+        "initial MRR; includes changes after the cutoff, so an early leaver shows its whole MRR "
+        "lost. Use mrr_change_at_snapshot instead.",
         leakage_risk=True,
     ),
     _f(
@@ -202,8 +210,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "Float64",
         "health",
         "LEAKAGE TRAP: feature-depth score of the customer's last health signal ever recorded "
-        "(its churn week, or the end of the simulation) — a reading from after the cutoff "
-        "posing as a current value.",
+        "(its churn week, when a leaver's users stop working in the product, or the end of the "
+        "simulation) — a reading from after the cutoff posing as a current value.",
         leakage_risk=True,
     ),
     _f(
@@ -356,6 +364,7 @@ def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> 
             label_window_days=CHURN_WINDOW_DAYS,
             primary_table="customers",
             key_column="customer_id",
+            time_column="customer_start_at",
             description=(
                 f"Predict whether the customer churns within {CHURN_WINDOW_DAYS} days after {regime.anchor}; "
                 "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
@@ -373,6 +382,7 @@ def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> 
                 label_window_days=window,
                 primary_table="customers",
                 key_column="customer_id",
+                time_column="customer_start_at",
                 description=(
                     f"Predict {label}: gross revenue collected from invoices issued in the {window} days "
                     f"after {regime.anchor} (paid or later recovered; failed and written-off invoices "

@@ -30,6 +30,13 @@ The weekly churn hazard is a background part plus a health part:
 * ``μ`` — the tier's ``midterm_churn_scale``: mid-term exits (bankruptcy, acquisition, a
   contract bought out) are rare; most mid-term loss is non-payment (dunning write-offs);
 * ``m`` — the tier's calibrated churn pressure (see :mod:`leadforge_lifecycle.calibration`).
+
+The world drifts across the acquisition window (the tier's ``churn_drift`` and
+``depth_effect_drift``): with ``c`` a customer's place in the window (0 = first cohort, 1 =
+last), ``base`` carries ``exp(churn_drift · (c − 0.5))`` (a product change raising or lowering
+the churn of later cohorts) and ``β`` carries ``max(0, 1 + depth_effect_drift · (c − 0.5))``
+(shallow usage mattering more or less for later cohorts). Both are per-customer constants of
+:class:`Propensities`, so the engine and its calibration run the same drifted hazards.
 """
 
 from __future__ import annotations
@@ -82,12 +89,19 @@ class Propensities:
     dunning_weeks: int
     disengagement_onset: np.ndarray
     disengagement_recovery: np.ndarray
+    depth_slope: np.ndarray | float = 0.0
 
     @classmethod
-    def of(cls, mech: Mechanism, latents: Latents) -> Propensities:
+    def of(cls, mech: Mechanism, latents: Latents, cohort: np.ndarray | None = None) -> Propensities:
+        """``cohort`` (each customer's place in the acquisition window, 0…1) applies the tier's
+        drift across cohorts (:meth:`Mechanism.cohort_drift`); ``None`` runs the undrifted world."""
         m, s, k = mech.motif, mech.latent_scale, mech.multipliers
+        churn_drift, depth_drift = mech.cohort_drift(cohort)
         return cls(
-            churn=m.churn.base_weekly_rate * k.churn * latent_multiplier(m.churn.latent_weights, latents, s),
+            churn=m.churn.base_weekly_rate
+            * k.churn
+            * churn_drift
+            * latent_multiplier(m.churn.latent_weights, latents, s),
             renewal_factor=m.churn.renewal_hazard_multiplier
             * latent_multiplier(m.churn.renewal_latent_weights, latents, mech.renewal_latent_scale),
             expansion=m.expansion.base_weekly_rate
@@ -113,6 +127,7 @@ class Propensities:
                 * latent_multiplier(m.disengagement.recovery_latent_weights, latents, s),
                 PROBABILITY_CAP,
             ),
+            depth_slope=mech.depth_churn_slope * depth_drift,
         )
 
 
@@ -131,7 +146,7 @@ def churn_probability(
     """This week's churn probability (see the module docstring for the formula); ``scale`` is a
     policy's factor on the hazard (a price change), applied before the cap."""
     background = p.churn * onboarding_multiplier(week) * (1.0 + mech.ticket_churn_lift * tickets_4w)
-    background = background * np.exp(mech.depth_churn_slope * (DEPTH_REFERENCE - depth_level))
+    background = background * np.exp(p.depth_slope * (DEPTH_REFERENCE - depth_level))
     background = np.where(dunning, background * (1.0 + mech.dunning_churn_lift), background)
     strain = np.clip((distress - STRAIN_ONSET) / (1.0 - STRAIN_ONSET), 0.0, 1.0)
     prob = background + mech.health_hazard * strain**3

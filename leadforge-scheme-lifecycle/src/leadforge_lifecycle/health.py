@@ -12,12 +12,14 @@ depth of the episode (``distress``) raises the churn hazard once it is deep enou
 Telemetry records active users, depth and NPS with tier-dependent measurement noise; tickets
 are recorded as they happen. Health does not depend on billing, expansions or churn (a churned
 customer's rows are simply cut at its churn week), so the whole history of a shard is
-generated at once, column-wise, before the weekly billing/churn loop runs.
+generated at once, column-wise, before the weekly billing/churn loop runs; afterwards
+:func:`offboarded` marks each leaver's last week, whose recorded feature depth drops to
+:data:`OFFBOARDING_DEPTH` of its value (users export and stop working in the product).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +48,9 @@ NPS_BASE = 0.50
 #: A customer whose true view (traits and sentiment, before a slump or survey noise) is below this
 #: is a detractor at heart; the renewal decision reads it (``detractor_renewal_lift``).
 DETRACTOR_VIEW = 6.5
+#: Share of its feature depth a leaving customer still records in the week it leaves (its users
+#: export their data and stop working in the product).
+OFFBOARDING_DEPTH = 0.3
 
 
 @dataclass(frozen=True)
@@ -202,3 +207,19 @@ def _trailing_mean(x: np.ndarray, weeks: int) -> np.ndarray:
     lagged = np.zeros_like(csum)
     lagged[:, weeks:] = csum[:, :-weeks]
     return np.asarray((csum - lagged) / weeks)
+
+
+def offboarded(health: HealthHistory, churn_week: np.ndarray, after_week: np.ndarray) -> HealthHistory:
+    """The recorded history with each leaver's churn week showing its offboarding.
+
+    Only churn weeks later than ``after_week`` (the customer's latest snapshot cutoff week) are
+    touched, so no cutoff-bounded feature ever reads an offboarding week: it is information from
+    after the cutoff, which the ``last_health_signal_post_obs`` trap carries. The engine never
+    reads recorded depth, so nothing it decided changes.
+    """
+    who = np.flatnonzero((churn_week >= 0) & (churn_week > after_week))
+    if not who.size:
+        return health
+    depth = health.depth.copy()
+    depth[who, churn_week[who]] = np.round(depth[who, churn_week[who]] * OFFBOARDING_DEPTH, 4)
+    return replace(health, depth=depth)

@@ -8,10 +8,14 @@ disengagement and expansion pressure so the tier's target rates are met.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from leadforge_lifecycle.families import RetentionMotif
+from leadforge_lifecycle.params import LifecycleProfile
 
 #: Churn lift per weekly support ticket over the last four weeks, at full signal strength.
 TICKET_CHURN_LIFT = 0.10
@@ -43,9 +47,17 @@ class Telemetry:
     nps_sd: float
 
     @classmethod
-    def for_signal(cls, signal_strength: float) -> Telemetry:
+    def for_signal(cls, signal_strength: float, scale: float = 1.0) -> Telemetry:
+        """Noise that grows as the signal weakens; ``scale`` (the tier's ``telemetry_noise``)
+        multiplies the noise of the feature-depth and NPS recordings, which the tables and the
+        snapshot share, so both blur together. Active-user counts keep their noise: the
+        still-active share the tier is calibrated on is read from them."""
         weak = 1.0 - signal_strength
-        return cls(active_users_sd=0.05 + 0.20 * weak, depth_sd=0.03 + 0.16 * weak, nps_sd=0.8 + 0.6 * weak)
+        return cls(
+            active_users_sd=0.05 + 0.20 * weak,
+            depth_sd=(0.03 + 0.16 * weak) * scale,
+            nps_sd=(0.8 + 0.6 * weak) * scale,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,8 @@ class Mechanism:
     renewal_churn_boost: float = 1.0
     sentiment_sd: float = 0.0
     detractor_renewal_lift: float = 1.0
+    churn_drift: float = 0.0
+    depth_effect_drift: float = 0.0
 
     @classmethod
     def build(
@@ -94,11 +108,14 @@ class Mechanism:
         renewal_churn_boost: float = 1.0,
         sentiment_sd: float = 0.0,
         detractor_renewal_lift: float = 1.0,
+        churn_drift: float = 0.0,
+        depth_effect_drift: float = 0.0,
+        telemetry_noise: float = 1.0,
     ) -> Mechanism:
         return cls(
             motif,
             signal_strength,
-            Telemetry.for_signal(signal_strength),
+            Telemetry.for_signal(signal_strength, telemetry_noise),
             multipliers,
             ticket_churn_lift=TICKET_CHURN_LIFT * signal_strength,
             health_hazard=HEALTH_HAZARD * signal_strength**2,
@@ -107,7 +124,41 @@ class Mechanism:
             renewal_churn_boost=renewal_churn_boost,
             sentiment_sd=sentiment_sd,
             detractor_renewal_lift=detractor_renewal_lift,
+            churn_drift=churn_drift,
+            depth_effect_drift=depth_effect_drift,
         )
+
+    @classmethod
+    def for_profile(
+        cls, motif: RetentionMotif, profile: LifecycleProfile, multipliers: Multipliers
+    ) -> Mechanism:
+        """The mechanism a difficulty tier runs (the world and its calibration build the same one)."""
+        return cls.build(
+            motif,
+            profile.signal_strength,
+            multipliers,
+            midterm_churn_scale=profile.midterm_churn_scale,
+            renewal_churn_boost=profile.renewal_churn_boost,
+            sentiment_sd=profile.sentiment_sd,
+            detractor_renewal_lift=profile.detractor_renewal_lift,
+            churn_drift=profile.churn_drift,
+            depth_effect_drift=profile.depth_effect_drift,
+            telemetry_noise=profile.telemetry_noise,
+        )
+
+    def cohort_drift(self, cohort: np.ndarray | None) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Per-customer factors on the background churn and the usage-depth slope, by cohort.
+
+        ``cohort`` is each customer's place in the acquisition window (0 = its first day, 1 = its
+        last): the world drifts linearly across it, centred on the middle cohort so the tier's
+        calibrated rates hold on average. ``None`` (or no drift) gives 1.
+        """
+        if cohort is None:
+            return 1.0, 1.0
+        c = np.asarray(cohort, dtype=np.float64) - 0.5
+        churn = np.exp(self.churn_drift * c) if self.churn_drift else 1.0
+        depth = np.maximum(1.0 + self.depth_effect_drift * c, 0.0) if self.depth_effect_drift else 1.0
+        return churn, depth
 
     @property
     def first_failure_recovery(self) -> float:
@@ -193,6 +244,16 @@ class Mechanism:
                 "midterm_churn_scale": self.midterm_churn_scale,
                 "sentiment_sd": self.sentiment_sd,
                 "detractor_renewal_lift": self.detractor_renewal_lift,
+                "cohort_drift": {
+                    "churn_drift": self.churn_drift,
+                    "depth_effect_drift": self.depth_effect_drift,
+                    "first_cohort_churn_factor": round(math.exp(-0.5 * self.churn_drift), 6),
+                    "last_cohort_churn_factor": round(math.exp(0.5 * self.churn_drift), 6),
+                    "first_cohort_depth_slope_factor": round(
+                        max(1.0 - 0.5 * self.depth_effect_drift, 0.0), 6
+                    ),
+                    "last_cohort_depth_slope_factor": round(max(1.0 + 0.5 * self.depth_effect_drift, 0.0), 6),
+                },
                 "renewal_churn_boost": round(self.renewal_churn_boost * self.multipliers.renewal, 6),
                 "telemetry_noise": {
                     "active_users_sd": self.telemetry.active_users_sd,

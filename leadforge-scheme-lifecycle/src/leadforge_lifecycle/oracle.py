@@ -71,7 +71,7 @@ class Futures:
 
 
 def _rows(p: Propensities, idx: np.ndarray) -> Propensities:
-    arrays = {f.name: getattr(p, f.name)[idx] for f in fields(p) if f.name != "dunning_weeks"}
+    arrays = {f.name: getattr(p, f.name)[idx] for f in fields(p) if np.ndim(getattr(p, f.name))}
     return replace(p, **arrays)
 
 
@@ -97,7 +97,7 @@ def futures(
     dd = d[c]
     b, h, t = shard.customers, shard.health, shard.trajectories
     st = t.anchors[regime.name]
-    p = _rows(Propensities.of(mech, b.effective), cust)
+    p = _rows(world.propensities(b), cust)
     pol = None if policy is None else policy.take(cust)
     base_dunning = p.dunning_weeks
 

@@ -88,6 +88,9 @@ class LifecycleProfile:
     term_end_share: float | None = None
     sentiment_sd: float = 0.0
     detractor_renewal_lift: float = 1.0
+    churn_drift: float = 0.0
+    depth_effect_drift: float = 0.0
+    telemetry_noise: float = 1.0
     description: str = ""
 
     def check(self) -> None:
@@ -114,6 +117,12 @@ class LifecycleProfile:
             raise InvalidConfigError(
                 "detractor_renewal_lift must be within [1, 20]", key="detractor_renewal_lift"
             )
+        if not -2.0 <= self.churn_drift <= 2.0:
+            raise InvalidConfigError("churn_drift must be within [-2, 2]", key="churn_drift")
+        if not -2.0 <= self.depth_effect_drift <= 2.0:
+            raise InvalidConfigError("depth_effect_drift must be within [-2, 2]", key="depth_effect_drift")
+        if not 0.5 <= self.telemetry_noise <= 4.0:
+            raise InvalidConfigError("telemetry_noise must be within [0.5, 4]", key="telemetry_noise")
         if not 0.0 <= self.signal_strength <= 1.0:
             raise InvalidConfigError("signal_strength must be within [0, 1]", key="signal_strength")
         for key in ("noise_scale", "missing_rate", "outlier_rate"):

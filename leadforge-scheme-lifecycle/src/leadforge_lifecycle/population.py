@@ -150,6 +150,11 @@ class CustomerBlock:
         """Each customer's start as days since 1970-01-01."""
         return np.asarray(epoch_day(observation) - self.days_to_observation, dtype=np.int64)
 
+    def cohort(self, window_days: int) -> np.ndarray:
+        """Each customer's place in an acquisition window of ``window_days``: 0 for a start on its
+        first day, → 1 for a start the day before the observation date (the drift's clock)."""
+        return np.asarray(np.clip(1.0 - self.days_to_observation / max(window_days, 1), 0.0, 1.0))
+
     @property
     def numbers(self) -> np.ndarray:
         """1-based global customer numbers (the counters of their ids)."""

@@ -4,17 +4,22 @@ A cutoff is a day offset ``d`` from each customer's start: ``observation − sta
 calendar regime, ``7 · early_tenure_weeks`` in the early regime. Rows dated on or before the
 cutoff are exactly the tenure weeks ``w ≤ T = d // 7``, so every feature reads the shard's
 matrices and sorted events up to week ``T`` — never a later row — except the two documented
-traps. A customer is in the cohort iff it has not churned by the cutoff (``churn_at > c``).
+traps: ``mrr_change_full_period`` reads the MRR 90 days after the cutoff (zero once the customer
+has left) and ``last_health_signal_post_obs`` the depth recorded in the customer's last week
+(its offboarding week if it left). ``customer_start_at`` dates the customer's cohort (the
+task's time column, for the out-of-time split). A customer is in the cohort iff it has not
+churned by the cutoff (``churn_at > c``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from leadforge.calendar import date_array
 from leadforge.columns import category_array, id_array
 from leadforge.schema import masked
 
-from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS, Calendar
+from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS, Calendar, epoch_day
 from leadforge_lifecycle.catalog import CHURN_TARGET, EARLY, REVENUE_TARGETS, SNAPSHOT_SCHEMA, Regime
 from leadforge_lifecycle.engine import (
     CONTRACTION,
@@ -31,6 +36,10 @@ from leadforge_lifecycle.population import EMPLOYEE_BANDS, PLANS, REVENUE_BANDS,
 from leadforge_lifecycle.world import Shard
 
 HEALTH_WINDOW_WEEKS = 12
+#: The ``mrr_change_full_period`` trap reads the MRR this many days after the cutoff (zero once
+#: the customer has left): half the churn window, so it tells on the early leavers without
+#: being the label.
+TRAP_HORIZON_DAYS = 90
 
 
 def cutoff_days(shard: Shard, calendar: Calendar, regime: Regime) -> np.ndarray:
@@ -89,7 +98,13 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
     failures = _Before(ev, ev.kind == FAILURE, span, who, d)
     initial_mrr = b.initial_mrr[who]
     current_mrr = mrr_moves.latest(ev.mrr_after, initial_mrr)
-    window_end_mrr = _Before(ev, moves, span, who, d + CHURN_WINDOW_DAYS).latest(ev.mrr_after, initial_mrr)
+    trap_end = d + TRAP_HORIZON_DAYS
+    churn_day = t.churn_day[who]
+    trap_end_mrr = np.where(
+        (churn_day >= 0) & (churn_day <= trap_end),
+        0,
+        _Before(ev, moves, span, who, trap_end).latest(ev.mrr_after, initial_mrr),
+    )
     current_plan = mrr_moves.latest(ev.plan_after.astype(np.int64), b.initial_plan[who].astype(np.int64))
     failure_day = failures.latest(ev.day, np.zeros_like(d))
     next_end = t.term_end_day[who, np.count_nonzero(t.term_end_day[who] <= d[:, None], axis=1)]
@@ -98,12 +113,12 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
     acct = b.account[who]
     last_depth = h.depth[who, t.last_week[who]]
     ltv = _forward_revenue(shard, who, d)
-    churn_day = t.churn_day[who]
     churned_180 = (churn_day >= 0) & (churn_day <= d + CHURN_WINDOW_DAYS)
 
     columns: dict[str, object] = {
         "customer_id": id_array("cust", b.numbers[who]),
         "account_id": id_array("acct", acct + 1),
+        "customer_start_at": date_array(epoch_day(calendar.observation_date) - b.days_to_observation[who]),
         "industry": category_array(accounts.industries, accounts.industry[acct]),
         "region": category_array(accounts.regions, accounts.region[acct]),
         "employee_band": category_array(EMPLOYEE_BANDS, accounts.employee_band[acct]),
@@ -122,7 +137,7 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
         "weeks_since_last_payment_failure": masked((d - failure_day) // 7, failures.count == 0),
         "current_plan": category_array(PLANS, current_plan),
         "downgrade_count": contractions.count,
-        "mrr_change_full_period": window_end_mrr - initial_mrr,
+        "mrr_change_full_period": trap_end_mrr - initial_mrr,
         "last_health_signal_post_obs": last_depth,
         **{label: ltv[w] for w, label in zip(FORWARD_WINDOWS_DAYS, REVENUE_TARGETS, strict=True)},
         CHURN_TARGET: churned_180,

@@ -25,7 +25,7 @@ from leadforge_lifecycle.calibration import Calibration, calibrate
 from leadforge_lifecycle.engine import Trajectories, simulate
 from leadforge_lifecycle.families import FAMILIES, FAMILY_NAMES, RetentionMotif
 from leadforge_lifecycle.hazards import Propensities
-from leadforge_lifecycle.health import HealthHistory, simulate_health
+from leadforge_lifecycle.health import HealthHistory, offboarded, simulate_health
 from leadforge_lifecycle.interventions import Policy, block_policy, treated
 from leadforge_lifecycle.mechanism import Mechanism
 from leadforge_lifecycle.params import LifecycleParams, LifecycleProfile
@@ -121,6 +121,10 @@ class LifecycleWorld:
             "early": np.full(len(block), self.calendar.early_anchor_days // 7, dtype=np.int64),
         }
 
+    def propensities(self, block: CustomerBlock) -> Propensities:
+        """The block's hazards, drifted by each customer's signup cohort (engine and oracle alike)."""
+        return Propensities.of(self.mechanism, block.effective, block.cohort(self.calendar.acquisition_days))
+
     def simulate(self, k: int, *, anchors: bool = False) -> Shard:
         """Shard ``k`` simulated under its policy; ``anchors`` records the regimes' anchor states
         (the oracle's starting points)."""
@@ -128,7 +132,7 @@ class LifecycleWorld:
         streams = self.rng.shard(k)
         treatment = self.treatment(block)
         policy = self.policy(block, treatment)
-        p = Propensities.of(self.mechanism, block.effective)
+        p = self.propensities(block)
         last = self.calendar.last_week(block.days_to_observation)
         health = simulate_health(
             p,
@@ -153,6 +157,8 @@ class LifecycleWorld:
             policy,
             self.anchor_weeks(block) if anchors else None,
         )
+        cutoff_week = np.maximum(block.days_to_observation, self.calendar.early_anchor_days) // 7
+        health = offboarded(health, trajectories.churn_week, cutoff_week)
         return Shard(block, health, trajectories, policy, treatment)
 
     def shards(self) -> Iterator[Shard]:
@@ -197,15 +203,7 @@ def build(config: GenerationConfig, narrative: Narrative, rng: RNG) -> Lifecycle
     assert isinstance(profile, LifecycleProfile)
     motif = pick_family(params, rng)
     calibration = calibrate(motif.name, profile)
-    mechanism = Mechanism.build(
-        motif,
-        profile.signal_strength,
-        calibration.multipliers,
-        midterm_churn_scale=profile.midterm_churn_scale,
-        renewal_churn_boost=profile.renewal_churn_boost,
-        sentiment_sd=profile.sentiment_sd,
-        detractor_renewal_lift=profile.detractor_renewal_lift,
-    )
+    mechanism = Mechanism.for_profile(motif, profile, calibration.multipliers)
     accounts = draw_accounts(
         n_accounts(params.n_customers),
         motif,
