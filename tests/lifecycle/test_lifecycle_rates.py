@@ -80,7 +80,9 @@ def test_tier_rates_seed_42(tier_bundles: dict[str, Path]) -> None:
     churn = [table_rates[t].first_year_churn for t in TIERS]
     expansion = [table_rates[t].expansion_rate for t in TIERS]
     still = [table_rates[t].still_active_share for t in TIERS]
-    assert churn == sorted(churn) and still == sorted(still)
+    # the bands overlap (tiers differ by signal, not by how often customers leave): only intro,
+    # whose churn announces itself and waits for renewal, must lose fewest customers
+    assert churn[0] < min(churn[1:]) and still == sorted(still)
     # intermediate and advanced share one expansion band, so only intro must expand more
     assert expansion[0] > max(expansion[1:]) and abs(expansion[1] - expansion[2]) < 0.02
 

@@ -34,6 +34,7 @@ class _Labelled:
         self.rows = rows
         self.y = y
         numbers = id_converter("lead")(rows.column("lead_id").combine_chunks())
+        self.numbers = numbers
         self._order = np.argsort(numbers, kind="stable")
         self._sorted = numbers[self._order]
 
@@ -92,7 +93,11 @@ def event_id_order(ctx: Context) -> Iterator[Finding]:
 
     Core numbers each shard's kept rows consecutively and the scheme groups a lead's rows, so
     a lead's ids form one run: its first id follows from the leads before it and the gap
-    count (span minus rows) is zero. Either tracking the label means the numbering leaks.
+    count (span minus rows) is zero. Either tracking the label means the numbering leaks. First
+    ids that rise with the lead numbers carry only the leads' own order, which
+    :func:`task_id_order` probes on every task row (a subset such as the leads with an early
+    opportunity would see the shards' chance differences in accounts, which the public account
+    join shows anyway).
     """
     data, contract = _labelled(ctx), ctx.manifest.contract
     if data is None or contract is None:
@@ -120,7 +125,11 @@ def event_id_order(ctx: Context) -> Iterator[Finding]:
         if has.all() or not has.any() or data.y[has].all() or not data.y[has].any():
             continue
         y, noise = data.y[has], 3.0 * probes.auc_noise(data.y[has])
-        for what, x in (("first", first[has]), ("gaps", last[has] - first[has] + 1 - count[has])):
+        by_lead = first[has][np.argsort(data.numbers[has], kind="stable")]
+        checks = [("gaps", last[has] - first[has] + 1 - count[has])]
+        if (np.diff(by_lead) < 0).any():
+            checks.insert(0, ("first", first[has]))
+        for what, x in checks:
             auc = probes.rank_auc(x, y)
             if abs(auc - 0.5) > max(probes.ID_MARGIN, noise):
                 yield Finding(
