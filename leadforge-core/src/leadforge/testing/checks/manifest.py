@@ -19,6 +19,7 @@ from leadforge.bundle.manifest import (
     ENVELOPE_KEYS,
     HEAD_KEYS,
     OPTIONAL_TAIL_KEYS,
+    OUT_OF_TIME,
     SCHEMA_VERSION,
     SPLITS,
     TAIL_KEYS,
@@ -181,8 +182,11 @@ def _task_manifest_problems(
     tm, problems = parse_task_manifest(raw, rel)
     for f in problems:
         yield f"{rel}: {f.message}"
-    if raw is not None and tuple(raw) != TASK_MANIFEST_KEYS:
-        yield f"{rel} must hold {list(TASK_MANIFEST_KEYS)} in this order, has {list(raw)}"
+    if raw is not None and tuple(raw) not in (TASK_MANIFEST_KEYS, (*TASK_MANIFEST_KEYS, OUT_OF_TIME)):
+        yield (
+            f"{rel} must hold {list(TASK_MANIFEST_KEYS)} in this order (then {OUT_OF_TIME!r} if "
+            f"the task has a time column), has {list(raw)}"
+        )
     if tm is None:
         return
     if tm.task_id != task:
