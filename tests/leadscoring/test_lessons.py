@@ -47,17 +47,21 @@ def test_touches_after_the_close_come_only_after_a_win_and_after_the_snapshot() 
     assert day[won & after].min() > world.params.feature_window
 
 
-def test_activity_outcomes_follow_the_deals_merit() -> None:
+def test_activity_outcomes_follow_the_deals_prospects() -> None:
     world = make_world(tier="advanced", **SMALL)
     sim = world.simulate(world.plan[0])
     a = sim.events.activities
-    merit = sim.drivers.merit
-    assert merit is not None
     good = np.isin(
         a.outcome, [V.ACTIVITY_OUTCOMES.index(x) for x in ("connected", "meeting_set", "demo_completed")]
     )
-    strong = merit[a.lead] > np.median(merit)
+    strong = sim.prospects[a.lead] > np.median(sim.prospects)
     assert good[strong].mean() > good[~strong].mean() + 0.1
+    # the prospects are the close-won hazard on the world's scale: the same ranking, any shard
+    logged_win = np.log(sim.hazards.win)
+    uncapped = sim.hazards.win < world.mechanisms.engine.win_cap
+    assert np.corrcoef(sim.prospects[uncapped], logged_win[uncapped])[0, 1] > 0.999
+    e = world.mechanisms.engine
+    assert e.prospect_scale > 0 and abs(float(np.mean(sim.prospects))) < 0.5
 
 
 @cache

@@ -23,6 +23,8 @@ EARLY_TASKS = tuple(f"early_{t}" for t in CALENDAR_TASKS)
 TARGETS = ("churned_within_180d", "ltv_revenue_90d", "ltv_revenue_365d", "ltv_revenue_730d")
 TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
 IDS = ("customer_id", "account_id")
+#: the tasks' time column (the out-of-time split's clock, not a feature)
+TIME_COLUMN = "customer_start_at"
 #: The small world shared by the contract tests: three shards of up to 150 customers.
 SMALL = {"seed": 7, "n_customers": 400, "shard_size": 150}
 #: Worlds large enough for rates and leak probes, small enough for ``make test``.

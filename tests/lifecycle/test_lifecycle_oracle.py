@@ -11,7 +11,17 @@ import pytest
 from leadforge.scoring import auc
 from leadforge_lifecycle.engine import _step
 from leadforge_lifecycle.oracle import _antithetic, _mean_step
-from lifecycle_support import CALENDAR_TASKS, EARLY_TASKS, IDS, SPLITS, TRAPS, manifest, read, split
+from lifecycle_support import (
+    CALENDAR_TASKS,
+    EARLY_TASKS,
+    IDS,
+    SPLITS,
+    TIME_COLUMN,
+    TRAPS,
+    manifest,
+    read,
+    split,
+)
 
 CHURN_TASKS = ("churned_within_180d", "early_churned_within_180d")
 REVENUE_TASKS = tuple(t for t in (*CALENDAR_TASKS, *EARLY_TASKS) if t not in CHURN_TASKS)
@@ -79,7 +89,7 @@ def test_revenue_oracle_is_calibrated(tier_bundles: dict[str, Path], task: str) 
 
 
 def _features(frame: pd.DataFrame, label: str, columns: list[str] | None = None) -> pd.DataFrame:
-    x = frame.drop(columns=[*IDS, *TRAPS, label])
+    x = frame.drop(columns=[*IDS, *TRAPS, TIME_COLUMN, label], errors="ignore")
     # an early snapshot has almost no NPS answer or failure gap yet
     x = x.loc[:, x.notna().sum() > 20] if columns is None else x[columns]
     for c in x.columns:

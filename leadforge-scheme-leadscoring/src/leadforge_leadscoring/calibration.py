@@ -16,7 +16,14 @@ import numpy as np
 from leadforge.narrative import Narrative
 from leadforge.rng import RNG
 
-from leadforge_leadscoring.engine import commercial_fit, draw_acv, drift_share, funnel_rates, source_lift
+from leadforge_leadscoring.engine import (
+    commercial_fit,
+    deal_prospects,
+    draw_acv,
+    drift_share,
+    funnel_rates,
+    source_lift,
+)
 from leadforge_leadscoring.graph import HiddenGraph
 from leadforge_leadscoring.mechanisms import (
     Calibration,
@@ -76,6 +83,10 @@ def build_mechanisms(
     commercial = commercial_fit(codes, draw_acv(codes["employee_band"], engine, cal_rng), engine, share)
     lift = source_lift(codes, engine, share)
     engine_rng = cal_rng.child("engine")
+    prospects = deal_prospects(drivers, engine, commercial, lift)
+    engine = replace(
+        engine, prospect_centre=float(prospects.mean()), prospect_scale=float(max(prospects.std(), 1e-6))
+    )
     if profile.opportunity_rate is not None:
         scale = _qualify_scale(drivers, engine, commercial, lift, profile.opportunity_rate, engine_rng)
         engine = replace(engine, qualify_scale=scale)

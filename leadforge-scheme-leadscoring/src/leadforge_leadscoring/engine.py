@@ -148,12 +148,26 @@ def hazards(d: Drivers, e: EngineParams, commercial: np.ndarray, lift: np.ndarra
             np.minimum(0.5, e.loss_base * friction * np.exp(-e.loss_slope * d.outcome)),
         ]
     )
-    merit, fit = e.win_slope * d.outcome, commercial
-    both = -e.deal_and_temperature * np.logaddexp(
-        -merit / e.deal_and_temperature, -fit / e.deal_and_temperature
-    )
-    win = np.minimum(e.win_cap, np.exp(e.log_win_base + both + np.asarray(lift)))
+    win = np.minimum(e.win_cap, np.exp(e.log_win_base + deal_prospects(d, e, commercial, lift)))
     return Hazards(advance, churn, win)
+
+
+def deal_prospects(
+    d: Drivers, e: EngineParams, commercial: np.ndarray, lift: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """Each deal's log close-won hazard over the calibrated base: a soft minimum of the
+    outcome's merit and the commercial fit (a deal needs both), plus the channel's lift."""
+    merit = e.win_slope * d.outcome
+    both = -e.deal_and_temperature * np.logaddexp(
+        -merit / e.deal_and_temperature, -commercial / e.deal_and_temperature
+    )
+    return np.asarray(both + np.asarray(lift))
+
+
+def prospect_scores(prospects: np.ndarray, e: EngineParams) -> np.ndarray:
+    """Deal prospects on the world's unit scale (centre and spread fixed by calibration, so a
+    lead's score does not depend on the shard it is simulated in)."""
+    return np.asarray((prospects - e.prospect_centre) / e.prospect_scale)
 
 
 #: Highest daily advance hazard a faster follow-up can reach (a step still takes a day).
@@ -357,19 +371,15 @@ _GOOD_OUTCOMES = tuple(V.ACTIVITY_OUTCOMES.index(x) for x in ("connected", "meet
 _POOR_OUTCOMES = tuple(V.ACTIVITY_OUTCOMES.index(x) for x in ("no_answer", "left_voicemail"))
 
 
-def _merit(d: Drivers) -> np.ndarray:
-    return d.merit if d.merit is not None else np.zeros(d.outcome.size)
-
-
 def activity_outcomes(
-    u_quality: np.ndarray, u_pick: np.ndarray, merit: np.ndarray, real: np.ndarray, e: EngineParams
+    u_quality: np.ndarray, u_pick: np.ndarray, prospects: np.ndarray, real: np.ndarray, e: EngineParams
 ) -> np.ndarray:
-    """Each sales activity's outcome code. A rep reaches a buyer of a deal with merit more
-    often (connected, meeting set, demo completed) than one of a weak deal (no answer,
-    voicemail): a pre-cutoff trace of the deal's health that the snapshot's activity count
-    leaves out. Phantom (glitch) activities carry no merit."""
+    """Each sales activity's outcome code. A rep reaches the buyer of a promising deal (see
+    :func:`prospect_scores`) more often (connected, meeting set, demo completed) than one of a
+    weak deal (no answer, voicemail): a pre-cutoff trace of how the deal is going that the
+    snapshot's activity count leaves out. Phantom (glitch) activities carry no signal."""
     slope = np.where(real, e.activity_outcome_slope, 0.0)
-    good = u_quality < sigmoid(_logit(e.activity_outcome_base) + slope * merit)
+    good = u_quality < sigmoid(_logit(e.activity_outcome_base) + slope * prospects)
     good_codes = np.asarray(_GOOD_OUTCOMES)[_pick(u_pick, len(_GOOD_OUTCOMES))]
     poor_codes = np.asarray(_POOR_OUTCOMES)[_pick(u_pick, len(_POOR_OUTCOMES))]
     return np.asarray(np.where(good, good_codes, poor_codes))
@@ -383,12 +393,14 @@ def emit(
     created_day: np.ndarray,
     weekday_weights: tuple[float, ...],
     cadence: np.ndarray | float = 1.0,
+    prospects: np.ndarray | None = None,
 ) -> Events:
     """Touches, sessions and sales activities along the stage path, plus tracking glitches.
 
     Rates follow each lead's calendar (``weekday_weights`` on its days since
     ``created_day``), so weekends are quiet; ``cadence`` multiplies each lead's touch rate
-    (the touch-cadence policy)."""
+    (the touch-cadence policy); ``prospects`` (:func:`prospect_scores`, none: 0) shape the
+    sales activities' outcomes."""
     hist = states.history
     days, n = hist.shape
     week = week_factors(created_day, days, weekday_weights)
@@ -510,7 +522,9 @@ def emit(
         outcome=activity_outcomes(
             hash_uniform(a_keys, rng.key("activity_quality")),
             hash_uniform(a_keys, rng.key("activity_outcome")),
-            np.concatenate([_merit(d)[a_lead], np.zeros(g.lead.size)]),
+            np.concatenate(
+                [(np.zeros(n) if prospects is None else prospects)[a_lead], np.zeros(g.lead.size)]
+            ),
             np.concatenate([np.ones(a_lead.size, dtype=bool), np.zeros(g.lead.size, dtype=bool)]),
             e,
         )[order],

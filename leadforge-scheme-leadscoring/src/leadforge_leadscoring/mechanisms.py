@@ -128,7 +128,6 @@ class Drivers:
     demo: np.ndarray
     outcome: np.ndarray
     habit: np.ndarray
-    merit: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +203,9 @@ class EngineParams:
     session_sigma: float = 0.85
     onboarding_touch_rate: float = 0.2
     activity_outcome_base: float = 0.6
-    activity_outcome_slope: float = 1.5
+    activity_outcome_slope: float = 1.0
+    prospect_centre: float = 0.0
+    prospect_scale: float = 1.0
     drift_days: tuple[float, ...] = ()
     fit_tables_late: tuple[FitTable, ...] = ()
     market_early: tuple[float, ...] = ()
@@ -316,7 +317,8 @@ def drift_params(
         a, b = a / a.std(), b / b.std()
         m = profile.market_spread
         out["market_early"] = tuple(float(x) for x in m * a)
-        out["market_late"] = tuple(float(x) for x in m * (-0.5 * a + np.sqrt(0.75) * b))
+        r = profile.market_reversal
+        out["market_late"] = tuple(float(x) for x in m * (-r * a + np.sqrt(1.0 - r * r) * b))
     return out
 
 
@@ -410,7 +412,6 @@ class StructuralModel:
         demo = np.mean([values[i] for i in demo_ids], axis=0) if demo_ids else mean_of("lead_state")
         habit = rng.generator("habit").normal(0.0, self.habit_sd, n) if self.habit_sd > 0 else zero
         return Drivers(
-            merit=self.merit(values),
             engagement=mean_of("engagement_state"),
             intent=mean_of("observable_feature_source"),
             lead_state=mean_of("lead_state"),
@@ -419,15 +420,6 @@ class StructuralModel:
             outcome=values[OUTCOME],
             habit=habit,
         )
-
-    def merit(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The deal's merit: the outcome without its deal luck, on a unit scale. What a rep can
-        tell from talking to the buyer (activity outcomes), whatever the tier's deal noise."""
-        eq = next(e for e in self.equations if e.node_id == OUTCOME)
-        n = values[OUTCOME].size
-        luck = eq.exo_scale if eq.exogenous == "noise" else 0.0
-        sd = float(np.sqrt(max(eq.scale**2 - luck**2, 1e-6 * eq.scale**2)))
-        return np.asarray(np.broadcast_to((eq.parent_term(values) - eq.centre) / sd, (n,)), dtype=np.float64)
 
     def _exogenous(self, eq: NodeEquation, pop: Population, rng: RNG) -> np.ndarray:
         n = pop.leads.contact.size

@@ -138,8 +138,10 @@ class LeadScoringProfile:
     Drift over the acquisition window: between its ``drift_window`` fractions [start, end]
     the ideal customer profile moves ``fit_drift`` of the way from the world's fit tables to a
     second draw, and an industry market effect of spread ``market_spread`` (log-hazard sd)
-    moves from one draw to another, partly reversed; a lead's hazards use the mechanisms of
-    its creation day, so the next cohort is harder to score than a random split suggests.
+    moves from one draw to another, reversed by ``market_reversal`` (0: an independent second
+    draw, 1: the industries that bought early are the ones that cool off); a lead's hazards use
+    the mechanisms of its creation day, so the next cohort is harder to score than a random
+    split suggests.
     """
 
     signal_strength: float
@@ -165,6 +167,7 @@ class LeadScoringProfile:
     drift_window: tuple[float, ...] = (0.0, 0.0)
     fit_drift: float = 0.0
     market_spread: float = 0.0
+    market_reversal: float = 0.5
 
     def check(self) -> None:
         if not 0.0 < self.signal_strength <= 1.0:
@@ -246,6 +249,10 @@ class LeadScoringProfile:
         if not 0.0 <= self.market_spread <= 3.0:
             raise InvalidConfigError(
                 f"market_spread must be within [0, 3], got {self.market_spread}", key="market_spread"
+            )
+        if not 0.0 <= self.market_reversal <= 1.0:
+            raise InvalidConfigError(
+                f"market_reversal must be within [0, 1], got {self.market_reversal}", key="market_reversal"
             )
         self.category_shifts  # noqa: B018 - parses and validates the mapping
 

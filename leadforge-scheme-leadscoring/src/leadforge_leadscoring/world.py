@@ -21,11 +21,13 @@ from leadforge_leadscoring.engine import (
     Hazards,
     States,
     commercial_fit,
+    deal_prospects,
     draw_acv,
     drift_share,
     emit,
     follow_up,
     hazards,
+    prospect_scores,
     simulate_states,
     source_lift,
 )
@@ -68,6 +70,7 @@ class SimulatedShard:
     times: EventTimes
     opportunity_day: np.ndarray
     hazards: Hazards
+    prospects: np.ndarray
     arms: Arms | None = None
 
     @property
@@ -136,10 +139,13 @@ class LeadScoringWorld:
             cadence = np.where(treated, other.touch_cadence, policy.touch_cadence)
         states = simulate_states(h, engine, self.params.horizon_days, rng)
         calendar = self.vocab.calendar
-        events = emit(states, drivers, engine, rng, pop.leads.created_day, calendar.weekday_weights, cadence)
+        prospects = prospect_scores(deal_prospects(drivers, engine, commercial, lift), engine)
+        events = emit(
+            states, drivers, engine, rng, pop.leads.created_day, calendar.weekday_weights, cadence, prospects
+        )
         times = event_times(events, pop, calendar, rng)
         logged = opportunity_days(states, self.profile.opportunity_logging, rng)
-        return SimulatedShard(shard, pop, drivers, states, events, acv, times, logged, h, arms)
+        return SimulatedShard(shard, pop, drivers, states, events, acv, times, logged, h, prospects, arms)
 
     def shards(self) -> Iterator[SimulatedShard]:
         """Simulated shards in plan order, one at a time (peak memory: one shard)."""
