@@ -111,6 +111,24 @@ class CategoryShift:
     boosts: Mapping[str, float]
 
 
+#: Closed ranges of the profile's scalar knobs.
+_RANGES: dict[str, tuple[float, float]] = {
+    "noise_scale": (0.0, 1.0),
+    "missing_rate": (0.0, 1.0),
+    "outlier_rate": (0.0, 1.0),
+    "glitch_rate": (0.0, 1.0),
+    "committee_friction": (0.0, 1.0),
+    "deal_noise": (0.0, 5.0),
+    "behaviour_noise": (0.0, 5.0),
+    "qualification_speed": (0.05, 2.5),
+    "deal_speed": (0.05, 2.5),
+    "acv_sigma": (0.0, 2.0),
+    "fit_drift": (0.0, 1.0),
+    "market_spread": (0.0, 3.0),
+    "market_reversal": (0.0, 1.0),
+}
+
+
 @dataclass(frozen=True)
 class LeadScoringProfile:
     """One tier of ``difficulty_profiles.yaml``.
@@ -174,12 +192,11 @@ class LeadScoringProfile:
             raise InvalidConfigError(
                 f"signal_strength must be within (0, 1], got {self.signal_strength}", key="signal_strength"
             )
-        for key in ("noise_scale", "missing_rate", "outlier_rate", "glitch_rate", "committee_friction"):
-            if not 0.0 <= getattr(self, key) <= 1.0:
-                raise InvalidConfigError(f"{key} must be within [0, 1], got {getattr(self, key)}", key=key)
-        for key in ("deal_noise", "behaviour_noise"):
-            if not 0.0 <= getattr(self, key) <= 5.0:
-                raise InvalidConfigError(f"{key} must be within [0, 5], got {getattr(self, key)}", key=key)
+        for key, (lo, hi) in _RANGES.items():
+            if not lo <= getattr(self, key) <= hi:
+                raise InvalidConfigError(
+                    f"{key} must be within [{lo:g}, {hi:g}], got {getattr(self, key)}", key=key
+                )
         band = self.conversion_rate_range
         if len(band) != 2 or not 0.0 < band[0] < band[1] < 1.0:
             raise InvalidConfigError(
@@ -210,25 +227,12 @@ class LeadScoringProfile:
                 f"acv_medians must be four positive deal sizes (one per employee band), got {list(medians)}",
                 key="acv_medians",
             )
-        if not 0.05 <= self.qualification_speed <= 2.5:
-            raise InvalidConfigError(
-                f"qualification_speed must be within [0.05, 2.5], got {self.qualification_speed}",
-                key="qualification_speed",
-            )
-        if not 0.05 <= self.deal_speed <= 2.5:
-            raise InvalidConfigError(
-                f"deal_speed must be within [0.05, 2.5], got {self.deal_speed}", key="deal_speed"
-            )
         log = self.opportunity_logging
         if len(log) != 2 or not 0.0 <= log[0] <= 1.0 or not 0 <= log[1] <= 365:
             raise InvalidConfigError(
                 f"opportunity_logging must be [share, days] with share in [0, 1] and days in [0, 365], "
                 f"got {list(log)}",
                 key="opportunity_logging",
-            )
-        if not 0.0 <= self.acv_sigma <= 2.0:
-            raise InvalidConfigError(
-                f"acv_sigma must be within [0, 2], got {self.acv_sigma}", key="acv_sigma"
             )
         size = self.glitch_size
         if len(size) != 2 or not 1 <= size[0] <= size[1] <= 20:
@@ -241,18 +245,6 @@ class LeadScoringProfile:
             raise InvalidConfigError(
                 f"drift_window must be [start, end] with 0 <= start <= end <= 1, got {list(window)}",
                 key="drift_window",
-            )
-        if not 0.0 <= self.fit_drift <= 1.0:
-            raise InvalidConfigError(
-                f"fit_drift must be within [0, 1], got {self.fit_drift}", key="fit_drift"
-            )
-        if not 0.0 <= self.market_spread <= 3.0:
-            raise InvalidConfigError(
-                f"market_spread must be within [0, 3], got {self.market_spread}", key="market_spread"
-            )
-        if not 0.0 <= self.market_reversal <= 1.0:
-            raise InvalidConfigError(
-                f"market_reversal must be within [0, 1], got {self.market_reversal}", key="market_reversal"
             )
         self.category_shifts  # noqa: B018 - parses and validates the mapping
 
