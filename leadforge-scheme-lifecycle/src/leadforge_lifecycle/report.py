@@ -22,7 +22,7 @@ from leadforge.report.figures import EPOCH, histogram, iso
 from leadforge.report.model import Figure, Section, missing
 from leadforge.report.read import Reader, days, strings
 
-from leadforge_lifecycle.plugin import SCHEME
+from leadforge_lifecycle.world import SCHEME
 
 #: Months after start that the retention curves follow at most, and cohorts they draw at most.
 RETENTION_MONTHS = 24
