@@ -7,7 +7,8 @@ For every task of the recipe's public bundle (default size), with scikit-learn's
 logistic regression (one-hot + median imputation + scaling) and histogram gradient boosting:
 
 * **trap**: test AUC (Spearman for regression tasks) with the columns the feature dictionary
-  flags ``leakage_risk`` minus without them — a trap that teaches lifts both models clearly;
+  flags ``leakage_risk`` (those the task's rows carry) minus without them — a trap that teaches
+  lifts both models clearly;
 * **relational**: GBM score on the snapshot plus features engineered from the public tables
   minus the snapshot alone, averaged over a 5-fold cross-validation of the pooled task rows
   (a single test split is too small to resolve a few points). The features are generic and

@@ -74,7 +74,7 @@ def _table(bundle: Path, name: str) -> pd.DataFrame:
 
 def design(frame: pd.DataFrame, label: str, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every column but ids, the label and ``drop``; strings one-hot encoded."""
-    x = frame.drop(columns=[*IDS, label, *drop, *(c for c in TIME if c in frame)])
+    x = frame.drop(columns=[c for c in (*IDS, label, *drop, *TIME) if c in frame])
     strings = [c for c in x.columns if x[c].dtype == "string"]
     return pd.get_dummies(x, columns=strings, dummy_na=True, dtype=float).astype("float64")
 

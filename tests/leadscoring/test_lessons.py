@@ -3,14 +3,16 @@ tables reward feature engineering, and the next cohort is harder than a random s
 
 from __future__ import annotations
 
+import re
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.engine import commercial_fit, drift_share, source_lift
 from leadforge_leadscoring.timing import lead_days
-from leadscoring_support import SMALL, make_world
+from leadscoring_support import SMALL, TIMESTAMP, generator, make_world
 from lessons import Lesson, measure
 
 
@@ -89,3 +91,14 @@ def test_relational_features_beat_the_snapshot(tier: str, seed: int) -> None:
 def test_the_next_cohort_is_harder_than_a_random_split(tier: str, seed: int) -> None:
     x = lesson(tier, seed)
     assert x.out_of_time_lr >= 0.03 and x.out_of_time_gbm >= 0.03, x
+
+
+@pytest.mark.parametrize("tier", ["intermediate", "advanced"])
+def test_the_public_card_states_what_the_tables_add(tmp_path: Path, tier: str) -> None:
+    root = (
+        generator(43, "student_public", tier).generate().save(tmp_path / "b", generation_timestamp=TIMESTAMP)
+    )
+    card = (root / "dataset_card.md").read_text()
+    row = next(line for line in card.splitlines() if line.startswith("| converted_within_90_days |"))
+    gain = float(re.findall(r"\(([+-][0-9.]+)\)", row)[-1])
+    assert "features from the tables" in card and gain >= 0.01, row  # visible with the card's own model

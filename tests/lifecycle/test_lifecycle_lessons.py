@@ -87,7 +87,8 @@ def test_the_start_date_is_the_customers_own(small_instructor: Path) -> None:
 
 
 def test_the_mrr_trap_reads_after_the_cutoff_without_being_the_label(default_instructor: Path) -> None:
-    rows = task_rows(default_instructor, CHURN).set_index("customer_id")
+    assert "mrr_change_full_period" not in task_rows(default_instructor, CHURN)  # it would be the label
+    rows = task_rows(default_instructor, "pltv_revenue_365d").set_index("customer_id")
     subs = table(default_instructor, "subscriptions").set_index("customer_id")
     churn = pd.Series(np.inf, index=subs.index)
     gone = subs.churn_at.notna()
@@ -95,12 +96,12 @@ def test_the_mrr_trap_reads_after_the_cutoff_without_being_the_label(default_ins
     churn = churn.loc[rows.index]
     both = rows.mrr_change_full_period.notna() & rows.initial_mrr.notna()
     lost_all = (rows.mrr_change_full_period == -rows.initial_mrr)[both]
-    early = lost_all[churn[both] <= 90]
-    late = lost_all[(churn[both] > 90) & (churn[both] <= 180)]
-    stays = lost_all[churn[both] > 180]
+    early = lost_all[churn[both] <= 180]
+    late = lost_all[(churn[both] > 180) & (churn[both] <= 365)]
+    stays = lost_all[churn[both] > 365]
     assert len(early) > 30 and len(late) > 30
     assert early.mean() > 0.95  # an early leaver's MRR is gone: information from after the cutoff
-    assert late.mean() < 0.2  # a later leaver looks like anyone else: the trap is not the label
+    assert late.mean() < 0.2  # a leaver of the window's second half looks like anyone else
     assert stays.mean() < 0.01
 
 
@@ -120,7 +121,8 @@ def _measure(tier: str, seed: int, tmp: Path) -> dict[str, float]:
     gen = Generator.from_recipe(RECIPE, seed=seed, difficulty=tier, exposure_mode="student_public")
     root = gen.generate().save(tmp / "b", generation_timestamp=PINNED)
     out: dict[str, float] = {}
-    for task, label, regression in ((CHURN, CHURN, False), ("pltv_revenue_365d", "ltv_revenue_365d", True)):
+    revenue = tuple((f"pltv_revenue_{w}d", f"ltv_revenue_{w}d", True) for w in (365, 730))
+    for task, label, regression in ((CHURN, CHURN, False), *revenue):
         split = {s: task_rows_split(root, task, s) for s in ("train", "valid", "test")}
         train, test = split["train"], split["test"]
         full = [c for c in train.columns if c not in ("customer_id", "customer_start_at")]
@@ -157,5 +159,6 @@ def test_both_lessons_land_at_the_default_size(tier: str, seed: int, tmp_path: P
     for model in ("lr", "gbm"):
         assert found[f"{CHURN}_trap_{model}"] >= FLOOR, found
         assert found[f"pltv_revenue_365d_trap_{model}"] >= FLOOR, found
+        assert found[f"pltv_revenue_730d_trap_{model}"] >= FLOOR, found
         if tier != "intro":
             assert found[f"oot_{model}"] >= FLOOR, found

@@ -16,6 +16,7 @@ from leadforge.bundle.reader import BundleView, Manifest
 from leadforge.realism import RealismMetric
 from leadforge.validation import measure_realism
 from leadforge_lifecycle import realism
+from leadforge_lifecycle.families import FAMILY_NAMES
 from lifecycle_support import files
 
 #: Every metric the scheme reports (one per row of the realism table that applies to it).
@@ -147,6 +148,16 @@ def test_default_size_worlds_meet_the_bands(make_bundle: Callable[..., Path], ti
     seeds 42-46), the advanced tier's detractor churn ratio included."""
     root = make_bundle("research_instructor", tier)
     outside = {n for n, m in by_name(measure_realism(root)).items() if not m.ok}
+    assert not outside, outside
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+@pytest.mark.parametrize("tier", ["intro", "intermediate", "advanced"])
+def test_every_family_meets_the_bands(make_bundle: Callable[..., Path], tier: str, family: str) -> None:
+    """Seeds 42-46 hold three of the five families; a user's seed may pick any of them."""
+    root = make_bundle("research_instructor", tier, seed=7, motif_family=family)
+    outside = {n: (m.value, m.band) for n, m in by_name(measure_realism(root)).items() if not m.ok}
     assert not outside, outside
 
 

@@ -140,15 +140,18 @@ def test_traps_carry_post_cutoff_information(default_instructor: Path) -> None:
     task = task_rows(default_instructor, "pltv_revenue_730d").set_index("customer_id")
     differs = task.mrr_change_full_period != task.mrr_change_at_snapshot
     assert 0.05 < differs.mean() < 0.95
+    assert "last_health_signal_post_obs" not in task  # each task carries only its own trap
+    churn = task_rows(default_instructor, "churned_within_180d").set_index("customer_id")
+    assert "mrr_change_full_period" not in churn  # over the churn window it would be the label
     health = table(default_instructor, "health_signals")
-    last = health.groupby("customer_id").feature_depth_score.last()
-    before = (
-        health[days_from(health.period_start, OBS) <= 0].groupby("customer_id").feature_depth_score.last()
-    )
-    trap = task.last_health_signal_post_obs.notna()
-    recorded = task.last_health_signal_post_obs[trap].to_numpy(dtype=float)
+    day = days_from(health.period_start, OBS)
+    # the last week within a year of the cutoff: weeks T .. T + 52 start on or before OBS + 364
+    last = health[day <= 364].groupby("customer_id").feature_depth_score.last()
+    before = health[day <= 0].groupby("customer_id").feature_depth_score.last()
+    trap = churn.last_health_signal_post_obs.notna()
+    recorded = churn.last_health_signal_post_obs[trap].to_numpy(dtype=float)
     assert np.corrcoef(recorded, last.loc[trap[trap].index].to_numpy(dtype=float))[0, 1] > 0.8
-    assert (task.last_health_signal_post_obs != before.loc[task.index]).mean() > 0.5
+    assert (churn.last_health_signal_post_obs != before.loc[churn.index]).mean() > 0.5
 
 
 def test_revenue_windows_are_nested_and_churners_stop_paying(default_instructor: Path) -> None:

@@ -143,12 +143,12 @@ class MemoryWriter(BundleWriter):
         card = self._card_text
         if self.mode.writes_metadata:
             card += self._write_ceilings({})
-        card += self._rows_sections({}, cuts)
-        self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         tables = {}
         for t in self.contract:
             if not (self.public and t.public.omit):
                 tables[t.name] = self._table_file(t.name).table()
+        card += self._rows_sections({name: [table] for name, table in tables.items()}, {}, cuts)
+        self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         splits = {
             tid: {split: self._split_file(tid, split).table() for split in SPLITS} for tid in self._tasks
         }

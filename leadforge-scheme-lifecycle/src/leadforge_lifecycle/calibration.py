@@ -114,6 +114,7 @@ class _Cohort:
             rates.MEASURED_WEEKS,
             g,
             sentiment_sd=mech.sentiment_sd,
+            nps_lift=mech.motif.nps_lift,
         )
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - a cohort lives for one calibration

@@ -186,12 +186,16 @@ def _traps() -> list[str]:
     return [
         "## Leakage traps",
         "",
-        "- `mrr_change_full_period` uses the MRR 90 days after the cutoff (zero once the customer has "
-        "left), so it carries the expansions, contractions and early churn that happen after the "
-        "cutoff: an early leaver shows its whole MRR lost; use `mrr_change_at_snapshot`.",
-        "- `last_health_signal_post_obs` is the feature depth of the customer's last health signal ever "
-        "recorded (its churn week, when a leaver's users stop working in the product, or the end of "
-        "the simulation) — a post-cutoff reading posing as a current value.",
+        "- `mrr_change_full_period` (in the 365- and 730-day revenue tasks) uses the MRR 180 days after "
+        "the cutoff (zero once the customer has left), so it carries the expansions, contractions and "
+        "churn that happen after the cutoff: an early leaver shows its whole MRR lost; use "
+        "`mrr_change_at_snapshot`.",
+        "- `last_health_signal_post_obs` (in the churn tasks) is the feature depth of the customer's "
+        "last health signal within a year of the cutoff (its churn week, when a leaver's users stop "
+        "working in the product, or the week a year on) — a post-cutoff reading posing as a current "
+        "value.",
+        "- The 90-day revenue tasks carry no trap: the MRR in effect at the cutoff already ranks the "
+        "next quarter's revenue almost perfectly, so a trap would have nothing to show.",
         "",
         "The section *Lessons in this bundle* measures what they add. The world also drifts across "
         "signup cohorts (later cohorts churn differently), so a model validated on a random split "

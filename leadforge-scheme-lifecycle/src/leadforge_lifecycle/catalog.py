@@ -25,6 +25,17 @@ TRAPS = ("mrr_change_full_period", "last_health_signal_post_obs")
 REVENUE_TARGETS = tuple(f"ltv_revenue_{w}d" for w in FORWARD_WINDOWS_DAYS)
 CHURN_TARGET = f"churned_within_{CHURN_WINDOW_DAYS}d"
 TARGETS = (*REVENUE_TARGETS, CHURN_TARGET)
+#: The traps each task's rows carry: a trap sits where it teaches, never where it would copy the
+#: label. ``last_health_signal_post_obs`` tells on a leaver's offboarding week (churn);
+#: ``mrr_change_full_period`` reads the MRR half a year after the cutoff (the revenue tasks' early
+#: leavers; over the churn window itself it would be the label). The 90-day revenue task has none:
+#: the MRR in effect at the cutoff already ranks it at Spearman 0.93-0.98, so no trap could show.
+TASK_TRAPS: dict[str, tuple[str, ...]] = {
+    CHURN_TARGET: ("last_health_signal_post_obs",),
+    REVENUE_TARGETS[0]: (),
+    REVENUE_TARGETS[1]: ("mrr_change_full_period",),
+    REVENUE_TARGETS[2]: ("mrr_change_full_period",),
+}
 
 
 def _f(
@@ -200,18 +211,18 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "mrr_change_full_period",
         "Int64",
         "subscription",
-        "LEAKAGE TRAP: MRR 90 days after the cutoff (zero if the customer has left by then) − "
-        "initial MRR; includes changes after the cutoff, so an early leaver shows its whole MRR "
-        "lost. Use mrr_change_at_snapshot instead.",
+        "LEAKAGE TRAP (pLTV-365 and pLTV-730 tasks): MRR 180 days after the cutoff (zero if the "
+        "customer has left by then) − initial MRR; includes changes after the cutoff, so an early "
+        "leaver shows its whole MRR lost. Use mrr_change_at_snapshot instead.",
         leakage_risk=True,
     ),
     _f(
         "last_health_signal_post_obs",
         "Float64",
         "health",
-        "LEAKAGE TRAP: feature-depth score of the customer's last health signal ever recorded "
-        "(its churn week, when a leaver's users stop working in the product, or the end of the "
-        "simulation) — a reading from after the cutoff posing as a current value.",
+        "LEAKAGE TRAP (churn tasks): feature-depth score of the customer's last health signal "
+        "within a year after the cutoff (its churn week, when a leaver's users stop working in the "
+        "product, or the week a year on) — a reading from after the cutoff posing as a current value.",
         leakage_risk=True,
     ),
     _f(
@@ -299,9 +310,17 @@ REGIMES = (CALENDAR, EARLY)
 
 
 def task_schema(label: str, *, oracle: bool = False, experiment: bool = False) -> TableSchema:
-    """Every non-target column plus the task's own label (no sibling target); the experiment's
-    arm, and the hidden oracle (and uplift) columns of an instructor bundle, come last."""
-    base = catalog_schema([f for f in catalog(experiment) if not f.is_target or f.name == label])
+    """Every non-target column but the traps of other tasks, plus the task's own label (no sibling
+    target); the experiment's arm, and the hidden oracle (and uplift) columns of an instructor
+    bundle, come last."""
+    own = TASK_TRAPS[label]
+    base = catalog_schema(
+        [
+            f
+            for f in catalog(experiment)
+            if (not f.is_target or f.name == label) and (f.name not in TRAPS or f.name in own)
+        ]
+    )
     extra: list[tuple[str, DType]] = []
     if oracle:
         extra.append((ORACLE_COLUMNS[label], "Float64"))
@@ -347,6 +366,13 @@ def split_note(regime: Regime) -> str:
     return note
 
 
+def _except_traps(label: str) -> str:
+    traps = TASK_TRAPS[label]
+    if not traps:
+        return "with no leakage trap"
+    return f"except the documented trap{'s' if len(traps) > 1 else ''} {' and '.join(traps)}"
+
+
 def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> list[TaskSpec]:
     """The regime's four tasks: churn classification first (the calendar one decides the split
     assignment every task shares), then the three pLTV regressions; with ``oracle`` each
@@ -368,7 +394,7 @@ def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> 
             description=(
                 f"Predict whether the customer churns within {CHURN_WINDOW_DAYS} days after {regime.anchor}; "
                 "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
-                f"rows dated on or before the cutoff, except the documented traps. {note}"
+                f"rows dated on or before the cutoff, {_except_traps(CHURN_TARGET)}. {note}"
             ),
             oracle=key(CHURN_TARGET, CHURN_WINDOW_DAYS),
         )
@@ -387,8 +413,7 @@ def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> 
                     f"Predict {label}: gross revenue collected from invoices issued in the {window} days "
                     f"after {regime.anchor} (paid or later recovered; failed and written-off invoices "
                     "count zero). Zero-inflated and right-skewed. Features use only rows dated on or "
-                    "before the cutoff, except the documented traps mrr_change_full_period and "
-                    f"last_health_signal_post_obs. {note}"
+                    f"before the cutoff, {_except_traps(label)}. {note}"
                 ),
                 oracle=key(label, window),
             )

@@ -93,6 +93,9 @@ class RetentionMotif:
     disengagement: Disengagement
     churn_position: float
     expansion_position: float
+    #: points (0-10 scale) added to every customer's view in NPS surveys: a family whose traits and
+    #: slumps would put its book below an NPS of 0 still answers like a B2B software book (0 to +50)
+    nps_lift: float = 0.0
 
 
 PRODUCT_LED = RetentionMotif(
@@ -153,7 +156,7 @@ EXPANSION_LED = RetentionMotif(
         weights(adoption_velocity=-1.5, champion_strength=-1.0),
     ),
     expansion=ExpansionPropensity(
-        0.0075, weights(adoption_velocity=2.0, product_fit=1.0, budget_stability=0.5), (0.20, 0.60)
+        0.0075, weights(adoption_velocity=2.0, product_fit=1.0, budget_stability=0.5), (0.20, 0.55)
     ),
     contraction=ContractionPropensity(
         0.0008, weights(adoption_velocity=-1.5, budget_stability=-0.8), (0.10, 0.25)
@@ -163,7 +166,7 @@ EXPANSION_LED = RetentionMotif(
         0.0020, weights(adoption_velocity=-1.5, product_fit=-1.0), 0.01, weights(champion_strength=1.0)
     ),
     churn_position=0.10,
-    expansion_position=0.75,
+    expansion_position=0.65,
 )
 
 PAYMENT_FRAGILE = RetentionMotif(
@@ -205,7 +208,8 @@ CHURNER_DOMINATED = RetentionMotif(
         0.0035, weights(product_fit=-1.8, champion_strength=-1.2), 0.006, weights(champion_strength=1.0)
     ),
     churn_position=0.90,
-    expansion_position=0.10,
+    expansion_position=0.30,
+    nps_lift=1.0,
 )
 
 FAMILIES: Mapping[str, RetentionMotif] = MappingProxyType(

@@ -141,6 +141,7 @@ def simulate_health(
     g: np.random.Generator,
     *,
     sentiment_sd: float = 0.0,
+    nps_lift: float = 0.0,
     policy: Policy | None = None,
 ) -> HealthHistory:
     """A shard's health history.
@@ -149,7 +150,7 @@ def simulate_health(
     does not show: ``detractor`` (per customer) is whether the true view (traits and sentiment,
     before a slump or survey noise) is a detractor's, known to an analyst only through the sparse,
     noisy answers. The sentiment is drawn last, so ``sentiment_sd = 0`` leaves every other draw
-    as is.
+    as is. ``nps_lift`` (the family's) moves every view by that many points.
     """
     n = len(latents)
     fit = latents.product_fit[:, None]
@@ -175,7 +176,7 @@ def simulate_health(
 
     nps = np.full((n, n_weeks), NPS_NULL, dtype=np.int64)
     survey = np.arange(SURVEY_EVERY, n_weeks, SURVEY_EVERY)
-    view = 10.0 * (NPS_BASE + 0.35 * fit + 0.25 * champion)
+    view = 10.0 * (NPS_BASE + 0.35 * fit + 0.25 * champion) + nps_lift
     raw = answered = None
     if survey.size:
         d = distress[:, survey]

@@ -1,8 +1,9 @@
 """The mechanism that actually runs: a family's tables, modulated by the difficulty tier.
 
 A tier changes the world in two ways. Its ``signal_strength`` sets how strongly latent traits,
-usage depth, tickets and slumps drive the hazards, how reliably dunning recovers a first
-failure, and how noisy the telemetry is. Its calibrated :class:`Multipliers` set the churn,
+usage depth, tickets, slumps and a customer's payment history (an open dunning, a recent or
+repeated failure) drive the hazards, how reliably dunning recovers a first failure, and how
+noisy the telemetry is. Its calibrated :class:`Multipliers` set the churn,
 disengagement and expansion pressure so the tier's target rates are met.
 """
 
@@ -23,16 +24,17 @@ TICKET_CHURN_LIFT = 0.10
 DEPTH_CHURN_SLOPE = 25.0
 #: Weekly churn hazard of a fully strained relationship, at full signal strength.
 HEALTH_HAZARD = 0.30
-#: Churn lift while an invoice is failed and its dunning is unresolved.
+#: Churn lift while an invoice is failed and its dunning is unresolved, at full signal strength.
 DUNNING_CHURN_LIFT = 1.5
 #: Contraction lift at full disengagement.
 DISTRESS_CONTRACTION_LIFT = 3.0
 #: Payment-failure lift at full disengagement.
 DISTRESS_PAYMENT_LIFT = 1.5
-#: Payment-failure lift within 13 weeks of an earlier failure.
+#: Payment-failure lift within 13 weeks of an earlier failure, at full signal strength.
 PAYMENT_RELAPSE_LIFT = 3.0
 PAYMENT_RELAPSE_WEEKS = 13
-#: Each earlier failure of a run of payment trouble multiplies the recovery chance by this.
+#: Each earlier failure of a run of payment trouble multiplies the recovery chance by this, at full
+#: signal strength (by 1 at none: a weak-signal world's failures do not remember each other).
 RECOVERY_DECAY = 0.5
 #: Failures less than this many weeks apart belong to the same run of payment trouble.
 STRIKE_WEEKS = 26
@@ -120,6 +122,9 @@ class Mechanism:
             ticket_churn_lift=TICKET_CHURN_LIFT * signal_strength,
             health_hazard=HEALTH_HAZARD * signal_strength**2,
             depth_churn_slope=DEPTH_CHURN_SLOPE * signal_strength**4,
+            dunning_churn_lift=DUNNING_CHURN_LIFT * signal_strength**2,
+            payment_relapse_lift=PAYMENT_RELAPSE_LIFT * signal_strength**2,
+            recovery_decay=1.0 - (1.0 - RECOVERY_DECAY) * signal_strength**2,
             midterm_churn_scale=midterm_churn_scale,
             renewal_churn_boost=renewal_churn_boost,
             sentiment_sd=sentiment_sd,

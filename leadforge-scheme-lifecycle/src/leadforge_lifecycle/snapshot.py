@@ -4,11 +4,12 @@ A cutoff is a day offset ``d`` from each customer's start: ``observation − sta
 calendar regime, ``7 · early_tenure_weeks`` in the early regime. Rows dated on or before the
 cutoff are exactly the tenure weeks ``w ≤ T = d // 7``, so every feature reads the shard's
 matrices and sorted events up to week ``T`` — never a later row — except the two documented
-traps: ``mrr_change_full_period`` reads the MRR 90 days after the cutoff (zero once the customer
+traps: ``mrr_change_full_period`` reads the MRR 180 days after the cutoff (zero once the customer
 has left) and ``last_health_signal_post_obs`` the depth recorded in the customer's last week
-(its offboarding week if it left). ``customer_start_at`` dates the customer's cohort (the
-task's time column, for the out-of-time split). A customer is in the cohort iff it has not
-churned by the cutoff (``churn_at > c``).
+within a year of the cutoff (its offboarding week if it left by then); each task carries only its
+own (``catalog.TASK_TRAPS``). ``customer_start_at`` dates the customer's cohort (the task's time
+column, for the out-of-time split). A customer is in the cohort iff it has not churned by the
+cutoff (``churn_at > c``).
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ from leadforge_lifecycle.world import Shard
 
 HEALTH_WINDOW_WEEKS = 12
 #: The ``mrr_change_full_period`` trap reads the MRR this many days after the cutoff (zero once
-#: the customer has left): half the churn window, so it tells on the early leavers without
-#: being the label.
-TRAP_HORIZON_DAYS = 90
+#: the customer has left): it tells on the revenue tasks' early leavers. Churn rows do not carry it
+#: (over the churn window itself it would be the label).
+TRAP_HORIZON_DAYS = 180
+#: The ``last_health_signal_post_obs`` trap reads the customer's last week up to this many weeks
+#: after the cutoff: a leaver's offboarding week if it leaves within a year, else an ordinary week.
+TRAP_HEALTH_WEEKS = 52
 
 
 def cutoff_days(shard: Shard, calendar: Calendar, regime: Regime) -> np.ndarray:
@@ -111,7 +115,7 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
 
     health = _health_window(shard, who, cut)
     acct = b.account[who]
-    last_depth = h.depth[who, t.last_week[who]]
+    last_depth = h.depth[who, np.minimum(t.last_week[who], cut + TRAP_HEALTH_WEEKS)]
     ltv = _forward_revenue(shard, who, d)
     churned_180 = (churn_day >= 0) & (churn_day <= d + CHURN_WINDOW_DAYS)
 

@@ -142,6 +142,7 @@ class LifecycleWorld:
             int(last.max()) + 1,
             streams.generator("health"),
             sentiment_sd=self.mechanism.sentiment_sd,
+            nps_lift=self.mechanism.motif.nps_lift,
             policy=policy,
         )
         trajectories = simulate(

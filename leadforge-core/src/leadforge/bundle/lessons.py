@@ -9,7 +9,10 @@ baseline (:class:`leadforge.baseline.Baseline`) on the task's own rows:
 * **the next cohort** — the baseline trained on a random 70 % of the rows and scored on the rest,
   minus the same model trained on the earliest 70 % by the task's time column and scored on the
   latest 30 % (the task manifest's ``out_of_time`` split): positive when the world drifted, so a
-  random split overrates a model that will score the next cohort.
+  random split overrates a model that will score the next cohort;
+* **relational features** (public bundles, whose tables stop at the snapshot anchor) — the
+  baseline with the aggregates a student engineers from the tables that reference the task's
+  primary table (:mod:`leadforge.bundle.engineered`) minus without them.
 
 At most :data:`MAX_ROWS` rows are pooled (the first parts: shards are random slices of the
 population), and the cut is found from a day histogram: memory stays flat in bundle size.
@@ -26,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from leadforge.baseline import Baseline
+from leadforge.bundle.engineered import Relations
 from leadforge.bundle.manifest import OutOfTime
 from leadforge.bundle.tasks import TaskSpec
 from leadforge.calendar import NO_DAY, DayCounts, days_of
@@ -77,6 +81,9 @@ class Lesson:
     with_trap: float
     next_cohort: float
     traps: tuple[str, ...]
+    #: the honest score with the engineered features added (NaN: not measured), and their sources
+    relational: float = math.nan
+    related: tuple[str, ...] = ()
 
     @property
     def trap_lift(self) -> float:
@@ -86,12 +93,21 @@ class Lesson:
     def cohort_drop(self) -> float:
         return self.honest - self.next_cohort
 
+    @property
+    def relational_gain(self) -> float:
+        return self.relational - self.honest
+
 
 def measure(
-    spec: TaskSpec, tables: Iterable[pa.Table], leaky: Collection[str], cut: OutOfTime | None
+    spec: TaskSpec,
+    tables: Iterable[pa.Table],
+    leaky: Collection[str],
+    cut: OutOfTime | None,
+    relations: Relations | None = None,
 ) -> Lesson | None:
-    """Both lessons on up to :data:`MAX_ROWS` pooled rows of the task, read from ``tables`` (its
-    rows part by part) until there are enough (``None``: no rows)."""
+    """The lessons on up to :data:`MAX_ROWS` pooled rows of the task, read from ``tables`` (its
+    rows part by part) until there are enough (``None``: no rows); the relational one when
+    ``relations`` offers tables to join."""
     pooled_parts, n = [], 0
     for table in tables:
         pooled_parts.append(table)
@@ -127,7 +143,19 @@ def measure(
             late = np.flatnonzero(days >= cut_day)
             if early.size and late.size:
                 next_cohort = fitted(pooled.take(early), pooled.take(late), honest_exclude)
-    return Lesson(spec.task_id, metric, pooled.num_rows, honest, with_trap, next_cohort, traps)
+    relational = math.nan
+    related: tuple[str, ...] = ()
+    if relations is not None and relations.children:
+        extra = relations.features(pooled.column(spec.key_column).combine_chunks())
+        richer = pooled
+        for name in extra.column_names:
+            richer = richer.append_column(f"joined__{name}", extra.column(name))
+        train_rich, test_rich = richer.take(np.sort(order[:split])), richer.take(np.sort(order[split:]))
+        relational = fitted(train_rich, test_rich, honest_exclude)
+        related = tuple(c.name for c in relations.children)
+    return Lesson(
+        spec.task_id, metric, pooled.num_rows, honest, with_trap, next_cohort, traps, relational, related
+    )
 
 
 def _fmt(v: float) -> str:
@@ -138,8 +166,10 @@ def _delta(v: float) -> str:
     return "—" if math.isnan(v) else f"{v:+.3f}"
 
 
-def card_section(found: Sequence[Lesson], cuts: Mapping[str, OutOfTime]) -> str:
-    """The card's section: each task's trap lift and next-cohort drop, with how to see them."""
+def card_section(found: Sequence[Lesson], cuts: Mapping[str, OutOfTime], *, public: bool = True) -> str:
+    """The card's section: each task's trap lift, next-cohort drop and (public bundles) the gain of
+    features engineered from the tables, with how to see them."""
+    joined = any(not math.isnan(x.relational) for x in found)
     lines = [
         "## Lessons in this bundle",
         "",
@@ -147,13 +177,17 @@ def card_section(found: Sequence[Lesson], cuts: Mapping[str, OutOfTime]) -> str:
         "random 70/30 split of the rows unless said otherwise; a stronger model shows the same "
         "direction.",
         "",
-        "| task | metric | honest features | adding the leakage trap | next cohort (out of time) |",
-        "|---|---|---|---|---|",
+        "| task | metric | honest features | adding the leakage trap | next cohort (out of time) |"
+        + (" adding features from the tables |" if joined else ""),
+        "|---|---|---|---|---|" + ("---|" if joined else ""),
     ]
     for x in found:
         trap = f"{_fmt(x.with_trap)} ({_delta(x.trap_lift)})" if x.traps else "no trap"
         cohort = f"{_fmt(x.next_cohort)} ({_delta(-x.cohort_drop)})"
-        lines.append(f"| {x.task_id} | {x.metric} | {_fmt(x.honest)} | {trap} | {cohort} |")
+        row = f"| {x.task_id} | {x.metric} | {_fmt(x.honest)} | {trap} | {cohort} |"
+        if joined:
+            row += f" {_fmt(x.relational)} ({_delta(x.relational_gain)}) |" if x.related else " — |"
+        lines.append(row)
     lines.append("")
     for x in found:
         if x.traps:
@@ -181,5 +215,24 @@ def card_section(found: Sequence[Lesson], cuts: Mapping[str, OutOfTime]) -> str:
                 f"split is in `task_manifest.json` (`out_of_time`). The difference to a random split "
                 f"is {effect}."
             )
+        if x.related and not math.isnan(x.relational):
+            tables = ", ".join(f"`{t}`" for t in x.related)
+            effect = (
+                "what the tables hold that the flat snapshot summarises only coarsely"
+                if x.relational_gain >= VISIBLE
+                else "small for this linear model; a model that reads interactions (gradient "
+                "boosting) or sharper features (recency, sequences) can find more"
+            )
+            lines.append(
+                f"- **{x.task_id}, features from the tables**: per row, the row count, the days from "
+                f"first to last row, the mean and maximum of each numeric column and the count of each "
+                f"value of each category column of {tables}, joined on the task's key; the gain is "
+                f"{effect}."
+            )
+    if not public:
+        lines.append(
+            "- **Features from the tables** are measured in the `student_public` bundle only: here "
+            "the tables run past the snapshot anchor, so aggregates over them would leak the label."
+        )
     lines.append("")
     return "\n".join(lines)

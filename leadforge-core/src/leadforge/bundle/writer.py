@@ -35,6 +35,7 @@ from leadforge.bundle.effects import (
     inherited_splits,
     task_rows,
 )
+from leadforge.bundle.engineered import Relations
 from leadforge.bundle.files import HashingFile, ParquetFile, Written, write_parquet
 from leadforge.bundle.lessons import card_section as lessons_card
 from leadforge.bundle.lessons import measure, out_of_time
@@ -391,7 +392,9 @@ class BundleWriter:
             card += self._write_ceilings(tasks)
         if self.factual is not None and self.mode.writes_metadata:
             card += self._write_effects(tasks)
-        card += self._rows_sections(tasks, cuts)
+        card += self._rows_sections(
+            {n: [self.root / rel for rel in t.files] for n, t in tables.items()}, tasks, cuts
+        )
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -507,9 +510,15 @@ class BundleWriter:
             return None
         return out_of_time(spec, self._split_tables(tasks, task_id, [spec.time_column]))
 
-    def _rows_sections(self, tasks: Mapping[str, TaskEntry], cuts: Mapping[str, OutOfTime]) -> str:
+    def _rows_sections(
+        self,
+        sources: Mapping[str, Sequence[Path | pa.Table]],
+        tasks: Mapping[str, TaskEntry],
+        cuts: Mapping[str, OutOfTime],
+    ) -> str:
         """The card's sections measured on the task rows: the designed experiment (its truth only
-        in instructor bundles) and the lessons ("" for each when it has nothing to say)."""
+        in instructor bundles) and the lessons ("" for each when it has nothing to say);
+        ``sources`` are the tables' parts, which the relational lesson joins."""
         text = ""
         if self.config.experiment is not None:
             found = []
@@ -526,10 +535,13 @@ class BundleWriter:
         leaky = {f.name for f in self.catalog or () if f.leakage_risk}
         lessons = []
         for tid, task in self._tasks.items():
-            lesson = measure(task.spec, self._split_tables(tasks, tid), leaky, cuts.get(tid))
-            if lesson is not None and (lesson.traps or tid in cuts):
+            spec = task.spec
+            relations = Relations.of(self.contract, sources, spec.primary_table, spec.key_column)
+            joined = relations if self.public else None
+            lesson = measure(spec, self._split_tables(tasks, tid), leaky, cuts.get(tid), joined)
+            if lesson is not None and (lesson.traps or tid in cuts or relations.children):
                 lessons.append(lesson)
-        return text + (lessons_card(lessons, cuts) + "\n" if lessons else "")
+        return text + (lessons_card(lessons, cuts, public=self.public) + "\n" if lessons else "")
 
     def _write_effects(self, tasks: Mapping[str, TaskEntry]) -> str:
         """``metadata/effects.parquet`` against the factual twin; the card's section on it."""
