@@ -122,7 +122,7 @@ def test_the_aggregates_equal_a_group_by_whatever_the_layout(tmp_path: Path, sha
     root = write(tmp_path / "b", ExposureMode.STUDENT_PUBLIC, shards=shards)
     m = Manifest.load(root)
     files = {n: [root / f for f in t.files] for n, t in m.tables.items()}
-    relations = Relations.of(m.contract, files, "items", "item_id")
+    relations = Relations.of(m.contract, files, "items")
     events = pd.concat([pd.read_parquet(f) for f in files["events"]])
     events["at"] = pd.to_datetime(events["at"])
     # keys from the first shard only, one of them twice and one with no events at all
@@ -157,5 +157,5 @@ def test_row_groups_of_other_entities_are_not_read(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
     first = pd.read_parquet(files["items"][0]).item_id.iloc[:10]
-    Relations.of(m.contract, files, "items", "item_id").features(pa.array(first))
+    Relations.of(m.contract, files, "items").features(pa.array(first))
     assert sum(len(groups) for groups in read) == 1, read

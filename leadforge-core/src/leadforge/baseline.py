@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Baseline", "label_values", "numeric_values"]
+__all__ = ["Baseline", "is_numeric", "is_text", "label_values", "numeric_values"]
 
 #: Text columns with at most this many distinct training values are one-hot coded.
 MAX_LEVELS = 30
@@ -46,11 +46,11 @@ def label_values(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return numeric_values(arr)
 
 
-def _is_numeric(t: pa.DataType) -> bool:
+def is_numeric(t: pa.DataType) -> bool:
     return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t))
 
 
-def _is_text(t: pa.DataType) -> bool:
+def is_text(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t))
 
 
@@ -112,9 +112,9 @@ def _design(train: pa.Table, label: str, exclude: set[str]) -> tuple[list[str], 
             continue
         if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
             continue
-        if _is_numeric(field.type):
+        if is_numeric(field.type):
             numeric.append(name)
-        elif _is_text(field.type):
+        elif is_text(field.type):
             col = pc.cast(train.column(name), pa.large_string())
             counts = pc.value_counts(col.drop_null())
             values = counts.field("values").to_pylist()

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from leadforge.baseline import numeric_values
+from leadforge.baseline import is_numeric, is_text, numeric_values
 from leadforge.bundle.contract import RelationalContract
 from leadforge.calendar import NO_DAY, days_of
 
@@ -43,8 +43,6 @@ class Child:
 class Relations:
     """The tables a student can join to one primary table's rows."""
 
-    primary: str
-    key: str
     children: tuple[Child, ...]
 
     @classmethod
@@ -53,7 +51,6 @@ class Relations:
         contract: RelationalContract,
         parts: Mapping[str, Sequence[Path | pa.Table]],
         primary: str,
-        key: str,
     ) -> Relations:
         """The children of ``primary`` among the tables that have ``parts`` (the bundle's own)."""
         found = []
@@ -63,7 +60,7 @@ class Relations:
             via = next((fk.column for fk in t.foreign_keys if fk.parent == primary), None)
             if via is not None:
                 found.append(Child(t.name, via, t.time_column, tuple(parts[t.name])))
-        return cls(primary, key, tuple(found))
+        return cls(tuple(found))
 
     def features(self, keys: pa.Array) -> pa.Table:
         """One row per key (in the order given) of every child's aggregates; absent keys count 0."""
@@ -141,7 +138,7 @@ def _aggregate(child: Child, keys: pa.Array, batches: Iterable[pa.RecordBatch]) 
     timed = False
     for i, batch in enumerate(batches):
         if i == 0:
-            stats, levels = _design(child, batch.schema, batch, n)
+            stats, levels = _design(child, batch, n)
             timed = child.time_column is not None and _is_time(batch.schema, child.time_column)
             counts = {f"{c}={v}": np.zeros(n) for c, values in levels.items() for v in values}
         at_all = _positions(batch.column(child.via), keys)
@@ -182,18 +179,18 @@ def _is_time(schema: pa.Schema, name: str) -> bool:
 
 
 def _design(
-    child: Child, schema: pa.Schema, batch: pa.RecordBatch, n: int
+    child: Child, batch: pa.RecordBatch, n: int
 ) -> tuple[dict[str, _Stats], dict[str, tuple[str, ...]]]:
     """Which columns of the child are averaged and which counted per value (from its first batch)."""
     stats: dict[str, _Stats] = {}
     levels: dict[str, tuple[str, ...]] = {}
-    for field in schema:
+    for field in batch.schema:
         name, t = field.name, field.type
         if name in (child.via, child.time_column) or name.endswith("_id"):
             continue
-        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        if is_numeric(t):
             stats[name] = _Stats(n)
-        elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        elif is_text(t):
             values = pc.unique(pc.cast(batch.column(name), pa.large_string()).drop_null()).to_pylist()
             if 1 < len(values) <= MAX_LEVELS:
                 levels[name] = tuple(sorted(values))

@@ -124,7 +124,8 @@ def measure(
     honest_exclude = {spec.key_column, *leaky}
     order = np.random.default_rng(0).permutation(pooled.num_rows)
     split = int(TRAIN_SHARE * pooled.num_rows)
-    train, test = pooled.take(np.sort(order[:split])), pooled.take(np.sort(order[split:]))
+    fit_rows, score_rows = np.sort(order[:split]), np.sort(order[split:])
+    train, test = pooled.take(fit_rows), pooled.take(score_rows)
 
     def fitted(fit_on: pa.Table, score_on: pa.Table, exclude: set[str]) -> float:
         model = Baseline.fit(fit_on, spec.label_column, binary=kind == "classification", exclude=exclude)
@@ -150,8 +151,7 @@ def measure(
         richer = pooled
         for name in extra.column_names:
             richer = richer.append_column(f"joined__{name}", extra.column(name))
-        train_rich, test_rich = richer.take(np.sort(order[:split])), richer.take(np.sort(order[split:]))
-        relational = fitted(train_rich, test_rich, honest_exclude)
+        relational = fitted(richer.take(fit_rows), richer.take(score_rows), honest_exclude)
         related = tuple(c.name for c in relations.children)
     return Lesson(
         spec.task_id, metric, pooled.num_rows, honest, with_trap, next_cohort, traps, relational, related

@@ -536,7 +536,7 @@ class BundleWriter:
         lessons = []
         for tid, task in self._tasks.items():
             spec = task.spec
-            relations = Relations.of(self.contract, sources, spec.primary_table, spec.key_column)
+            relations = Relations.of(self.contract, sources, spec.primary_table)
             joined = relations if self.public else None
             lesson = measure(spec, self._split_tables(tasks, tid), leaky, cuts.get(tid), joined)
             if lesson is not None and (lesson.traps or tid in cuts or relations.children):
