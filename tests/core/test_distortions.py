@@ -100,3 +100,41 @@ def test_noise_and_outliers_stay_inside_the_domain() -> None:
 def test_bad_bounds_are_refused(bound: object) -> None:
     with pytest.raises(ValueError, match="max_value"):
         FeatureSpec("x", "Float64", "x", "f", non_negative=True, max_value=bound)  # type: ignore[arg-type]
+
+
+SPREAD = [
+    FeatureSpec("amount", "Float64", "an amount", "f", non_negative=True, spread=20.0, center=20.0),
+    FeatureSpec("delta", "Float64", "a signed value", "f", spread=1.0, center=0.0),
+]
+
+
+def test_with_a_declared_spread_a_rows_distortion_ignores_the_other_rows() -> None:
+    """Twin worlds: rows an intervention cannot reach keep every cell when other rows change."""
+    src = table(2_000).select(["amount", "delta"])
+    amount = src.column("amount").to_numpy()
+    moved = np.where(np.arange(amount.size) < 1_000, amount * 50.0, amount)
+    changed = src.set_column(0, "amount", pa.array(moved))
+    knobs = DistortionKnobs(0.5, 0.1, 0.05)
+
+    def untouched_rows(catalog: list[FeatureSpec]) -> tuple[pa.Array, pa.Array]:
+        a = distort(src, catalog, knobs, np.random.default_rng(3)).column("amount")
+        b = distort(changed, catalog, knobs, np.random.default_rng(3)).column("amount")
+        return a.slice(1_000), b.slice(1_000)
+
+    a, b = untouched_rows(SPREAD)
+    assert a.equals(b)
+    # without a spread the shard's spread sets the scale, so the change moves the other rows too
+    c, d = untouched_rows(CATALOG[2:4])
+    assert not c.equals(d)
+    out = distort(src, SPREAD, DistortionKnobs(0.5, 0.0, 0.0), np.random.default_rng(3))
+    noise = out.column("delta").to_numpy(zero_copy_only=False) - src.column("delta").to_numpy()
+    assert abs(float(np.std(noise)) - 0.5) < 0.03  # noise_scale x spread
+
+
+def test_a_spread_must_be_a_positive_number_on_a_float() -> None:
+    with pytest.raises(ValueError, match="spread must be a positive finite number"):
+        FeatureSpec("x", "Float64", "x", "f", spread=0.0, center=0.0)
+    with pytest.raises(ValueError, match="declare spread and center together"):
+        FeatureSpec("x", "Float64", "x", "f", spread=1.0)
+    with pytest.raises(ValueError, match="only Float64 features take a spread"):
+        FeatureSpec("x", "Int64", "x", "f", spread=1.0, center=0.0)

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from leadforge.columns import id_array, id_numbers_fast
+from leadforge.columns import grouped_id_numbers, id_array, id_numbers_fast
 
 
 def reference(values: list[str | None], prefix: str) -> list[int]:
@@ -47,3 +47,22 @@ def test_any_values_give_the_number_or_minus_one(values: list[str | None]) -> No
 
 def test_other_types_are_left_to_the_caller() -> None:
     assert id_numbers_fast(pa.array([1, 2]), "lead") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(1, 10**9).map(lambda n: f"cust_{n:06d}"),
+            st.sampled_from(["cust_000007", "cust_1234567", "cust_12x456", "acct_000001", ""]),
+            st.none(),
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 5),
+)
+def test_grouped_ids_read_like_every_row_parsed(values: list[str | None], repeat: int) -> None:
+    """Runs of one owner's id (as a table's owner reference holds them) parse like every row."""
+    rows = [v for v in values for _ in range(repeat)]
+    arr = pa.array(rows, pa.large_string())
+    assert grouped_id_numbers(arr, "cust").tolist() == reference(rows, "cust")

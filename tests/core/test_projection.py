@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -181,3 +182,71 @@ def test_shard_references_must_resolve_within_the_shard() -> None:
         project_shard(contract(FIXED), 0, {"orders": c["audit"]}, public=False)
     with pytest.raises(GenerationError, match="cut relative to accounts, which this shard does not hold"):
         project_shard(contract(ANCHORED), 0, {"visits": c["visits"]}, public=True)
+
+
+def owned(visits: str = "owner", rows_per_owner: int = 10_000) -> RelationalContract:
+    base = contract(FIXED)
+    return RelationalContract(
+        tuple(
+            replace(t, numbering=visits, owner="account_id", rows_per_owner=rows_per_owner)  # type: ignore[arg-type]
+            if t.name == "visits"
+            else t
+            for t in base
+        )
+    )
+
+
+def test_owner_numbering_counts_rows_within_their_owner_outside_public_bundles() -> None:
+    out = project_shard(owned(), 4, chunks(), public=False)
+    # account 1 owns local visits 40, 7, 99 (in written order), account 2 owns 12, 3
+    assert col(out["visits"], "visit_id") == [
+        "vis_010000",
+        "vis_010001",
+        "vis_020000",
+        "vis_020001",
+        "vis_010002",
+    ]
+    assert col(out["notes"], "visit_id")[:3] == ["vis_010001", "vis_020001", "vis_010000"]
+    # public bundles number densely after the cut, exactly like "shard"
+    public = project_shard(owned(), 4, chunks(), public=True)
+    shard = project_shard(contract(FIXED), 4, chunks(), public=True)
+    assert public["visits"].equals(shard["visits"]) and public["notes"].equals(shard["notes"])
+
+
+def test_an_owners_ids_do_not_depend_on_other_owners_rows() -> None:
+    c = chunks()
+    extra = pa.table(
+        {
+            "visit_id": pa.array([5, 6], pa.int64()),
+            "account_id": ["acct_000001", "acct_000001"],
+            "at": ["2025-01-01", "2025-01-01"],
+            "score": [9.0, 9.0],
+        }
+    )
+    # account 1 gains two visits written first; account 2's visits keep their ids
+    more = {**c, "visits": pa.concat_tables([extra, c["visits"]])}
+    a = project_shard(owned(), 0, c, public=False)["visits"].to_pandas()
+    b = project_shard(owned(), 0, more, public=False)["visits"].to_pandas()
+    two = [frame[frame["account_id"] == "acct_000002"].reset_index(drop=True) for frame in (a, b)]
+    assert two[0].equals(two[1]) and len(two[0]) == 2
+
+
+def test_an_owner_with_too_many_rows_is_a_generation_error() -> None:
+    with pytest.raises(GenerationError, match=r"acct_000001 owns more than 1 rows"):
+        project_shard(owned(rows_per_owner=1), 0, chunks(), public=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"owner": "account_id"}, "an owner is declared only with numbering='owner'"),
+        ({"numbering": "owner"}, "needs owner= a non-null foreign key"),
+        ({"numbering": "owner", "owner": "at"}, "needs owner= a non-null foreign key"),
+        ({"numbering": "owner", "owner": "account_id", "rows_per_owner": 30}, "must be a power of ten"),
+        ({"numbering": "serial"}, "numbering must be one of"),
+    ],
+)
+def test_owner_declarations_are_checked(change: dict[str, object], words: str) -> None:
+    visits = contract(FIXED)["visits"]
+    with pytest.raises(ValueError, match=words):
+        replace(visits, **change)  # type: ignore[arg-type]

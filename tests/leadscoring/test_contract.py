@@ -59,26 +59,35 @@ DECLARED = {
         "lead_created_at",
         {"contact_id": "contacts", "account_id": "accounts"},
     ),
-    "touches": ("touch_id", "touch", "shard", "touch_timestamp", {"lead_id": "leads"}),
-    "sessions": ("session_id", "sess", "shard", "session_timestamp", {"lead_id": "leads"}),
-    "sales_activities": ("activity_id", "act", "shard", "activity_timestamp", {"lead_id": "leads"}),
-    "opportunities": ("opportunity_id", "opp", "shard", "created_at", {"lead_id": "leads"}),
+    "touches": ("touch_id", "touch", "owner", "touch_timestamp", {"lead_id": "leads"}),
+    "sessions": ("session_id", "sess", "owner", "session_timestamp", {"lead_id": "leads"}),
+    "sales_activities": ("activity_id", "act", "owner", "activity_timestamp", {"lead_id": "leads"}),
+    "opportunities": ("opportunity_id", "opp", "owner", "created_at", {"lead_id": "leads"}),
     "customers": (
         "customer_id",
         "cust",
-        "shard",
+        "owner",
         "customer_start_at",
         {"opportunity_id": "opportunities", "account_id": "accounts"},
     ),
     "subscriptions": (
         "subscription_id",
         "sub",
-        "shard",
+        "owner",
         "subscription_start_at",
         {"customer_id": "customers"},
     ),
 }
 CUT = ("touches", "sessions", "sales_activities", "opportunities")
+#: Each owner-numbered table's owner column and how many rows one owner may hold.
+OWNERS = {
+    "touches": ("lead_id", 10_000),
+    "sessions": ("lead_id", 10_000),
+    "sales_activities": ("lead_id", 10_000),
+    "opportunities": ("lead_id", 1),
+    "customers": ("opportunity_id", 1),
+    "subscriptions": ("customer_id", 1),
+}
 
 
 def config(mode: str = "student_public", **params: object) -> GenerationConfig:
@@ -95,6 +104,8 @@ def test_contract_declares_the_nine_tables() -> None:
         assert t.schema.names == EXPECTED_COLUMNS[t.name].split(), t.name
         assert t.schema == schemas(LABEL)[t.name]
         assert all(fk.not_before_parent and not fk.nullable for fk in t.foreign_keys), t.name
+        if t.numbering == "owner":
+            assert (t.owner, t.rows_per_owner) == OWNERS[t.name], t.name
 
 
 def test_public_view_cuts_at_each_leads_snapshot_day() -> None:
@@ -158,7 +169,7 @@ def shard_of_leads(plan: tuple[Shard, ...], lead_numbers: np.ndarray) -> np.ndar
     return np.searchsorted(ends, lead_numbers - 1, side="right")
 
 
-def test_plan_ids_are_dense_and_shard_ids_follow_their_shard(instructor: Path) -> None:
+def test_plan_ids_are_dense_and_owned_ids_follow_their_owner(instructor: Path, public: Path) -> None:
     for name, prefix in (("accounts", "acct"), ("contacts", "cnt"), ("leads", "lead")):
         key = DECLARED[name][0]
         ids = table(instructor, name)[key]
@@ -166,12 +177,19 @@ def test_plan_ids_are_dense_and_shard_ids_follow_their_shard(instructor: Path) -
     plan = make_world(**SMALL).plan
     assert len(plan) >= 3
     for name in CUT:
-        t = table(instructor, name)
+        # public: shard k's kept rows are k·10⁹ + 1, 2, … in row order
+        t = table(public, name)
         number = id_numbers(t[DECLARED[name][0]]).to_numpy()
         block, rank = number // ID_BLOCK, number % ID_BLOCK
         np.testing.assert_array_equal(block, shard_of_leads(plan, id_numbers(t["lead_id"]).to_numpy()))
         for k in np.unique(block):
             np.testing.assert_array_equal(rank[block == k], np.arange(1, int((block == k).sum()) + 1))
+    for name, (owner, per) in OWNERS.items():
+        # instructor: the owner's number, then the row's place among the owner's rows
+        t = table(instructor, name)
+        number = id_numbers(t[DECLARED[name][0]]).to_numpy()
+        ordinal = t.groupby(owner).cumcount().to_numpy()
+        np.testing.assert_array_equal(number, id_numbers(t[owner]).to_numpy() * per + ordinal)
 
 
 def test_core_catches_a_contact_dated_before_its_account(instructor: Path, tmp_path: Path) -> None:

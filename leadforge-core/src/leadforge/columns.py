@@ -185,3 +185,26 @@ def id_numbers_fast(values: pa.Array, prefix: str) -> np.ndarray | None:
             value += digit
         out[rows[ok]] = value[ok]
     return out
+
+
+def grouped_id_numbers(values: pa.Array, prefix: str) -> np.ndarray | None:
+    """:func:`id_numbers_fast` for a column whose equal ids sit together (a table's reference to
+    the entity that owns each row): only the first id of each run is parsed."""
+    view = _string_bytes(values)
+    if view is None:
+        return None
+    offsets, data, valid = view
+    lengths, distinct = _lengths(offsets, valid)
+    n = lengths.size
+    if n < 2 or distinct.size != 1 or not valid.all():
+        return id_numbers_fast(values, prefix)
+    block = _by_length(offsets, data, np.arange(n), int(distinct[0]))
+    head = np.zeros(n, dtype=bool)
+    head[0] = True
+    for j in range(block.shape[1]):
+        head[1:] |= block[1:, j] != block[:-1, j]
+    starts = np.flatnonzero(head)
+    firsts = id_numbers_fast(values.take(pa.array(starts)), prefix)
+    assert firsts is not None
+    out: np.ndarray = np.repeat(firsts, np.diff(np.r_[starts, n]))
+    return out

@@ -6,6 +6,12 @@ lose cells (they stay ``Int64``); noise and outliers act on float columns. Every
 in its feature's domain: clipped at 0 for ``non_negative`` features and at ``max_value``
 when one is declared, after all steps, so counts and amounts never go negative and a
 30-day recency never reads 42 days.
+
+Noise and outliers are measured in the feature's declared ``spread`` about its ``center``: noise
+is a normal draw of ``noise_scale`` spreads, an outlier replaces the value with the centre plus or
+minus five spreads. A cell's distortion then depends on its row's draws alone, never on the
+other rows of the shard, so an intervention moves no cell of a row it cannot reach. A feature
+that declares neither falls back to the column's standard deviation and median over the shard.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from leadforge.features import FeatureSpec
 
 @dataclass(frozen=True)
 class DistortionKnobs:
-    """Per-tier strengths: noise sd as a multiple of column sd, null rate, outlier rate."""
+    """Per-tier strengths: noise sd in spreads of the feature, null rate, outlier rate."""
 
     noise_scale: float = 0.0
     missing_rate: float = 0.0
@@ -61,7 +67,7 @@ def distort(
         values = np.where(null, np.nan, values)
         is_float = spec.dtype == "Float64"
         if is_float and knobs.noise_scale > 0:
-            sd = _sd(values)
+            sd = _sd(values) if spec.spread is None else spec.spread
             noise = rng.normal(0.0, 1.0, n)
             if sd > 0:
                 values = values + noise * knobs.noise_scale * sd
@@ -70,10 +76,13 @@ def distort(
         if is_float and knobs.outlier_rate > 0:
             pick = rng.random(n) < knobs.outlier_rate
             sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-            live = values[~null]
-            sd = _sd(live)
-            if sd > 0:
-                values = np.where(pick, float(np.median(live)) + sign * 5.0 * sd, values)
+            if spec.spread is not None and spec.center is not None:
+                values = np.where(pick, spec.center + sign * 5.0 * spec.spread, values)
+            else:
+                live = values[~null]
+                sd = _sd(live)
+                if sd > 0:
+                    values = np.where(pick, float(np.median(live)) + sign * 5.0 * sd, values)
         if spec.non_negative:
             values = np.maximum(values, 0.0)
         if spec.max_value is not None:

@@ -27,7 +27,12 @@ class FeatureSpec:
     dropped from every table, split and the dictionary). ``distort`` says whether difficulty
     distortions may touch it (ids, strings, targets and deliberate traps never are).
     ``non_negative`` and ``max_value`` bound the column's domain (e.g. a 30-day window), and
-    distortions never push a value outside it.
+    distortions never push a value outside it. ``spread`` and ``center`` are a float feature's
+    typical spread and typical value in its own units (about its standard deviation and median
+    in the world the scheme builds): noise is measured in spreads, and an outlier lands five
+    spreads either side of the centre. Declared, they make a cell's distortion depend on that
+    row alone, so twin worlds agree on every row an intervention cannot reach; without them,
+    core falls back to the column's spread and median over the shard.
     """
 
     name: str
@@ -40,8 +45,19 @@ class FeatureSpec:
     distort: bool = True
     redacted_in: frozenset[ExposureMode] = field(default_factory=frozenset)
     max_value: float | None = None
+    spread: float | None = None
+    center: float | None = None
 
     def __post_init__(self) -> None:
+        spread, center = self.spread, self.center
+        if spread is not None and (not _finite(spread) or spread <= 0):
+            raise ValueError(f"feature {self.name}: spread must be a positive finite number, got {spread!r}")
+        if center is not None and not _finite(center):
+            raise ValueError(f"feature {self.name}: center must be a finite number, got {center!r}")
+        if (spread is None) != (center is None):
+            raise ValueError(f"feature {self.name}: declare spread and center together")
+        if spread is not None and self.dtype != "Float64":
+            raise ValueError(f"feature {self.name}: only Float64 features take a spread (noise acts on them)")
         bound = self.max_value
         if bound is None:
             return
@@ -59,6 +75,10 @@ class FeatureSpec:
     @property
     def distortable(self) -> bool:
         return self.distort and not self.is_target and self.dtype in ("Int64", "Float64")
+
+
+def _finite(x: object) -> bool:
+    return not isinstance(x, bool) and isinstance(x, int | float) and math.isfinite(x)
 
 
 def visible(catalog: Iterable[FeatureSpec], mode: ExposureMode) -> list[FeatureSpec]:

@@ -11,6 +11,7 @@ name ``"shard::7"``); that is how a scheme gives every shard its own independent
 from __future__ import annotations
 
 import hashlib
+from typing import cast
 
 import numpy as np
 
@@ -68,3 +69,39 @@ def mix64(values: np.ndarray, salt: int) -> np.ndarray:
 def hash_uniform(values: np.ndarray, salt: int) -> np.ndarray:
     """Map uint64 keys to deterministic uniforms in [0, 1) that depend only on key and salt."""
     return (mix64(values, salt) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def ordinals(groups: np.ndarray) -> np.ndarray:
+    """Each row's place (0, 1, …) among the rows of its group, in row order: with a row's group
+    it keys the row by what belongs to that group alone, whatever other groups hold."""
+    groups = np.asarray(groups)
+    order = np.argsort(groups, kind="stable")
+    ranked = groups[order]
+    out = np.empty(groups.size, dtype=np.int64)
+    out[order] = np.arange(groups.size, dtype=np.int64) - np.searchsorted(ranked, ranked, side="left")
+    return out
+
+
+def entity_keys(numbers: np.ndarray, ordinal: np.ndarray) -> np.ndarray:
+    """uint64 keys ``number << 24 | ordinal`` of rows owned by entities (an entity's n-th event)."""
+    return (np.asarray(numbers, dtype=np.uint64) << np.uint64(24)) | np.asarray(ordinal, dtype=np.uint64)
+
+
+class KeyedUniforms:
+    """Stands in for a generator's ``random(n)`` over keyed rows: each call hashes every row's
+    key with a fresh salt, so a row's uniforms depend on its key alone. Code that draws from
+    a ``np.random.Generator`` row by row then gives an entity the same draws whatever rows the
+    other entities have (common random numbers across twin worlds)."""
+
+    def __init__(self, keys: np.ndarray, salt: int) -> None:
+        self.keys, self.salt, self.calls = np.asarray(keys, dtype=np.uint64), salt, 0
+
+    def random(self, n: int) -> np.ndarray:
+        if n != self.keys.size:
+            raise ValueError(f"expected {self.keys.size} uniforms, asked for {n}")
+        self.calls += 1
+        return hash_uniform(self.keys, self.salt + self.calls)
+
+    def generator(self) -> np.random.Generator:
+        """This source, typed as the generator the drawing code expects."""
+        return cast("np.random.Generator", self)

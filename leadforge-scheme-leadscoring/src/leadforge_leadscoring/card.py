@@ -132,7 +132,7 @@ def _tier(f: _Facts) -> list[str]:
                     f"{prof.conversion_rate_range[0]:.0%}–{prof.conversion_rate_range[1]:.0%}",
                 ),
                 ("measured positive rate", f"{f.stats.positive_rate:.1%}"),
-                ("numeric noise (× column sd)", f"{prof.noise_scale:g}"),
+                ("numeric noise (× the feature's spread)", f"{prof.noise_scale:g}"),
                 ("missing-value rate", f"{prof.missing_rate:.0%}"),
                 ("outlier rate", f"{prof.outlier_rate:.0%}"),
                 ("glitched CRM records (per lead and event kind)", f"{prof.glitch_rate:.0%}"),

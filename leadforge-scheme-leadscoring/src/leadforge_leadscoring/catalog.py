@@ -3,6 +3,10 @@ exposure, in canonical order (it drives the feature dictionary, redaction and di
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
+import numpy as np
 from leadforge.enums import ExposureMode
 from leadforge.features import FeatureSpec
 
@@ -23,11 +27,35 @@ def treatment_feature() -> FeatureSpec:
     )
 
 
+def acv_scale(medians: Sequence[float], sigma: float) -> tuple[float, float]:
+    """A deal size's typical value and spread: the geometric mean of the bands' medians, and the
+    standard deviation of a lognormal deal size at the mean of those medians."""
+    centre = float(np.exp(np.mean(np.log(np.asarray(medians, dtype=np.float64)))))
+    return centre, float(np.mean(medians) * math.exp(sigma**2 / 2) * math.sqrt(math.expm1(sigma**2)))
+
+
+#: :func:`acv_scale` of the engine's default deal sizes ($20k–$80k medians, sigma 0.7); the
+#: catalogs read back from a bundle use it (only the world's own catalog distorts).
+DEFAULT_ACV_SCALE = acv_scale((20_000.0, 33_000.0, 52_000.0, 80_000.0), 0.7)
+
+
 def task_catalog(
-    label: str, window_days: int, label_window: int, *, experiment: bool = False
+    label: str,
+    window_days: int,
+    label_window: int,
+    *,
+    experiment: bool = False,
+    acv: tuple[float, float] = DEFAULT_ACV_SCALE,
 ) -> tuple[FeatureSpec, ...]:
     """The task table's columns in canonical order; ``label`` names the target column, and a
-    world with a designed experiment adds its ``treatment`` column before it."""
+    world with a designed experiment adds its ``treatment`` column before it.
+
+    Centres and spreads (where render-time outliers land and the unit of the noise, about each
+    feature's median and standard deviation): a recency spans the feature window, so both are
+    shares of it (most leads are first touched on day 0, so the first touch sits near the
+    window's end with a spread of a sixth; the last touch near a fifth of it, spread a quarter);
+    deal sizes take ``acv``, the world's typical deal size and spread (:func:`acv_scale`)."""
+    days = max(window_days, 1)
 
     def ident(name: str, what: str, category: str) -> FeatureSpec:
         return FeatureSpec(name, "string", f"Opaque {what} identifier (join key, not a feature).", category)
@@ -92,6 +120,8 @@ def task_catalog(
             f"Days from the first touch to the anchor (day {window_days}); null without a touch.",
             "engagement",
             non_negative=True,
+            spread=days / 6,
+            center=float(days),
         ),
         count("activity_count", f"Sales activities (calls, emails, meetings, demos) on {w}.", "sales"),
         FeatureSpec(
@@ -100,6 +130,8 @@ def task_catalog(
             f"Days from the last touch to the anchor (day {window_days}); null without a touch.",
             "sales",
             non_negative=True,
+            spread=days / 4,
+            center=days / 5,
         ),
         FeatureSpec(
             "opportunity_created", "boolean", f"An opportunity was opened by day {window_days}.", "sales"
@@ -116,6 +148,8 @@ def task_catalog(
             "Estimated annual contract value of the open opportunity (USD); null if none is open.",
             "sales",
             non_negative=True,
+            center=acv[0],
+            spread=acv[1],
         ),
         FeatureSpec(
             "expected_acv",
@@ -123,6 +157,8 @@ def task_catalog(
             "Open opportunity's estimated ACV, else the midpoint of the account's revenue band (USD).",
             "sales",
             non_negative=True,
+            center=acv[0],
+            spread=acv[1],
         ),
         FeatureSpec(
             TRAP,

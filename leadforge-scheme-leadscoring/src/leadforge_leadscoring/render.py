@@ -21,7 +21,7 @@ from leadforge.features import FeatureSpec, catalog_schema
 from leadforge.schema import Column, TableSchema
 
 from leadforge_leadscoring import card, oracle, registry, snapshot, tables
-from leadforge_leadscoring.catalog import task_catalog
+from leadforge_leadscoring.catalog import acv_scale, task_catalog
 from leadforge_leadscoring.stats import RunStats
 from leadforge_leadscoring.world import LeadScoringWorld, SimulatedShard
 
@@ -56,7 +56,14 @@ def task_spec(world: LeadScoringWorld) -> TaskSpec:
 def catalog_of(world: LeadScoringWorld) -> tuple[FeatureSpec, ...]:
     p = world.params
     experiment = world.config.experiment is not None
-    return task_catalog(p.primary_task, p.feature_window, p.label_window_days, experiment=experiment)
+    e = world.mechanisms.engine
+    return task_catalog(
+        p.primary_task,
+        p.feature_window,
+        p.label_window_days,
+        experiment=experiment,
+        acv=acv_scale(e.acv_medians, e.acv_sigma),
+    )
 
 
 def task_schema(world: LeadScoringWorld) -> TableSchema:

@@ -143,7 +143,7 @@ class LeadScoringWorld:
         events = emit(
             states, drivers, engine, rng, pop.leads.created_day, calendar.weekday_weights, cadence, prospects
         )
-        times = event_times(events, pop, calendar, rng)
+        times = event_times(events, pop, calendar, shard.lead_start, rng)
         logged = opportunity_days(states, self.profile.opportunity_logging, rng)
         return SimulatedShard(shard, pop, drivers, states, events, acv, times, logged, h, prospects, arms)
 

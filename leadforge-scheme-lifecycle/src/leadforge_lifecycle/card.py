@@ -175,7 +175,7 @@ def _tier(world: LifecycleWorld) -> list[str]:
         "choose to leave are still active users when they do (churn that gives no warning in usage). "
         f"Signal strength {profile.signal_strength:.2f} sets how strongly customer traits drive every "
         "hazard and how noisy the health telemetry is. "
-        f"Snapshot distortions: noise {profile.noise_scale:.2f}·sd on float features, "
+        f"Snapshot distortions: noise {profile.noise_scale:.2f} spreads on float features, "
         f"{profile.missing_rate:.0%} cells missing, {profile.outlier_rate:.0%} outliers (integer features "
         "stay integers; identifiers and targets are never distorted, the traps are distorted like the "
         "features they pose as).",

@@ -48,7 +48,9 @@ def _f(
     leakage_risk: bool = False,
     non_negative: bool = False,
     distort: bool = True,
+    max_value: float | None = None,
 ) -> FeatureSpec:
+    centre, spread = SCALES.get(name, (None, None))
     return FeatureSpec(
         name,
         dtype,
@@ -58,7 +60,22 @@ def _f(
         leakage_risk=leakage_risk,
         non_negative=non_negative,
         distort=distort,
+        max_value=max_value,
+        center=centre,
+        spread=spread,
     )
+
+
+#: Each float feature's (centre, spread): where its render-time outliers land (five spreads
+#: either side) and the unit of its noise, about its median and standard deviation over the
+#: customers of the default worlds (weekly users ride on the plans' seat counts, which recipes do
+#: not change; depth scores and their slope are on fixed scales).
+SCALES: dict[str, tuple[float | None, float | None]] = {
+    "avg_active_users_l12w": (12.5, 12.0),
+    "active_user_trend_l12w": (0.1, 0.9),
+    "avg_feature_depth_l12w": (0.5, 0.16),
+    "last_health_signal_post_obs": (0.5, 0.22),
+}
 
 
 CATALOG: tuple[FeatureSpec, ...] = (
@@ -164,6 +181,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "health",
         "Mean feature-depth score (0–1) over the same window.",
         non_negative=True,
+        max_value=1.0,
     ),
     _f(
         "support_ticket_count_l12w",
@@ -224,6 +242,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "within a year after the cutoff (its churn week, when a leaver's users stop working in the "
         "product, or the week a year on) — a reading from after the cutoff posing as a current value.",
         leakage_risk=True,
+        max_value=1.0,
     ),
     _f(
         "ltv_revenue_90d",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +27,7 @@ from leadforge.calendar import (
     utc_offsets_us,
 )
 from leadforge.columns import category_array, id_array
-from leadforge.rng import hash_uniform
+from leadforge.rng import KeyedUniforms, entity_keys, ordinals
 from leadforge.schema import masked
 
 from leadforge_lifecycle.calendar import Calendar, epoch_day
@@ -170,29 +170,14 @@ def events_table(f: _Frame, zone: np.ndarray, profile: CalendarProfile, g: np.ra
     }
 
 
-class _EventUniforms:
-    """Stands in for a generator's ``random(n)`` over a shard's events: each event's uniforms hash
-    its own key (the customer's number and the event's place among that customer's events), so an
-    intervention that changes one customer's events moves no other customer's times of day."""
-
-    def __init__(self, keys: np.ndarray, salt: int) -> None:
-        self.keys, self.salt, self.calls = keys, salt, 0
-
-    def random(self, n: int) -> np.ndarray:
-        if n != self.keys.size:
-            raise ValueError(f"expected {self.keys.size} uniforms, asked for {n}")
-        self.calls += 1
-        return hash_uniform(self.keys, self.salt + self.calls)
-
-
 def event_uniforms(f: _Frame, g: np.random.Generator) -> np.random.Generator:
-    """The per-event uniform source of a shard's events (one draw of ``g`` salts it)."""
+    """The per-event uniform source of a shard's events: each event's uniforms hash its own key
+    (the customer's number and the event's place among that customer's events), so an
+    intervention that changes one customer's events moves no other customer's times of day
+    (one draw of ``g`` salts it)."""
     ev = f.shard.trajectories.events
-    first = np.searchsorted(ev.customer, ev.customer, side="left")
-    ordinal = np.arange(ev.customer.size, dtype=np.int64) - first
-    numbers = f.shard.customers.numbers[ev.customer].astype(np.uint64)
-    keys = (numbers << np.uint64(24)) | ordinal.astype(np.uint64)
-    return cast("np.random.Generator", _EventUniforms(keys, int(g.integers(0, 2**62))))
+    keys = entity_keys(f.shard.customers.numbers[ev.customer], ordinals(ev.customer))
+    return KeyedUniforms(keys, int(g.integers(0, 2**62))).generator()
 
 
 def health_table(f: _Frame) -> Rows:

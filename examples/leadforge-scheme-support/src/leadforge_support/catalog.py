@@ -56,6 +56,10 @@ CATALOG = (
         "Float64",
         "Sentiment score of the customer's recent messages (noisy).",
         "history",
+        # about its median and standard deviation in the default world: where outliers land, the
+        # unit of the noise
+        center=-0.13,
+        spread=0.45,
     ),
     FeatureSpec(
         TASK_ID,

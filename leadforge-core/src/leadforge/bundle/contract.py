@@ -15,6 +15,11 @@ Id numbering (see ``docs/architecture.md``):
   key pointing at such a table) as shard-local integers; core keeps the rows the projection
   keeps and numbers them ``shard_index * ID_BLOCK + rank + 1``. A shard's ids therefore depend
   on the config and its index only, and no id value or gap reveals a removed row.
+* ``"owner"`` — like ``"shard"`` (shard-local integer keys from the scheme, dense ids after the
+  cut in public bundles), but bundles that hold hidden truth number each row within the row
+  its ``owner`` foreign key points at: ``owner_number * rows_per_owner + ordinal``, the ordinal
+  counting the owner's rows in the scheme's order. One entity's ids then depend on nothing but
+  its own rows, so twin worlds agree on every id an intervention cannot reach.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from leadforge.schema import DTYPES, TIME_DTYPES, Column, TableSchema
 ID_BLOCK = 10**9
 #: A cutoff more than a century from its anchor is a mistake (or a hostile manifest).
 MAX_OFFSET_DAYS = 36_600
-Numbering = Literal["plan", "shard"]
+Numbering = Literal["plan", "shard", "owner"]
+NUMBERINGS: tuple[Numbering, ...] = ("plan", "shard", "owner")
+#: Rows an ``"owner"`` table leaves room for under each owner, unless it declares otherwise.
+ROWS_PER_OWNER = 10_000
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,10 @@ class TableContract:
     foreign_keys: tuple[ForeignKey, ...] = ()
     time_column: str | None = None
     numbering: Numbering = "plan"
+    #: ``"owner"`` numbering: the foreign-key column whose row owns this one, and how many rows
+    #: one owner may hold (a power of ten, so an id reads as the owner's number then the ordinal).
+    owner: str | None = None
+    rows_per_owner: int = ROWS_PER_OWNER
     public: PublicView = field(default_factory=PublicView)
     description: str = ""
     #: column name -> what it means; columns without an entry are simply undocumented.
@@ -190,17 +202,39 @@ class TableContract:
             raise ValueError(f"table {self.name}: public drop names unknown columns {missing}")
         if self.public.drop and self.primary_key in self.public.drop:
             raise ValueError(f"table {self.name}: the primary key cannot be dropped")
+        self._check_numbering()
         cut = self.public.cut
         if cut is not None:
             if self.time_column is None:
                 raise ValueError(f"table {self.name}: a cut table needs a time column")
-            if self.numbering != "shard":
+            if self.numbering == "plan":
                 raise ValueError(
                     f"table {self.name}: a table cut in public bundles must use numbering='shard' "
-                    "(plan-numbered ids would show gaps where rows were removed)"
+                    "or 'owner' (plan-numbered ids would show gaps where rows were removed)"
                 )
             if cut.via is not None and cut.via not in {fk.column for fk in self.foreign_keys}:
                 raise ValueError(f"table {self.name}: cutoff via {cut.via!r} is not a foreign key")
+
+    def _check_numbering(self) -> None:
+        if self.numbering not in NUMBERINGS:
+            raise ValueError(f"table {self.name}: numbering must be one of {list(NUMBERINGS)}")
+        if self.numbering != "owner":
+            if self.owner is not None:
+                raise ValueError(f"table {self.name}: an owner is declared only with numbering='owner'")
+            return
+        fk = {f.column: f for f in self.foreign_keys}.get(self.owner or "")
+        if fk is None or fk.parent == self.name or fk.nullable:
+            raise ValueError(
+                f"table {self.name}: numbering='owner' needs owner= a non-null foreign key to another table"
+            )
+        k = self.rows_per_owner
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1 or 10 ** (len(str(k)) - 1) != k:
+            raise ValueError(f"table {self.name}: rows_per_owner must be a power of ten, got {k!r}")
+
+    @property
+    def core_numbered(self) -> bool:
+        """Core assigns this table's ids; the scheme writes shard-local integer keys."""
+        return self.numbering != "plan"
 
     def public_schema(self, redacted: Iterable[str] = ()) -> TableSchema:
         return self.schema.without((*self.public.drop, *redacted))
@@ -220,6 +254,7 @@ class TableContract:
             "primary_key": self.primary_key,
             "id_prefix": self.id_prefix,
             "numbering": self.numbering,
+            **({"owner": self.owner, "rows_per_owner": self.rows_per_owner} if self.owner else {}),
             "time_column": self.time_column,
             "foreign_keys": [fk.to_json() for fk in self.foreign_keys],
             "columns": {c.name: c.dtype for c in self.schema.columns},
@@ -321,6 +356,8 @@ class RelationalContract:
                         ),
                         time_column=t.get("time_column"),
                         numbering=t.get("numbering", "plan"),
+                        owner=t.get("owner"),
+                        rows_per_owner=t.get("rows_per_owner", ROWS_PER_OWNER),
                         public=PublicView(
                             omit=bool(pub.get("omit", False)),
                             drop=tuple(pub.get("drop") or ()),

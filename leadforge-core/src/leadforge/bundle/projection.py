@@ -3,8 +3,10 @@
 The writer hands every shard through :func:`project_shard`. In a public bundle the tables the
 contract omits are skipped, rows after their cutoff are removed (and so are the rows that
 referenced a removed row), and the columns the contract or the feature catalog withholds are
-dropped. In every bundle the ``"shard"``-numbered tables get their ids here, from the shard
-index and the rank of each kept row, so ids depend on nothing but the config and the shard.
+dropped. In every bundle the core-numbered tables get their ids here: from the shard index and
+the rank of each kept row (``"shard"``, and ``"owner"`` in public bundles), or from the owner's
+number and the row's ordinal among its owner's rows (``"owner"`` in bundles that hold hidden
+truth). Ids therefore depend on nothing but the config and the shard.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadforge.bundle.contract import ID_BLOCK, RelationalContract, TableContract
-from leadforge.columns import id_array
+from leadforge.columns import grouped_id_numbers, id_array
 from leadforge.errors import GenerationError
+from leadforge.rng import ordinals
 
 _EPOCH = dt.date(1970, 1, 1)
 #: Above this many values, date strings are parsed once per distinct value.
@@ -68,36 +71,69 @@ def project_shard(
             if fk.parent in removed and fk.parent != t.name:
                 keep &= _not_removed(table.column(fk.column), removed[fk.parent])
         if not keep.all():
-            if t.numbering != "shard":
+            if not t.core_numbered:
                 raise GenerationError(
                     f"table {t.name} lost rows with a removed parent row; its ids would show the gap, "
-                    "so it must use numbering='shard'"
+                    "so it must use numbering='shard' or 'owner'"
                 )
             removed[t.name] = _combined(table.column(t.primary_key)).filter(pa.array(~keep))
             table = table.filter(pa.array(keep))
-        pk = table.column(t.primary_key)
-        if t.numbering == "shard":
-            numbers = shard * ID_BLOCK + np.arange(1, table.num_rows + 1, dtype=np.int64)
-            if table.num_rows >= ID_BLOCK:
-                raise GenerationError(f"table {t.name}: shard {shard} holds more than {ID_BLOCK - 1} rows")
-            final = id_array(t.id_prefix, numbers)
-            kept[t.name] = _Kept(_combined(pk), final)
-            table = table.set_column(table.schema.get_field_index(t.primary_key), t.primary_key, final)
-        for fk in t.foreign_keys:
-            parent = contract[fk.parent]
-            if parent.numbering == "shard":
-                if fk.parent not in kept:
+        refs = [fk for fk in t.foreign_keys if contract[fk.parent].core_numbered]
+        for fk in (fk for fk in refs if fk.parent != t.name):
+            table = _remap_column(table, t, fk.column, kept.get(fk.parent))
+        if t.core_numbered:
+            pk = _combined(table.column(t.primary_key))
+            if t.numbering == "owner" and not public:
+                numbers = _owner_numbers(contract, t, table)
+            else:
+                if table.num_rows >= ID_BLOCK:
                     raise GenerationError(
-                        f"table {t.name}: foreign key {fk.column} points at {fk.parent}, whose rows "
-                        "must be written in the same shard"
+                        f"table {t.name}: shard {shard} holds more than {ID_BLOCK - 1} rows"
                     )
-                idx = table.schema.get_field_index(fk.column)
-                table = table.set_column(idx, fk.column, _remap(table.column(fk.column), kept[fk.parent]))
+                numbers = shard * ID_BLOCK + np.arange(1, table.num_rows + 1, dtype=np.int64)
+            final = id_array(t.id_prefix, numbers)
+            kept[t.name] = _Kept(pk, final)
+            table = table.set_column(table.schema.get_field_index(t.primary_key), t.primary_key, final)
+        for fk in (fk for fk in refs if fk.parent == t.name):
+            table = _remap_column(table, t, fk.column, kept.get(fk.parent))
         if public and t.public.omit:
             continue
         drop = [c for c in (*(t.public.drop if public else ()), *redacted) if c in table.column_names]
         out[t.name] = table.drop_columns(drop) if drop else table
     return out
+
+
+def _remap_column(table: pa.Table, t: TableContract, column: str, parent: _Kept | None) -> pa.Table:
+    if parent is None:
+        fk = t.foreign_key(column)
+        raise GenerationError(
+            f"table {t.name}: foreign key {column} points at {fk.parent}, whose rows must be written "
+            "in the same shard"
+        )
+    idx = table.schema.get_field_index(column)
+    return table.set_column(idx, column, _remap(table.column(column), parent))
+
+
+def _owner_numbers(contract: RelationalContract, t: TableContract, table: pa.Table) -> np.ndarray:
+    """``owner_number * rows_per_owner + ordinal``: each row's ordinal counts its owner's rows
+    before it, so the ids of one owner's rows depend on those rows alone."""
+    assert t.owner is not None
+    prefix = contract[t.foreign_key(t.owner).parent].id_prefix
+    owners = grouped_id_numbers(_combined(table.column(t.owner)).cast(pa.large_string()), prefix)
+    assert owners is not None
+    if owners.size and owners.min() < 1:
+        raise GenerationError(f"table {t.name}: owner column {t.owner} holds a null or malformed id")
+    ordinal = ordinals(owners)
+    k = t.rows_per_owner
+    if ordinal.size and ordinal.max() >= k:
+        worst = int(owners[int(np.argmax(ordinal))])
+        raise GenerationError(
+            f"table {t.name}: {prefix}_{worst:06d} owns more than {k} rows (rows_per_owner)"
+        )
+    if owners.size and int(owners.max()) > (np.iinfo(np.int64).max - k) // k:
+        raise GenerationError(f"table {t.name}: owner numbers too large for rows_per_owner={k}")
+    numbers: np.ndarray = owners.astype(np.int64) * k + ordinal
+    return numbers
 
 
 def _combined(values: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -121,8 +121,8 @@ class ShardSink:
         if name not in self.contract:
             raise GenerationError(f"table {name!r} is not declared in the scheme's relational contract")
         t = self.contract[name]
-        shard_keys = {t.primary_key} if t.numbering == "shard" else set()
-        shard_keys |= {fk.column for fk in t.foreign_keys if self.contract[fk.parent].numbering == "shard"}
+        shard_keys = {t.primary_key} if t.core_numbered else set()
+        shard_keys |= {fk.column for fk in t.foreign_keys if self.contract[fk.parent].core_numbered}
         schema = TableSchema(
             tuple(Column(c.name, "Int64") if c.name in shard_keys else c for c in t.schema.columns)
         )

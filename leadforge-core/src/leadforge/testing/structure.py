@@ -115,9 +115,12 @@ def time_ranks(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return ranks
 
 
-def id_blocks(numbers: np.ndarray, t: TableContract) -> np.ndarray:
-    """Which id block each row sits in: its shard for core-numbered tables, one block otherwise."""
-    if t.numbering == "shard":
+def id_blocks(numbers: np.ndarray, t: TableContract, public: bool = True) -> np.ndarray:
+    """Which id block each row sits in: its shard for core-numbered tables (its owner for
+    owner-numbered ones outside public bundles), one block otherwise."""
+    if t.numbering == "owner" and not public:
+        return np.asarray(np.floor_divide(np.nan_to_num(numbers, nan=-1.0), t.rows_per_owner))
+    if t.core_numbered:
         return np.asarray(np.floor_divide(np.nan_to_num(numbers, nan=-1.0), ID_BLOCK))
     return np.zeros(numbers.size)
 

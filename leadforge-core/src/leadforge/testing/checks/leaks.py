@@ -211,7 +211,7 @@ def id_numbers_leak(c: Subject) -> Iterator[str]:
             None if time is None else time[order],
         )
         for link in links(view, contract, labels):
-            yield from _entity_ids(view, where, labels, link, time)
+            yield from _entity_ids(view, where, labels, link, time, b.mode is PUBLIC)
 
 
 def _primary_time(b: GeneratedBundle, contract: RelationalContract, labels: TaskLabels) -> np.ndarray | None:
@@ -241,7 +241,12 @@ def _beyond(time: np.ndarray | None) -> str:
 
 
 def _entity_ids(
-    view: BundleView, where: str, labels: TaskLabels, link: Link, entity_time: np.ndarray | None
+    view: BundleView,
+    where: str,
+    labels: TaskLabels,
+    link: Link,
+    entity_time: np.ndarray | None,
+    public: bool,
 ) -> Iterator[str]:
     """Per entity, the lowest and highest place of its rows in their id blocks and the gap
     between them; each may follow the table's own time column or, for rows grouped by entity,
@@ -249,14 +254,14 @@ def _entity_ids(
     t = link.table
     table = view.table(t.name, [t.primary_key, *([t.time_column] if t.time_column else [])])
     numbers = id_numbers(table.column(t.primary_key))
-    blocks = id_blocks(numbers, t)
+    blocks = id_blocks(numbers, t, public)
     n = labels.y.size
     ids = per_entity(link.entity, numbers, n)
     has = ids.count > 0
     if not has.any():
         return
     same_block = np.zeros(n, dtype=bool)
-    same_block[has] = id_blocks(ids.low[has], t) == id_blocks(ids.high[has], t)
+    same_block[has] = id_blocks(ids.low[has], t, public) == id_blocks(ids.high[has], t, public)
     gap = np.where(same_block, ids.high - ids.low + 1 - ids.count, np.nan)
     place = per_entity(link.entity, within_blocks(numbers, blocks), n)
     times: dict[str, np.ndarray | None] = {"lowest": None, "highest": None, "gap": None}
