@@ -130,8 +130,9 @@ def test_gbm_does_not_beat_the_oracle(tier_bundles: dict[str, Path], tier: str, 
 
 @pytest.mark.slow
 def test_oracle_ceiling_falls_with_the_tier(tier_bundles: dict[str, Path]) -> None:
-    """Calendar churn and every pLTV task order strictly; early churn is close to unpredictable
-    beyond intro (write-offs and rare exits), so only intro must stand above the other two."""
+    """Every task's ceiling orders strictly over all rows. Early churn beyond intro is nearly
+    chance (write-offs and rare mid-term exits; at advanced the oracle's risks barely differ), but
+    intermediate keeps a little signal advanced does not."""
     for task in (*CHURN_TASKS, *REVENUE_TASKS):
         ceiling = []
         for tier in ("intro", "intermediate", "advanced"):
@@ -141,10 +142,7 @@ def test_oracle_ceiling_falls_with_the_tier(tier_bundles: dict[str, Path]) -> No
                 ceiling.append(auc(o, y > 0.5))
             else:
                 ceiling.append(1.0 - float(np.mean((y - o) ** 2) / np.var(y)))
-        if task == "early_churned_within_180d":
-            assert ceiling[0] > max(ceiling[1:]), (task, ceiling)
-        else:
-            assert ceiling[0] > ceiling[1] > ceiling[2], (task, ceiling)
+        assert ceiling[0] > ceiling[1] > ceiling[2], (task, ceiling)
 
 
 def test_expected_mrr_step_matches_the_engines_draws() -> None:
