@@ -164,3 +164,38 @@ def test_two_local_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
         digests.append(tree_digest(out))
     assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_world_is_built_while_a_cluster_starts(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    """With a cluster to start, the driver builds the world on a thread meanwhile (and a failure
+    there is still one clear line); one worker builds it in line."""
+    import threading
+
+    import leadforge.api
+    import leadforge.engine
+    from leadforge.errors import GenerationError
+
+    built_on: list[str] = []
+    real_generate = leadforge.api.Generator.generate
+
+    def generate(self: Any) -> Any:
+        built_on.append(threading.current_thread().name)
+        if self.config.seed == 13:
+            raise GenerationError("the world would not build")
+        return real_generate(self)
+
+    @contextmanager
+    def fake_open(workers: int = 1, scheduler: str | None = None, *, check_path: Path | None = None) -> Any:
+        yield leadforge.engine.LOCAL
+
+    monkeypatch.setattr(leadforge.engine, "open_engine", fake_open)
+    monkeypatch.setattr(leadforge.api.Generator, "generate", generate)
+    r = cli("generate", "-r", "toy_v1", "--out", str(tmp_path / "b"), "--workers", workers, "-q")
+    assert r.exit_code == 0, r.stderr
+    assert built_on == ["leadforge-world" if workers == "2" else "MainThread"]
+    r = cli("generate", "-r", "toy_v1", "--seed", "13", "--out", str(tmp_path / "c"), "--workers", workers)
+    one_line_error(r, 1, "the world would not build")
+    assert not (tmp_path / "c").exists()

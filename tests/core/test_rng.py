@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from leadforge.rng import RNG, hash_uniform
+from leadforge.rng import RNG, KeyedUniforms, entity_keys, hash_uniform, ordinals
 
 
 def test_shard_namespace_is_the_child_streams_and_rejects_bad_indices() -> None:
@@ -45,3 +45,30 @@ def test_hash_uniform_is_deterministic_uniform_and_salted() -> None:
     assert u.min() >= 0.0 and u.max() < 1.0
     assert abs(u.mean() - 0.5) < 0.01
     assert np.corrcoef(u, hash_uniform(keys, 12))[0, 1] < 0.02
+
+
+@pytest.mark.parametrize("kind", ["shuffled", "grouped", "wide"])
+def test_ordinals_count_each_groups_rows_in_row_order(kind: str) -> None:
+    g = np.random.default_rng(4)
+    groups = {
+        "shuffled": g.integers(0, 300, 5_000),
+        "grouped": np.sort(g.integers(0, 300, 5_000)),
+        "wide": g.integers(0, 10**12, 5_000) // 10**9,
+    }[kind]
+    seen: dict[int, int] = {}
+    expected = []
+    for x in groups.tolist():
+        expected.append(seen.get(x, 0))
+        seen[x] = expected[-1] + 1
+    assert ordinals(groups).tolist() == expected
+
+
+def test_keyed_uniforms_depend_on_the_key_alone() -> None:
+    keys = entity_keys(np.array([7, 7, 9]), np.array([0, 1, 0]))
+    more = entity_keys(np.array([3, 7, 7, 8, 9]), np.array([0, 0, 1, 0, 0]))
+    a, b = KeyedUniforms(keys, 11), KeyedUniforms(more, 11)
+    for _ in range(3):  # every call draws afresh, each key's uniform the same in both
+        x, y = a.random(3), b.random(5)
+        assert np.array_equal(x, y[[1, 2, 4]])
+    with pytest.raises(ValueError, match="expected 3 uniforms"):
+        a.random(4)

@@ -20,6 +20,7 @@ import shutil
 import signal
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -723,6 +724,8 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
         say(f"Sizes not given follow the recipe's ratios: {', '.join(cfg.derived)}")
     timings: dict[str, float] = {}
     report: ValidationReport | None = None
+    started = time.monotonic()
+    world = _Background(gen.generate, workers > 1 or scheduler is not None)
     try:
         with open_engine(workers, scheduler, check_path=out.parent) as engine:
             where = _on(engine, scheduler)
@@ -730,8 +733,7 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
                 f"Generating bundle with recipe '{recipe.id}', seed={cfg.seed}, "
                 f"mode={cfg.exposure_mode.value}, difficulty={cfg.difficulty.value}{where} ..."
             )
-            started = time.monotonic()
-            bundle = gen.generate()
+            bundle = world.result()
             timings["generate_s"] = time.monotonic() - started
             say(f"Writing bundle to {out} ...")
             bundle.save(out, generation_timestamp=timestamp, progress=progress, engine=engine)
@@ -757,6 +759,34 @@ def _generate(host: PluginHost, flags: dict[str, dict[str, str]], kw: dict[str, 
         sys.exit(1)
     if not quiet and not as_json:
         click.echo(f"OK: bundle at {out} passed all checks.")
+
+
+class _Background:
+    """``fn()`` on a thread when ``overlap`` (else on first use): the driver builds the world while
+    a local cluster spawns its worker processes, instead of after."""
+
+    def __init__(self, fn: Callable[[], Any], overlap: bool) -> None:
+        self._fn = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if overlap:
+            self._thread = threading.Thread(target=self._run, name="leadforge-world", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # re-raised on the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        if self._thread is None:
+            return self._fn()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _twin(

@@ -75,10 +75,22 @@ def ordinals(groups: np.ndarray) -> np.ndarray:
     """Each row's place (0, 1, …) among the rows of its group, in row order: with a row's group
     it keys the row by what belongs to that group alone, whatever other groups hold."""
     groups = np.asarray(groups)
-    order = np.argsort(groups, kind="stable")
-    ranked = groups[order]
-    out = np.empty(groups.size, dtype=np.int64)
-    out[order] = np.arange(groups.size, dtype=np.int64) - np.searchsorted(ranked, ranked, side="left")
+    n = groups.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if bool(np.all(groups[1:] >= groups[:-1])):
+        order = None  # already grouped (a table's rows by owner): no sort
+        ranked = groups
+    else:
+        small = groups.dtype.kind in "iu" and int(groups.min()) >= 0 and int(groups.max()) < 1 << 16
+        order = np.argsort(groups.astype(np.uint16) if small else groups, kind="stable")  # uint16: radix
+        ranked = groups[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    place = np.arange(n, dtype=np.int64) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    if order is None:
+        return place
+    out = np.empty(n, dtype=np.int64)
+    out[order] = place
     return out
 
 
