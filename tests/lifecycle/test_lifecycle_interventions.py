@@ -106,6 +106,25 @@ def test_programme_lowers_the_segments_churn_risk(segment_twins: tuple[Path, Pat
     assert float(b[column].mean()) < float(a[column].mean())
 
 
+def test_a_segment_programmes_card_shows_its_effect_in_its_segment_only(tmp_path: Path) -> None:
+    """The twin's card breaks each effect down by plan: the enterprise programme moves the
+    enterprise customers' oracle and leaves every other plan's effect at exactly zero."""
+    gen = Generator.from_recipe(
+        RECIPE,
+        exposure_mode="research_instructor",
+        intervene=("policy:health_programme.enterprise=1",),
+        **WORLD,
+    )
+    twin = gen.save_twin(tmp_path / "t", generation_timestamp=PINNED)
+    card = (twin.intervened / "dataset_card.md").read_text()
+    rows = [line.split(" | ") for line in card.splitlines() if line.startswith("| churned_within_180d | ")]
+    by_plan = {r[1]: r for r in rows if len(r) == 6}
+    assert set(by_plan) == {"enterprise", "growth", "starter"}, card
+    for plan in ("growth", "starter"):
+        assert by_plan[plan][3] == "+0.0000" and by_plan[plan][5].startswith("+0.0000"), by_plan[plan]
+    assert float(by_plan["enterprise"][5].strip(" |")) < 0.0  # the programme lowers churn risk
+
+
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args), env=EPOCH, catch_exceptions=False)
     return result.exit_code, result.stderr

@@ -38,6 +38,7 @@ def task_spec(world: LeadScoringWorld) -> TaskSpec:
         primary_table="leads",
         key_column="lead_id",
         time_column="lead_created_at",
+        segment_column="lead_source",
         description=(
             f"Will the lead close won within {p.label_window_days} days of its creation? The label is "
             f"the simulated close-won event (never sampled). Features describe each lead's first "

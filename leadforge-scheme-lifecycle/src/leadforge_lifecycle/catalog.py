@@ -410,6 +410,7 @@ def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> 
             primary_table="customers",
             key_column="customer_id",
             time_column="customer_start_at",
+            segment_column="initial_plan",
             description=(
                 f"Predict whether the customer churns within {CHURN_WINDOW_DAYS} days after {regime.anchor}; "
                 "it doubles as the zero-inflation indicator of a two-part pLTV model. Features use only "
@@ -428,6 +429,7 @@ def tasks(regime: Regime, *, oracle: bool = False, experiment: bool = False) -> 
                 primary_table="customers",
                 key_column="customer_id",
                 time_column="customer_start_at",
+                segment_column="initial_plan",
                 description=(
                     f"Predict {label}: gross revenue collected from invoices issued in the {window} days "
                     f"after {regime.anchor} (paid or later recovered; failed and written-off invoices "

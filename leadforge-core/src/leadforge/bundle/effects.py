@@ -52,6 +52,7 @@ class TaskRows:
     split: np.ndarray
     target: np.ndarray
     oracle: np.ndarray | None
+    segment: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -64,21 +65,31 @@ class AverageEffect:
     low: float
     high: float
     oracle_mean: float
+    segment: str = ""
 
 
-def task_rows(root: Path, task_id: str, entry: TaskEntry | None) -> TaskRows:
-    """Keys, splits and targets of a bundle's task, from its split files (either layout)."""
+def task_rows(root: Path, task_id: str, entry: TaskEntry | None, segment: str = "") -> TaskRows:
+    """Keys, splits and targets of a bundle's task, from its split files (either layout), and
+    each row's ``segment`` value when one is named."""
     tm = _task_manifest(root, task_id)
-    keys, splits, targets = [], [], []
+    keys, splits, targets, groups = [], [], [], []
+    columns = [tm.key_column, tm.label_column, *([segment] if segment else [])]
     for i, split in enumerate(SPLITS):
         files = entry.files(task_id, split) if entry else (f"tasks/{task_id}/{split}.parquet",)
-        table = _read(root, files, [tm.key_column, tm.label_column])
+        table = _read(root, files, columns)
         keys.append(table.column(0).combine_chunks().cast(pa.string()))
         targets.append(np.asarray(table.column(1).cast(pa.float64()).to_numpy(zero_copy_only=False)))
         splits.append(np.full(table.num_rows, i, dtype=np.int8))
+        if segment:
+            values = pc.fill_null(table.column(2).cast(pa.string()), "(none)")
+            groups.append(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
     all_keys = pa.concat_arrays(keys)
     return TaskRows(
-        all_keys, np.concatenate(splits), np.concatenate(targets), _oracle(root, task_id, all_keys)
+        all_keys,
+        np.concatenate(splits),
+        np.concatenate(targets),
+        _oracle(root, task_id, all_keys),
+        np.concatenate(groups) if segment else None,
     )
 
 
@@ -120,22 +131,42 @@ def effects_table(task_id: str, factual: TaskRows, intervened: TaskRows) -> pa.T
     )
 
 
-def average(table: pa.Table) -> AverageEffect:
-    effect = np.asarray(table.column("effect").to_numpy(zero_copy_only=False), dtype=np.float64)
+def average(table: pa.Table, where: np.ndarray | None = None, segment: str = "") -> AverageEffect:
+    """The mean effect of the rows (``where`` selects some), with a normal 95 % interval."""
+    pick = np.ones(table.num_rows, dtype=bool) if where is None else where
+    effect = np.asarray(table.column("effect").to_numpy(zero_copy_only=False), dtype=np.float64)[pick]
     effect = effect[~np.isnan(effect)]
     oracle = np.asarray(table.column("oracle_effect").to_numpy(zero_copy_only=False), dtype=np.float64)
-    oracle = oracle[~np.isnan(oracle)]
+    oracle = oracle[pick][~np.isnan(oracle[pick])]
     n = effect.size
     mean = float(effect.mean()) if n else math.nan
     half = 1.96 * float(effect.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
     task_id = table.column("task_id")[0].as_py() if table.num_rows else ""
     return AverageEffect(
-        task_id, n, mean, mean - half, mean + half, float(oracle.mean()) if oracle.size else math.nan
+        task_id, n, mean, mean - half, mean + half, float(oracle.mean()) if oracle.size else math.nan, segment
     )
 
 
-def card_section(averages: Sequence[AverageEffect], interventions: Sequence[str]) -> str:
-    """The dataset card's account of the twin: what was changed and what it did on average."""
+#: A segment column with more values than this is not broken down in the card.
+MAX_SEGMENTS = 12
+
+
+def by_segment(table: pa.Table, rows: TaskRows) -> list[AverageEffect]:
+    """The average effect within each value of the intervened rows' segment column (in value
+    order; none when the task names no segment or it has too many values)."""
+    if rows.segment is None:
+        return []
+    values = sorted(set(rows.segment.tolist()))
+    if len(values) > MAX_SEGMENTS:
+        return []
+    return [average(table, rows.segment == v, str(v)) for v in values]
+
+
+def card_section(
+    averages: Sequence[AverageEffect], interventions: Sequence[str], segments: Sequence[AverageEffect] = ()
+) -> str:
+    """The dataset card's account of the twin: what was changed, what it did on average and
+    within each task's segments."""
     lines = [
         "## Intervention effects",
         "",
@@ -150,6 +181,19 @@ def card_section(averages: Sequence[AverageEffect], interventions: Sequence[str]
     for a in averages:
         interval = f"[{_fmt(a.low)}, {_fmt(a.high)}]"
         lines.append(f"| {a.task_id} | {a.rows:,} | {_fmt(a.mean)} | {interval} | {_fmt(a.oracle_mean)} |")
+    if segments:
+        lines += [
+            "",
+            "By segment (the task's segment column; an entity the intervention cannot reach has an "
+            "effect of exactly 0):",
+            "",
+            "| task | segment | rows | average effect | 95 % interval | expected (oracle) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for a in segments:
+            interval = f"[{_fmt(a.low)}, {_fmt(a.high)}]"
+            cells = (a.task_id, a.segment, f"{a.rows:,}", _fmt(a.mean), interval, _fmt(a.oracle_mean))
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -74,6 +74,8 @@ class TaskSpec:
     the world's own answer (see :class:`OracleSpec`). ``time_column`` names the task-row column
     that dates each row's cohort (its creation day or instant): core then records the task's
     out-of-time split in ``task_manifest.json`` and the card measures what it costs a model.
+    ``segment_column`` names a categorical task-row column (a plan, a lead source) by which a
+    twin's card breaks each effect down.
     """
 
     task_id: str
@@ -87,6 +89,7 @@ class TaskSpec:
     stratify: bool | None = None
     oracle: OracleSpec | None = None
     time_column: str = ""
+    segment_column: str = ""
 
     def __post_init__(self) -> None:
         if self.task_type not in TASK_TYPES:

@@ -30,6 +30,7 @@ from leadforge.bundle.effects import (
     EFFECTS_FILE,
     EFFECTS_SCHEMA,
     average,
+    by_segment,
     card_section,
     effects_table,
     inherited_splits,
@@ -550,19 +551,21 @@ class BundleWriter:
         path = self.root / EFFECTS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         out = ParquetFile(path, EFFECTS_SCHEMA)
-        averages = []
+        averages, segments = [], []
         try:
             for tid in sorted(tasks):
                 if tid not in factual.tasks:
                     continue
                 before = task_rows(self.factual, tid, factual.tasks[tid])
-                table = effects_table(tid, before, task_rows(self.root, tid, tasks[tid]))
+                after = task_rows(self.root, tid, tasks[tid], self._tasks[tid].spec.segment_column)
+                table = effects_table(tid, before, after)
                 out.write(table)
                 averages.append(average(table))
+                segments += by_segment(table, after)
         finally:
             done = out.close()
         self._record_file(EFFECTS_FILE, done.sha256, done.size)
-        return card_section(averages, [str(iv) for iv in self.config.interventions]) + "\n"
+        return card_section(averages, [str(iv) for iv in self.config.interventions], segments) + "\n"
 
     def _inherited_splits(self) -> dict[str, tuple[Any, Any]]:
         if self.factual is None:
