@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -67,6 +68,59 @@ def _resimulate(
 def shard() -> Shard:
     world = make_world(**SMALL)
     return world, world.simulate(world.plan[0])
+
+
+def _stepped(h: Hazards, e: EngineParams, stage: np.ndarray, dwell: np.ndarray, days: int) -> np.ndarray:
+    """The chain stepped literally: every (stage, dwell) state's mass moved day by day."""
+    n, min_dwell = stage.size, [int(m) for m in e.min_dwell]
+    offsets = np.cumsum((0, *(m + 1 for m in min_dwell)))
+    mass = np.zeros((int(offsets[-1]), n))
+    lead = np.flatnonzero(stage < V.OPEN_STAGES)
+    k = stage[lead].astype(np.int64)
+    mass[offsets[k] + np.minimum(dwell[lead], np.asarray(min_dwell)[k]), lead] = 1.0
+    survive, advance, win = 1.0 - oracle._p(h.churn), oracle._p(h.advance), oracle._p(h.win)
+    won = np.zeros(n)
+    for _ in range(days):
+        entering = np.zeros(n)
+        for s, m in enumerate(min_dwell):
+            block = mass[offsets[s] : offsets[s + 1]]
+            ready = block[m] * survive[s]
+            go = ready * (win if s == V.NEGOTIATION else advance[s])
+            if m > 0:
+                block[m] = block[m - 1] * survive[s] + ready - go
+                block[1:m] = block[0 : m - 1] * survive[s]
+                block[0] = 0.0
+                block[min(1, m)] += entering
+            else:
+                block[0] = ready - go + entering
+            if s == V.NEGOTIATION:
+                won += go
+            else:
+                entering = go
+    return won
+
+
+@pytest.mark.parametrize("min_dwell", [None, (0, 1, 2, 0, 1, 5, 1), (1, 0, 0, 3, 0, 1, 0)])
+def test_the_ring_of_arrivals_equals_the_chain_stepped_state_by_state(
+    shard: Shard, min_dwell: tuple[int, ...] | None
+) -> None:
+    """The oracle books ageing mass ahead instead of moving it daily; from every stage and
+    dwell (below, at and past each minimum, minimums of 0 and 1 included) it gives the
+    literal chain's answer."""
+    world, sim = shard
+    e = world.mechanisms.engine
+    if min_dwell is not None:
+        e = dataclasses.replace(e, min_dwell=min_dwell)
+    g = np.random.default_rng(3)
+    n = sim.n_leads
+    stage = g.integers(0, V.CLOSED_LOST + 1, n).astype(np.int8)
+    dwell = g.integers(0, int(max(e.min_dwell)) + 3, n)
+    closed = (stage == V.CLOSED_WON).astype(float)
+    for first, last in ((0, 89), (31, 90), (5, 5), (9, 8)):
+        got = oracle.conversion_probability(sim.hazards, e, stage, dwell, first, last, closed > 0)
+        want = _stepped(sim.hazards, e, stage, dwell, max(0, last - first + 1))
+        np.testing.assert_allclose(got, np.where(stage < V.OPEN_STAGES, want, closed), rtol=1e-12, atol=1e-15)
+        assert last - first < 30 or want[stage < V.OPEN_STAGES].std() > 0.05  # not a constant
 
 
 def test_from_creation_matches_the_engine_itself(shard: Shard) -> None:

@@ -109,3 +109,15 @@ def test_two_cli_runs_with_a_pinned_epoch_are_byte_identical(tmp_path: Path, see
         digests.append(tree_hashes(out))
     assert digests[0] == digests[1]
     assert "manifest.json" in digests[0] and any(k.startswith(f"tasks/{LABEL}/valid") for k in digests[0])
+
+
+@pytest.mark.parametrize("leads", [3, 40_000, 70_000])
+def test_event_rows_are_ordered_as_a_lexsort_by_lead_then_time(leads: int) -> None:
+    """The event tables' row order (lead, then time, ties in emission order) is the same with
+    the radix pass for shard-sized lead counts as with the plain lexsort past them."""
+    from leadforge_leadscoring.tables import _by_time
+
+    g = np.random.default_rng(leads)
+    lead = g.integers(0, leads, 200_000)
+    at = g.integers(0, 500, lead.size) * 86_400_000_000 + g.integers(0, 4, lead.size)  # many ties
+    assert np.array_equal(_by_time(lead, at), np.lexsort((at, lead)))

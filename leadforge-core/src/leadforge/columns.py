@@ -52,15 +52,28 @@ def id_array(prefix: str, numbers: np.ndarray) -> pa.LargeStringArray:
 
 
 def _id_bytes(head: bytes, nums: np.ndarray, digits: int) -> np.ndarray:
-    """The bytes of ids whose numbers all have ``digits`` digits, as a (rows, width) matrix."""
+    """The bytes of ids whose numbers all have ``digits`` digits, as a (rows, width) matrix.
+
+    Digits are peeled in eight-digit uint32 chunks (cheaper divisions than int64) into
+    contiguous columns, and the matrix is transposed once at the end."""
     width = len(head) + digits
-    matrix = np.empty((nums.size, width), dtype=np.uint8)
-    matrix[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    rest = nums.copy()
-    for k in range(width - 1, len(head) - 1, -1):
-        matrix[:, k] = rest % 10 + 48
-        rest //= 10
-    return matrix
+    cols = np.empty((width, nums.size), dtype=np.uint8)
+    cols[: len(head)] = np.frombuffer(head, dtype=np.uint8)[:, None]
+    rest = nums.astype(np.uint64)
+    k = width
+    while k > len(head):
+        take = min(8, k - len(head))
+        if take < k - len(head):
+            high = rest // np.uint64(10**8)
+            chunk = (rest - high * np.uint64(10**8)).astype(np.uint32)
+            rest = high
+        else:
+            chunk = rest.astype(np.uint32)
+        for _ in range(take):
+            high32 = chunk // np.uint32(10)
+            cols[k - 1] = (chunk - high32 * np.uint32(10)).astype(np.uint8) + 48
+            chunk, k = high32, k - 1
+    return np.ascontiguousarray(cols.T)
 
 
 def id_range(prefix: str, start: int, count: int) -> pa.LargeStringArray:
@@ -136,11 +149,12 @@ def _string_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _by_length(offsets: np.ndarray, data: np.ndarray, rows: np.ndarray, length: int) -> np.ndarray:
-    """The bytes of the strings at ``rows`` (all ``length`` bytes long), as a (rows, length) matrix."""
+    """The bytes of the strings at ``rows`` (all ``length`` bytes long), as a (length, rows)
+    matrix: byte ``j`` of every string is one contiguous row, which the parsers read."""
     if rows.size == offsets.size - 1:
         start = int(offsets[0])
-        return data[start : start + rows.size * length].reshape(rows.size, length)
-    block: np.ndarray = data[offsets[rows][:, None] + np.arange(length)]
+        return np.ascontiguousarray(data[start : start + rows.size * length].reshape(rows.size, length).T)
+    block: np.ndarray = data[offsets[rows][None, :] + np.arange(length)[:, None]]
     return block
 
 
@@ -174,15 +188,12 @@ def id_numbers_fast(values: pa.Array, prefix: str) -> np.ndarray | None:
             continue
         rows = _rows(lengths, valid, int(length), distinct.size)
         block = _by_length(offsets, data, rows, int(length))
-        ok = np.ones(rows.size, dtype=bool)
-        for j, byte in enumerate(head):
-            ok &= block[:, j] == byte
+        digit = block[head.size :] - np.uint8(48)
+        ok = (block[: head.size] == head[:, None]).all(axis=0) & (digit <= 9).all(axis=0)
         value = np.zeros(rows.size, dtype=np.int64)
-        for j in range(head.size, int(length)):
-            digit = block[:, j] - np.uint8(48)
-            ok &= digit <= 9
+        for row in digit:
             value *= 10
-            value += digit
+            value += row
         out[rows[ok]] = value[ok]
     return out
 
@@ -201,8 +212,8 @@ def grouped_id_numbers(values: pa.Array, prefix: str) -> np.ndarray | None:
     block = _by_length(offsets, data, np.arange(n), int(distinct[0]))
     head = np.zeros(n, dtype=bool)
     head[0] = True
-    for j in range(block.shape[1]):
-        head[1:] |= block[1:, j] != block[:-1, j]
+    for byte in block:
+        head[1:] |= byte[1:] != byte[:-1]
     starts = np.flatnonzero(head)
     firsts = id_numbers_fast(values.take(pa.array(starts)), prefix)
     assert firsts is not None

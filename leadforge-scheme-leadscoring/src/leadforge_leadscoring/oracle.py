@@ -54,39 +54,53 @@ def conversion_probability(
 ) -> np.ndarray:
     """P(close won on a day in ``first_day … last_day``) for each lead starting that day in
     ``stage`` with ``dwell``; ``won_by_then`` says which leads count as won already (closed
-    leads get it as 0 or 1, whatever the chain does)."""
-    n = stage.size
-    min_dwell = tuple(int(m) for m in e.min_dwell)
-    offsets = np.cumsum((0, *(m + 1 for m in min_dwell)))
-    mass = np.zeros((int(offsets[-1]), n))
-    open_ = stage < V.OPEN_STAGES
-    lead = np.flatnonzero(open_)
+    leads get it as 0 or 1, whatever the chain does).
+
+    Only open leads are propagated. Within a stage, mass below the minimum dwell only ages and
+    survives, so it is not stepped day by day: it is booked, already discounted, into a ring of
+    arrivals at the stage's ready state, which keeps each day linear in the number of stages."""
+    out = won_by_then.astype(np.float64)
+    lead = np.flatnonzero(stage < V.OPEN_STAGES)
+    days = max(0, last_day - first_day + 1)
+    if not lead.size or not days:
+        return np.where(stage < V.OPEN_STAGES, 0.0, out)
     k = stage[lead].astype(np.int64)
-    cap = np.asarray(min_dwell, dtype=np.int64)[k]
-    mass[offsets[k] + np.minimum(dwell[lead], cap), lead] = 1.0
-    survive = 1.0 - _p(h.churn)
-    advance = _p(h.advance)
-    win = _p(h.win)
-    won = np.zeros(n)
-    for _ in range(max(0, last_day - first_day + 1)):
-        entering = np.zeros(n)
+    d = np.asarray(dwell, dtype=np.int64)[lead]
+    min_dwell = [int(m) for m in e.min_dwell]
+    survive = 1.0 - _p(h.churn[:, lead])
+    rate = [_p(h.win[lead]) if s == V.NEGOTIATION else _p(h.advance[s, lead]) for s in range(len(min_dwell))]
+    go_rate = [survive[s] * rate[s] for s in range(len(min_dwell))]
+    stay_rate = [survive[s] - go_rate[s] for s in range(len(min_dwell))]
+    delay = [survive[s] ** max(m - 1, 0) for s, m in enumerate(min_dwell)]
+    ready, rings, go = [], [], [np.empty(lead.size) for _ in min_dwell]
+    for s, m in enumerate(min_dwell):
+        here = k == s
+        ready.append(np.where(here & (d >= m), 1.0, 0.0))
+        ring = np.zeros((max(m, 1), lead.size))
+        for pos in range(m):  # mass below the minimum dwell reaches it after m - pos more days
+            at = here & (d == pos)
+            ring[(m - pos - 1) % m, at] = survive[s, at] ** (m - pos)
+        rings.append(ring)
+    won = np.zeros(lead.size)
+    for i in range(days):
         for s, m in enumerate(min_dwell):
-            block = mass[offsets[s] : offsets[s + 1]]
-            ready = block[m] * survive[s]
-            go = ready * (win if s == V.NEGOTIATION else advance[s])
-            stay = ready - go
-            if m > 0:
-                block[m] = block[m - 1] * survive[s] + stay
-                block[1:m] = block[0 : m - 1] * survive[s]
-                block[0] = 0.0
-                block[min(1, m)] += entering
+            np.multiply(ready[s], go_rate[s], out=go[s])
+            ready[s] *= stay_rate[s]
+            if i < m or (m > 1 and s > 0):  # the first stage's ring only holds the start
+                ready[s] += rings[s][i % m]
+            if s == 0:
+                continue
+            if m > 1:  # entering mass arrives m - 1 days on; its slot was read yesterday (or holds the start)
+                slot = rings[s][(i - 1) % m]
+                if i == 0:
+                    slot += go[s - 1] * delay[s]
+                else:
+                    np.multiply(go[s - 1], delay[s], out=slot)
             else:
-                block[0] = stay + entering
-            if s == V.NEGOTIATION:
-                won += go
-            else:
-                entering = go
-    return np.asarray(np.where(open_, won, won_by_then.astype(np.float64)))
+                ready[s] += go[s - 1]
+        won += go[V.NEGOTIATION]
+    out[lead] = won
+    return out
 
 
 def at_anchor(h: Hazards, e: EngineParams, states: States, anchor: int, label_window: int) -> np.ndarray:

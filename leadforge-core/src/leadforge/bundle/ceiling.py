@@ -26,7 +26,7 @@ from leadforge.bundle.splits import SPLITS
 from leadforge.bundle.tasks import TaskSpec
 from leadforge.scoring import Scores, score
 
-MAX_ROWS = 200_000
+MAX_ROWS = 50_000
 CEILING_FILE = "metadata/oracle/ceiling.json"
 
 
