@@ -71,6 +71,14 @@ def hash_uniform(values: np.ndarray, salt: int) -> np.ndarray:
     return (mix64(values, salt) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``, as a radix sort when the keys are integers that fit
+    in 16 bits (a shard's local entity numbers)."""
+    keys = np.asarray(keys)
+    small = bool(keys.size) and keys.dtype.kind in "iu" and int(keys.min()) >= 0 and int(keys.max()) < 1 << 16
+    return np.argsort(keys.astype(np.uint16) if small else keys, kind="stable")
+
+
 def ordinals(groups: np.ndarray) -> np.ndarray:
     """Each row's place (0, 1, …) among the rows of its group, in row order: with a row's group
     it keys the row by what belongs to that group alone, whatever other groups hold."""
@@ -82,8 +90,7 @@ def ordinals(groups: np.ndarray) -> np.ndarray:
         order = None  # already grouped (a table's rows by owner): no sort
         ranked = groups
     else:
-        small = groups.dtype.kind in "iu" and int(groups.min()) >= 0 and int(groups.max()) < 1 << 16
-        order = np.argsort(groups.astype(np.uint16) if small else groups, kind="stable")  # uint16: radix
+        order = stable_order(groups)
         ranked = groups[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     place = np.arange(n, dtype=np.int64) - np.repeat(starts, np.diff(np.r_[starts, n]))

@@ -3,12 +3,12 @@
 At the snapshot anchor (the end of day ``W``) a lead is in some stage with some dwell; from
 there its future is a Markov chain driven by its own daily hazards, exactly as
 :func:`~leadforge_leadscoring.engine.simulate_states` runs it: per day, a churn draw first,
-then (once the stage's minimum dwell has passed) an advance draw, or at negotiation a
-close-won draw. Dwell beyond the minimum changes nothing, so the chain's state is (stage,
-dwell capped at the stage's minimum): 38 states, propagated forward day by day for all leads
-of a shard at once. Each draw compares a float32 uniform (a multiple of 2^-24) with the
-hazard, so the probability of an event is the hazard rounded up to that grid: the oracle is
-the chain's exact answer, not an approximation of it.
+then (once the stage's minimum dwell has passed) an advance draw, or at negotiation a close-won
+draw. Dwell beyond the minimum changes nothing, so the chain's state is (stage, dwell capped at
+the stage's minimum): 38 states, propagated forward for all open leads of a shard at once (see
+:func:`conversion_probability` for how). Each draw compares a float32 uniform (a multiple of
+2^-24) with the hazard, so the probability of an event is the hazard rounded up to that grid:
+the oracle is the chain's exact answer, not an approximation of it.
 """
 
 from __future__ import annotations

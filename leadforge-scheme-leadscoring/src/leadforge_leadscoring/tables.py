@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from leadforge import calendar as cal
 from leadforge import vocabulary as words
 from leadforge.columns import category_array, id_array
-from leadforge.rng import RNG
+from leadforge.rng import RNG, stable_order
 
 from leadforge_leadscoring import vocab as V
 from leadforge_leadscoring.catalog import TREATMENT
@@ -89,11 +89,11 @@ def company_names(sim: SimulatedShard, vocab: Vocabulary, rng: RNG) -> tuple[pa.
 
 def _by_time(lead: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Row order grouping each lead's events, by time within a lead (stable for equal times):
-    ``np.lexsort((at, lead))``, as two stable passes whose second is a radix sort on uint16."""
-    if not lead.size or int(lead.max()) >= 1 << 16 or int(lead.min()) < 0:
-        return np.lexsort((at, lead))
+    ``np.lexsort((at, lead))``, as two stable passes whose second is a radix sort for
+    shard-sized lead numbers."""
     by_time = np.argsort(at, kind="stable")
-    return by_time[np.argsort(lead[by_time].astype(np.uint16), kind="stable")]
+    order: np.ndarray = by_time[stable_order(lead[by_time])]
+    return order
 
 
 def _local_keys(n: int) -> np.ndarray:
