@@ -70,8 +70,8 @@ def test_generate_validates_on_the_engine_it_wrote_with(
     class Recording:
         workers = 1
 
-        def map(self, fn: Any, items: Any, *args: Any, progress: Any = None) -> Any:
-            return leadforge.engine.LOCAL.map(fn, items, *args, progress=progress)
+        def map(self, fn: Any, items: Any, *args: Any, progress: Any = None, light: bool = False) -> Any:
+            return leadforge.engine.LOCAL.map(fn, items, *args, progress=progress, light=light)
 
         def share(self, obj: Any) -> Any:
             return obj

@@ -54,6 +54,7 @@ class ShuffledEngine:
         items: Sequence[Any],
         *args: Any,
         progress: Callable[[int, int], None] | None = None,
+        light: bool = False,
     ) -> list[Any]:
         order = list(range(len(items)))
         self.rng.shuffle(order)

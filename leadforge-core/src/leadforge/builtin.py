@@ -225,7 +225,11 @@ def _files(bundle: BundleView, manifest: Manifest) -> Iterator[Finding]:
     here = [rel for rel, _ in listed if rel in on_disk]
     engine = bundle.engine or LOCAL
     digests = dict(
-        zip(here, engine.map(hash_file, here, str(bundle.root), progress=_report(bundle)), strict=True)
+        zip(
+            here,
+            engine.map(hash_file, here, str(bundle.root), progress=_report(bundle), light=True),
+            strict=True,
+        )
     )
     for rel, entry in listed:
         if rel not in on_disk:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pyarrow as pa
 
-from leadforge.bundle.ceiling import MAX_ROWS
 from leadforge.bundle.files import Written
 from leadforge.bundle.manifest import TaskEntry
+from leadforge.bundle.measured import TaskRows, TaskTables
 from leadforge.bundle.shards import ShardOut
 from leadforge.bundle.splits import SPLITS
 from leadforge.bundle.tasks import UPLIFT
@@ -79,15 +79,10 @@ class MemoryWriter(BundleWriter):
             self._memory_oracles[key] = _MemoryFile(schema)
         return self._memory_oracles[key]
 
-    def _ceiling_rows(self, tasks: Mapping[str, TaskEntry], task_id: str) -> list[tuple[pa.Table, Any]]:
-        spec = self._tasks[task_id].spec
-        assert spec.oracle is not None
-        out = []
-        for split in SPLITS:
-            table = self._split_file(task_id, split).table().slice(0, MAX_ROWS)
-            values = self._oracle_file(task_id, split, None).table().column(spec.oracle.column)
-            out.append((table, np.asarray(values.slice(0, MAX_ROWS).to_numpy(), dtype=np.float64)))
-        return out
+    def _task_rows(self, tasks: Mapping[str, TaskEntry], task_id: str, *, oracle: bool) -> TaskRows:
+        splits = tuple(self._split_file(task_id, s).table() for s in SPLITS)
+        keys = tuple(self._oracle_file(task_id, s, None).table() for s in SPLITS) if oracle else ()
+        return TaskTables(splits, keys)
 
     def _uplift_truth(self, task_id: str) -> float:
         tables = [self._oracle_file(task_id, s, None).table() for s in SPLITS]
@@ -141,13 +136,15 @@ class MemoryWriter(BundleWriter):
             raise GenerationError("the scheme did not write a dataset card")
         cuts = {tid: cut for tid in self._tasks if (cut := self._out_of_time({}, tid)) is not None}
         card = self._card_text
-        if self.mode.writes_metadata:
-            card += self._write_ceilings({})
         tables = {}
         for t in self.contract:
             if not (self.public and t.public.omit):
                 tables[t.name] = self._table_file(t.name).table()
-        card += self._rows_sections({name: [table] for name, table in tables.items()}, {}, cuts)
+        relations = self._relations({name: [table] for name, table in tables.items()})
+        measured = self._measure({}, cuts, relations)
+        if self.mode.writes_metadata:
+            card += self._write_ceilings(measured.ceilings)
+        card += self._rows_sections({}, cuts, measured, relations)
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         splits = {
             tid: {split: self._split_file(tid, split).table() for split in SPLITS} for tid in self._tasks

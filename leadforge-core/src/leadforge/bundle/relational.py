@@ -574,12 +574,12 @@ def _run(
 ) -> list[R]:
     """``fn(job, root, *args)`` for every job on ``engine``, in job order."""
     if progress is None:
-        return engine.map(fn, jobs, root, *args)
+        return engine.map(fn, jobs, root, *args, light=True)
 
     def report(done: int, total: int) -> None:
         progress.update("validating", done, total)
 
-    return engine.map(fn, jobs, root, *args, progress=report)
+    return engine.map(fn, jobs, root, *args, progress=report, light=True)
 
 
 def _grouped(items: Sequence[T], sizes: Sequence[int]) -> list[list[T]]:

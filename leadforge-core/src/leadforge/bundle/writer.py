@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leadforge.bundle import croissant, datapackage, dictionary
-from leadforge.bundle.ceiling import CEILING_FILE, ceiling, split_rows
+from leadforge.bundle.ceiling import CEILING_FILE, Ceiling
 from leadforge.bundle.ceiling import card_section as ceiling_card
 from leadforge.bundle.contract import RelationalContract
 from leadforge.bundle.effects import (
@@ -36,10 +36,10 @@ from leadforge.bundle.effects import (
     inherited_splits,
     task_rows,
 )
-from leadforge.bundle.engineered import Relations
+from leadforge.bundle.engineered import ROWS_PER_READ, Relations
 from leadforge.bundle.files import HashingFile, ParquetFile, Written, write_parquet
 from leadforge.bundle.lessons import card_section as lessons_card
-from leadforge.bundle.lessons import measure, out_of_time
+from leadforge.bundle.lessons import out_of_time
 from leadforge.bundle.manifest import (
     CORE_KEYS,
     MANIFEST,
@@ -55,6 +55,7 @@ from leadforge.bundle.manifest import (
     TaskEntry,
     parts_digest,
 )
+from leadforge.bundle.measured import CardJob, Measured, TaskFiles, TaskRows, run_card_job
 from leadforge.bundle.oracle import (
     ORACLE_STAGING,
     SPLIT_COLUMN,
@@ -92,8 +93,6 @@ from leadforge.schema import TableData, TableSchema
 from leadforge.yamlfile import dump_json
 
 CARD = "dataset_card.md"
-#: rows per batch when the card's sections read a finished task back
-ROWS_PER_READ = 65_536
 DICTIONARY = "feature_dictionary.csv"
 METADATA = "metadata"
 CARD_FOOTER = (
@@ -389,13 +388,13 @@ class BundleWriter:
         shutil.rmtree(self.root / ORACLE_STAGING, ignore_errors=True)
         self._closed = True
         card = self._card_text
+        relations = self._relations({n: [self.root / rel for rel in t.files] for n, t in tables.items()})
+        measured = self._measure(tasks, cuts, relations)
         if self.mode.writes_metadata:
-            card += self._write_ceilings(tasks)
+            card += self._write_ceilings(measured.ceilings)
         if self.factual is not None and self.mode.writes_metadata:
             card += self._write_effects(tasks)
-        card += self._rows_sections(
-            {n: [self.root / rel for rel in t.files] for n, t in tables.items()}, tasks, cuts
-        )
+        card += self._rows_sections(tasks, cuts, measured, relations)
         self._write_bytes(CARD, (card + CARD_FOOTER).encode("utf-8"))
         self._write_bytes(DICTIONARY, render_dictionary(visible(self.catalog, self.mode)).encode("utf-8"))
         if self.public and (self.root / METADATA).exists():
@@ -473,24 +472,49 @@ class BundleWriter:
             return [oracle_part(task_id, k) for k in range(self._shard_count)]
         return [oracle_file(task_id)]
 
-    def _write_ceilings(self, tasks: Mapping[str, TaskEntry]) -> str:
+    def _relations(self, sources: Mapping[str, Sequence[Path | pa.Table]]) -> dict[str, Relations]:
+        """Per task, the tables a student can join to its rows (``sources``: the tables' parts)."""
+        return {
+            tid: Relations.of(self.contract, sources, t.spec.primary_table) for tid, t in self._tasks.items()
+        }
+
+    def _task_rows(self, tasks: Mapping[str, TaskEntry], task_id: str, *, oracle: bool) -> TaskRows:
+        """Where a card job reads the task's rows (and, with ``oracle``, its answer key)."""
+        splits = tuple(tasks[task_id].files(task_id, s) for s in SPLITS)
+        return TaskFiles(str(self.root), splits, tuple(self._oracle_rels(task_id)) if oracle else ())
+
+    def _measure(
+        self,
+        tasks: Mapping[str, TaskEntry],
+        cuts: Mapping[str, OutOfTime],
+        relations: Mapping[str, Relations],
+    ) -> Measured:
+        """The card's ceilings (instructor bundles) and lessons, measured as jobs on the engine."""
+        leaky = frozenset(f.name for f in self.catalog or () if f.leakage_risk)
+        jobs = [
+            CardJob("ceiling", t.spec, self._task_rows(tasks, tid, oracle=True), leaky)
+            for tid, t in self._tasks.items()
+            if self.mode.writes_metadata and t.spec.oracle is not None
+        ]
+        jobs += [
+            CardJob(
+                "lessons",
+                t.spec,
+                self._task_rows(tasks, tid, oracle=False),
+                leaky,
+                cuts.get(tid),
+                relations[tid] if self.public else None,
+            )
+            for tid, t in self._tasks.items()
+        ]
+        return Measured.of(jobs, self.engine.map(run_card_job, jobs))
+
+    def _write_ceilings(self, found: Sequence[Ceiling]) -> str:
         """``metadata/oracle/ceiling.json`` and the card's answer-key section ("" without oracles)."""
-        found = []
-        leaky = {f.name for f in self.catalog or () if f.leakage_risk}
-        for tid, task in self._tasks.items():
-            if task.spec.oracle is None:
-                continue
-            exclude = {task.spec.key_column, *leaky}
-            found.append(ceiling(task.spec, self._ceiling_rows(tasks, tid), exclude))
         if not found:
             return ""
         self._write_json(CEILING_FILE, {"tasks": [c.to_json() for c in found]})
         return ceiling_card(found) + "\n"
-
-    def _ceiling_rows(self, tasks: Mapping[str, TaskEntry], task_id: str) -> list[tuple[pa.Table, Any]]:
-        """Each split's rows and oracle values, as the ceiling scores them."""
-        spec, oracles = self._tasks[task_id].spec, self._oracle_rels(task_id)
-        return [split_rows(self.root, tasks[task_id].files(task_id, s), oracles, s, spec) for s in SPLITS]
 
     def _uplift_truth(self, task_id: str) -> float:
         """The answer key's mean true uplift (NaN when it has none)."""
@@ -513,13 +537,13 @@ class BundleWriter:
 
     def _rows_sections(
         self,
-        sources: Mapping[str, Sequence[Path | pa.Table]],
         tasks: Mapping[str, TaskEntry],
         cuts: Mapping[str, OutOfTime],
+        measured: Measured,
+        relations: Mapping[str, Relations],
     ) -> str:
         """The card's sections measured on the task rows: the designed experiment (its truth only
-        in instructor bundles) and the lessons ("" for each when it has nothing to say);
-        ``sources`` are the tables' parts, which the relational lesson joins."""
+        in instructor bundles) and the lessons ("" for each when it has nothing to say)."""
         text = ""
         if self.config.experiment is not None:
             found = []
@@ -533,15 +557,11 @@ class BundleWriter:
                 if summary is not None:
                     found.append(summary)
             text += uplift_card(str(self.config.experiment), found, self.mode.writes_metadata) + "\n"
-        leaky = {f.name for f in self.catalog or () if f.leakage_risk}
-        lessons = []
-        for tid, task in self._tasks.items():
-            spec = task.spec
-            relations = Relations.of(self.contract, sources, spec.primary_table)
-            joined = relations if self.public else None
-            lesson = measure(spec, self._split_tables(tasks, tid), leaky, cuts.get(tid), joined)
-            if lesson is not None and (lesson.traps or tid in cuts or relations.children):
-                lessons.append(lesson)
+        lessons = [
+            lesson
+            for tid, lesson in measured.lessons.items()
+            if lesson is not None and (lesson.traps or tid in cuts or relations[tid].children)
+        ]
         return text + (lessons_card(lessons, cuts, public=self.public) + "\n" if lessons else "")
 
     def _write_effects(self, tasks: Mapping[str, TaskEntry]) -> str:
