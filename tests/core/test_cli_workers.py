@@ -73,6 +73,9 @@ def test_generate_validates_on_the_engine_it_wrote_with(
         def map(self, fn: Any, items: Any, *args: Any, progress: Any = None, light: bool = False) -> Any:
             return leadforge.engine.LOCAL.map(fn, items, *args, progress=progress, light=light)
 
+        def start(self, fn: Any, items: Any, *args: Any) -> Any:
+            return leadforge.engine.LOCAL.start(fn, items, *args)
+
         def share(self, obj: Any) -> Any:
             return obj
 

@@ -12,6 +12,7 @@ from leadforge.api import Generator
 from leadforge.bundle.manifest import Manifest
 from leadforge.bundle.measured import TaskFiles
 from leadforge.engine import LIGHT_TASKS_PER_WORKER, LOCAL, DaskEngine, LocalEngine, _interleaved
+from leadforge.errors import GenerationError
 from leadforge.plugins import PluginHost
 
 
@@ -137,3 +138,44 @@ def test_the_cards_ceilings_and_lessons_run_as_jobs_on_the_writers_engine(
     if keyed:
         ceiling = root / "metadata" / "oracle" / "ceiling.json"
         assert ceiling.read_bytes() == (again / "metadata" / "oracle" / "ceiling.json").read_bytes()
+
+
+def test_a_started_map_works_while_the_driver_does_and_fails_with_its_own_error(
+    dask_engine: DaskEngine,
+) -> None:
+    pending = dask_engine.start(_square_plus, list(range(9)), 1)
+    assert pending() == [x * x + 1 for x in range(9)] == LOCAL.start(_square_plus, list(range(9)), 1)()
+    failing = dask_engine.start(_square_plus, [2, -7, 3], 0)
+    with pytest.raises(ValueError, match="negative item -7"):
+        failing()
+
+
+def test_rows_are_sealed_before_the_metadata_so_the_cards_jobs_run_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Core closes the rows and starts the card's jobs before the scheme's ``write_metadata``; a
+    table written after that is refused with a clear error."""
+    import leadforge.bundle.writer as writer_module
+
+    order: list[str] = []
+    real_seal, real_json = (
+        writer_module.BundleWriter.seal_rows,
+        writer_module.BundleWriter.write_metadata_json,
+    )
+
+    def seal(self: Any) -> None:
+        order.append("seal")
+        real_seal(self)
+        with pytest.raises(GenerationError, match="rows are already closed"):
+            self.write_table(next(iter(self.contract)).name, {})
+
+    def metadata(self: Any, name: str, data: Any) -> None:
+        order.append(f"metadata:{name}")
+        real_json(self, name, data)
+
+    monkeypatch.setattr(writer_module.BundleWriter, "seal_rows", seal)
+    monkeypatch.setattr(writer_module.BundleWriter, "write_metadata_json", metadata)
+    recipe, params = WORLDS["toy"]
+    gen = Generator.from_recipe(recipe, exposure_mode="research_instructor", host=_host("toy"), **params)
+    gen.generate().save(tmp_path / "b", generation_timestamp=PINNED)
+    assert order[0] == "seal" and any(o.startswith("metadata:") for o in order[1:])

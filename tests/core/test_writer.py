@@ -177,5 +177,5 @@ def test_the_catalog_comes_first_and_a_finalised_bundle_takes_no_more_rows(tmp_p
     other = make_writer(tmp_path / "c")
     other.declare_features(CATALOG)
     finish(other)
-    with pytest.raises(GenerationError, match="already finalised"):
+    with pytest.raises(GenerationError, match="rows are already closed"):
         other.write_table("items", {"item_id": id_range("item", 1, 3), "v": np.ones(3)})

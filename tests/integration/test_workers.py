@@ -65,6 +65,9 @@ class ShuffledEngine:
                 progress(len(out), len(items))
         return [out[i] for i in range(len(items))]
 
+    def start(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Callable[[], list[Any]]:
+        return lambda: self.map(fn, items, *args)
+
     def share(self, obj: Any) -> Any:
         return obj
 

@@ -386,6 +386,7 @@ class Bundle:
         written = host.call_scheme(scheme, "write_bundle", world=self.world, writer=writer)
         if written is None:
             raise GenerationError(f"no installed plugin writes bundles for scheme {self.config.scheme!r}")
+        writer.seal_rows()
         if self.config.exposure_mode.writes_metadata:
             narrative = getattr(self.generator.narrative, "raw", None)
             writer.write_metadata_json(

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -60,6 +61,11 @@ class Engine(Protocol):
         light: bool = False,
     ) -> list[R]: ...
 
+    def start(self, fn: Callable[..., R], items: Sequence[Any], *args: Any) -> Callable[[], list[R]]:
+        """Begin ``map(fn, items, *args)``; calling the result waits for it (an engine that runs
+        elsewhere works meanwhile, the in-process one runs it then)."""
+        ...
+
     def share(self, obj: T) -> T:
         """``obj`` as an argument every task can use, sent to each worker once."""
         ...
@@ -87,6 +93,9 @@ class LocalEngine:
             if progress is not None:
                 progress(len(out), len(items))
         return out
+
+    def start(self, fn: Callable[..., R], items: Sequence[Any], *args: Any) -> Callable[[], list[R]]:
+        return partial(self.map, fn, items, *args)
 
     def share(self, obj: T) -> T:
         return obj
@@ -116,6 +125,34 @@ class DaskEngine:
         import distributed
 
         as_completed: Any = distributed.as_completed
+        futures, groups = self._submit(fn, items, args, light)
+        size = {f.key: len(g) for f, g in zip(futures, groups, strict=True)}
+        try:
+            done = 0
+            for future in as_completed(futures):
+                if future.status == "error":
+                    future.result()  # re-raises the task's own exception here
+                done += size[future.key]
+                if progress is not None:
+                    progress(done, len(items))
+            return _ungrouped(futures, groups, len(items))
+        finally:
+            self.client.cancel(futures)
+
+    def start(self, fn: Callable[..., R], items: Sequence[Any], *args: Any) -> Callable[[], list[R]]:
+        futures, groups = self._submit(fn, items, args, False)
+
+        def results() -> list[R]:
+            try:
+                return _ungrouped(futures, groups, len(items))
+            finally:
+                self.client.cancel(futures)
+
+        return results
+
+    def _submit(
+        self, fn: Callable[..., R], items: Sequence[Any], args: tuple[Any, ...], light: bool
+    ) -> tuple[list[Any], list[list[int]]]:
         tag = secrets.token_hex(4)
         name = getattr(fn, "__name__", "task")
         groups = _interleaved(len(items), self.workers * LIGHT_TASKS_PER_WORKER if light else len(items))
@@ -130,22 +167,7 @@ class DaskEngine:
             )
             for k, group in enumerate(groups)
         ]
-        size = {f.key: len(g) for f, g in zip(futures, groups, strict=True)}
-        try:
-            done = 0
-            for future in as_completed(futures):
-                if future.status == "error":
-                    future.result()  # re-raises the task's own exception here
-                done += size[future.key]
-                if progress is not None:
-                    progress(done, len(items))
-            out: list[Any] = [None] * len(items)
-            for future, group in zip(futures, groups, strict=True):
-                for i, result in zip(group, future.result(), strict=True):
-                    out[i] = result
-            return out
-        finally:
-            self.client.cancel(futures)
+        return futures, groups
 
     def share(self, obj: T) -> T:
         shared: T = self.client.scatter(obj, broadcast=True, hash=False)
@@ -161,6 +183,15 @@ def _interleaved(n: int, tasks: int) -> list[list[int]]:
 
 def _run_group(fn: Callable[..., R], items: list[Any], *args: Any) -> list[R]:
     return [fn(item, *args) for item in items]
+
+
+def _ungrouped(futures: list[Any], groups: list[list[int]], n: int) -> list[Any]:
+    """The groups' results (``future.result()`` re-raises a task's own error) in item order."""
+    out: list[Any] = [None] * n
+    for future, group in zip(futures, groups, strict=True):
+        for i, result in zip(group, future.result(), strict=True):
+            out[i] = result
+    return out
 
 
 def check_workers(workers: int, scheduler: str | None) -> None:

@@ -128,7 +128,9 @@ def write_metadata(world: World, writer: BundleWriter, written: Any) -> bool | N
     Kind: first result. Called after :func:`write_bundle`, and only when the exposure mode
     writes metadata; core never calls it for ``student_public``. Core has already written
     ``metadata/world_spec.json``. ``written`` is what your :func:`write_bundle` returned,
-    so nothing has to be smuggled on the (frozen) world.
+    so nothing has to be smuggled on the (frozen) world. The rows are closed by then (core
+    starts measuring the card's ceilings and lessons on them while this runs), so a table
+    or task row written here is refused.
 
     Return ``None`` unless ``world.scheme`` is yours; otherwise write files with
     ``writer.write_metadata_json`` / ``writer.write_metadata_text`` and return ``True``.

@@ -79,6 +79,9 @@ class MemoryWriter(BundleWriter):
             self._memory_oracles[key] = _MemoryFile(schema)
         return self._memory_oracles[key]
 
+    def seal_rows(self) -> None:
+        """Nothing to close early: :meth:`collect` measures the card in this process."""
+
     def _task_rows(self, tasks: Mapping[str, TaskEntry], task_id: str, *, oracle: bool) -> TaskRows:
         splits = tuple(self._split_file(task_id, s).table() for s in SPLITS)
         keys = tuple(self._oracle_file(task_id, s, None).table() for s in SPLITS) if oracle else ()
@@ -141,7 +144,7 @@ class MemoryWriter(BundleWriter):
             if not (self.public and t.public.omit):
                 tables[t.name] = self._table_file(t.name).table()
         relations = self._relations({name: [table] for name, table in tables.items()})
-        measured = self._measure({}, cuts, relations)
+        measured = self._measure({}, cuts, relations)()
         if self.mode.writes_metadata:
             card += self._write_ceilings(measured.ceilings)
         card += self._rows_sections({}, cuts, measured, relations)

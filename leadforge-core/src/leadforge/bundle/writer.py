@@ -13,7 +13,7 @@ import hashlib
 import math
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -93,6 +93,7 @@ from leadforge.schema import TableData, TableSchema
 from leadforge.yamlfile import dump_json
 
 CARD = "dataset_card.md"
+ROWS_SEALED = "the bundle's rows are already closed: rows are written in write_bundle, not after it"
 DICTIONARY = "feature_dictionary.csv"
 METADATA = "metadata"
 CARD_FOOTER = (
@@ -105,6 +106,18 @@ CARD_FOOTER = (
     '`pandas.read_parquet("tables/<name>")` and `leadforge.load(<dir>)` read either layout.\n'
 )
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """What :meth:`BundleWriter.seal_rows` closed, and the card's jobs it started."""
+
+    tables: dict[str, TableEntry]
+    tasks: dict[str, TaskEntry]
+    cuts: dict[str, OutOfTime]
+    relations: dict[str, Relations]
+    measured: Callable[[], Measured]
+
 
 __all__ = ["BundleWriter", "ShardOut", "TaskSpec"]
 
@@ -159,6 +172,8 @@ class BundleWriter:
         self._card_written = False
         self._card_text = ""
         self._closed = False
+        #: after :meth:`seal_rows`: tables, tasks, out-of-time cuts, relations, and the card's jobs
+        self._sealed: _Sealed | None = None
         self._make_root()
 
     def _make_root(self) -> None:
@@ -228,7 +243,7 @@ class BundleWriter:
         layout depends on ``count`` (the config) only, never on the number of workers.
         """
         if self._closed:
-            raise GenerationError("the bundle is already finalised")
+            raise GenerationError(ROWS_SEALED)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise GenerationError(f"map_shards needs a shard count >= 1, got {count!r}")
         report = partial(self.progress, stage)
@@ -273,7 +288,7 @@ class BundleWriter:
         in key order.
         """
         if self._closed:
-            raise GenerationError("the bundle is already finalised")
+            raise GenerationError(ROWS_SEALED)
         sink = self._sink()
         for name, table in sink.tables(index, tables or {}).items():
             if name in self._part_tables:
@@ -356,13 +371,16 @@ class BundleWriter:
 
     # -- finishing ------------------------------------------------------------------------
 
-    def finalize(self, *, timestamp: str, plugins: Sequence[PluginRef], package_version: str) -> Manifest:
-        """Close every file, write the dictionary and the manifest; return the manifest."""
-        if self.catalog is None:
-            raise GenerationError("the scheme did not declare its feature catalog")
-        if not self._card_written:
-            raise GenerationError("the scheme did not write a dataset card")
-        shutil.rmtree(self.root / PARTS_DIR, ignore_errors=True)
+    def seal_rows(self) -> None:
+        """The scheme has written every row: close the table and task files and start the card's
+        measured sections on the engine, so a cluster measures them while the driver writes the
+        metadata. Called by core after ``write_bundle`` (and by :meth:`finalize` if not before);
+        rows written after it are refused."""
+        self._seal()
+
+    def _seal(self) -> _Sealed:
+        if self._sealed is not None:
+            return self._sealed
         tables: dict[str, TableEntry] = {}
         for t in self.contract:
             if self.public and t.public.omit:
@@ -387,9 +405,21 @@ class BundleWriter:
             self._finish_oracle(task)
         shutil.rmtree(self.root / ORACLE_STAGING, ignore_errors=True)
         self._closed = True
-        card = self._card_text
         relations = self._relations({n: [self.root / rel for rel in t.files] for n, t in tables.items()})
-        measured = self._measure(tasks, cuts, relations)
+        self._sealed = _Sealed(tables, tasks, cuts, relations, self._measure(tasks, cuts, relations))
+        return self._sealed
+
+    def finalize(self, *, timestamp: str, plugins: Sequence[PluginRef], package_version: str) -> Manifest:
+        """Close every file, write the dictionary and the manifest; return the manifest."""
+        if self.catalog is None:
+            raise GenerationError("the scheme did not declare its feature catalog")
+        if not self._card_written:
+            raise GenerationError("the scheme did not write a dataset card")
+        shutil.rmtree(self.root / PARTS_DIR, ignore_errors=True)
+        sealed = self._seal()
+        tables, tasks, cuts, relations = sealed.tables, sealed.tasks, sealed.cuts, sealed.relations
+        measured = sealed.measured()
+        card = self._card_text
         if self.mode.writes_metadata:
             card += self._write_ceilings(measured.ceilings)
         if self.factual is not None and self.mode.writes_metadata:
@@ -488,8 +518,9 @@ class BundleWriter:
         tasks: Mapping[str, TaskEntry],
         cuts: Mapping[str, OutOfTime],
         relations: Mapping[str, Relations],
-    ) -> Measured:
-        """The card's ceilings (instructor bundles) and lessons, measured as jobs on the engine."""
+    ) -> Callable[[], Measured]:
+        """The card's ceilings (instructor bundles) and lessons, started as jobs on the engine;
+        calling the result waits for them."""
         leaky = frozenset(f.name for f in self.catalog or () if f.leakage_risk)
         jobs = [
             CardJob("ceiling", t.spec, self._task_rows(tasks, tid, oracle=True), leaky)
@@ -507,7 +538,8 @@ class BundleWriter:
             )
             for tid, t in self._tasks.items()
         ]
-        return Measured.of(jobs, self.engine.map(run_card_job, jobs))
+        pending = self.engine.start(run_card_job, jobs)
+        return lambda: Measured.of(jobs, pending())
 
     def _write_ceilings(self, found: Sequence[Ceiling]) -> str:
         """``metadata/oracle/ceiling.json`` and the card's answer-key section ("" without oracles)."""
