@@ -1,8 +1,9 @@
 """The card's measured sections (each answer key's ceiling, each task's lessons) as jobs.
 
-Each job fits quick models on at most a few ten thousand task rows, which takes a good part
-of a second, and the jobs are independent: finalising a bundle runs them on the writer's engine,
-so on a cluster they run side by side instead of one after the other in the driver. A job
+Each job fits quick models on at most some tens of thousands of task rows, which takes a good
+part of a second, and the jobs are independent: the writer starts them on its engine once the
+rows are sealed, so on a cluster they run side by side, while the driver writes the metadata,
+instead of one after the other in the driver. A job
 reads its rows itself (:class:`TaskFiles` from the bundle folder, :class:`TaskTables` from
 memory), so what crosses to a worker is a few paths, not the rows.
 """
