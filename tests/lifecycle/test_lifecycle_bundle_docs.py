@@ -88,7 +88,7 @@ def test_feature_dictionary(small_instructor: Path, small_public: Path) -> None:
     assert (
         rows["churned_within_180d"]["dtype"] == "boolean" and rows["ltv_revenue_730d"]["dtype"] == "Float64"
     )
-    assert len(rows) == 31
+    assert len(rows) == 32
 
 
 def test_metadata_is_the_hidden_truth_that_ran(small_instructor: Path) -> None:

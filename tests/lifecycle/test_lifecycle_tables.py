@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from leadforge.api import Generator
 from leadforge.bundle import ID_BLOCK
-from lifecycle_support import days_from, files, manifest, table, task_rows
+from leadforge.errors import InvalidConfigError
+from lifecycle_support import RECIPE, days_from, files, manifest, table, task_rows
 
 OBS = "2025-01-27"
 #: How pandas reads the typed time columns: ``date32`` as ``datetime.date`` cells, instants as UTC.
@@ -92,6 +95,23 @@ def test_population_shape(small_instructor: Path) -> None:
     assert set(customers.contract_term_months) == {12, 24}
     assert customers.opportunity_id.isna().all()
     assert customers.csm_rep_id.str.fullmatch(r"rep_00000[1-8]").all()
+
+
+@pytest.mark.parametrize(("tier", "two_year"), [("intermediate", 0.35), ("advanced", 0.0)])
+def test_the_tier_sets_the_contract_mix(tier: str, two_year: float) -> None:
+    """The profile's ``two_year_share`` decides the terms: the advanced tier signs annual contracts
+    only, so its renewal calendar tells less about who leaves within a churn window."""
+    gen = Generator.from_recipe(RECIPE, difficulty=tier, seed=3, n_customers=4000)
+    world = gen.generate().world
+    assert world.profile.two_year_share == two_year
+    terms = np.concatenate([world.customers(k).term_months for k in range(world.n_shards)])
+    assert set(np.unique(terms)) <= {12, 24}
+    assert abs(float(np.mean(terms == 24)) - two_year) < 0.03
+
+
+def test_a_contract_mix_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(InvalidConfigError, match="two_year_share must be within"):
+        replace(Generator.from_recipe(RECIPE).config.profile, two_year_share=1.2).check()
 
 
 def test_foreign_keys(small_instructor: Path, small_public: Path) -> None:

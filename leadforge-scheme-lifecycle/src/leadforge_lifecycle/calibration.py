@@ -87,13 +87,13 @@ class Calibration:
 class _Cohort:
     """The calibration customers and a two-year run for given multipliers."""
 
-    def __init__(self, mech: Mechanism) -> None:
+    def __init__(self, mech: Mechanism, two_year_share: float) -> None:
         rng = RNG(CALIBRATION_SEED).child(mech.motif.name)
         accounts = draw_accounts(
             n_accounts(COHORT), mech.motif, ("a", "b"), ("a", "b"), rng.generator("accounts")
         )
         self.block: CustomerBlock = draw_customers(
-            0, 0, COHORT, accounts, mech.motif, rng.generator("customers")
+            0, 0, COHORT, accounts, mech.motif, rng.generator("customers"), two_year_share=two_year_share
         )
         self.mech = mech
         self.rng = rng
@@ -135,7 +135,7 @@ def calibrate(motif_name: str, profile: LifecycleProfile) -> Calibration:
     motif = FAMILIES[motif_name]
     targets = Targets.of(motif, profile)
     neutral = Multipliers(1.0, 1.0, 1.0)
-    cohort = _Cohort(Mechanism.for_profile(motif, profile, neutral))
+    cohort = _Cohort(Mechanism.for_profile(motif, profile, neutral), profile.two_year_share)
     k = _solve_onset(cohort, neutral, targets)
     if targets.term_end_share is not None:
         k = _solve_renewal(cohort, k, targets, targets.term_end_share)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from leadforge.enums import ExposureMode
 
 from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS
-from leadforge_lifecycle.catalog import CALENDAR, CHURN_TARGET, REGIMES, tasks
+from leadforge_lifecycle.catalog import CALENDAR, CATALOG, CHURN_TARGET, REGIMES, tasks
 from leadforge_lifecycle.contract import PUBLIC_SUBSCRIPTION_COLUMNS
 from leadforge_lifecycle.stats import BundleStats
 from leadforge_lifecycle.world import LifecycleWorld
@@ -171,15 +171,25 @@ def _tier(world: LifecycleWorld) -> list[str]:
             if profile.term_end_share is not None
             else ""
         )
+        + f"{1.0 - profile.two_year_share:.0%} of contracts annual and the rest two-year, "
         + f"and about {profile.still_active_share:.0%} of the customers who "
         "choose to leave are still active users when they do (churn that gives no warning in usage). "
         f"Signal strength {profile.signal_strength:.2f} sets how strongly customer traits drive every "
         "hazard and how noisy the health telemetry is. "
         f"Snapshot distortions: noise {profile.noise_scale:.2f} spreads on float features, "
         f"{profile.missing_rate:.0%} cells missing, {profile.outlier_rate:.0%} outliers (integer features "
-        "stay integers; identifiers and targets are never distorted, the traps are distorted like the "
-        "features they pose as).",
+        "stay integers; identifiers and targets are never distorted, nor are the contract and payment "
+        f"records a billing system keeps exactly: {_exact_features()}; the traps are distorted like "
+        "the features they pose as).",
     ]
+
+
+NUMERIC = ("Int64", "Float64")
+
+
+def _exact_features() -> str:
+    exact = [f.name for f in CATALOG if f.dtype in NUMERIC and not f.distortable and not f.is_target]
+    return ", ".join(f"`{name}`" for name in exact)
 
 
 def _traps() -> list[str]:

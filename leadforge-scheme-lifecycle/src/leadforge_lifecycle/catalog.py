@@ -5,6 +5,11 @@ share it. Its column names, dtypes and order are part of the bundle format: ``cu
 and ``downgrade_count`` come from the contraction mechanism, and the two deliberate traps
 (``mrr_change_full_period``, ``last_health_signal_post_obs``) are flagged ``leakage_risk``.
 
+The contract and payment records (tenure, term, renewals, payment failures) are never distorted:
+a billing system keeps them exactly and the public tables show them exactly, so blanking them
+in the snapshot would only reward the student who joins the tables. A tier's difficulty lives in
+its world and its telemetry instead.
+
 Every task is keyed by ``customer_id``, so a customer has one split in all of them: the
 calendar churn task is declared first and decides it (stratified on its label).
 """
@@ -72,6 +77,7 @@ def _f(
 #: not change; depth scores and their slope are on fixed scales).
 SCALES: dict[str, tuple[float | None, float | None]] = {
     "avg_active_users_l12w": (12.5, 12.0),
+    "avg_active_users_l4w": (12.5, 12.0),
     "active_user_trend_l12w": (0.1, 0.9),
     "avg_feature_depth_l12w": (0.5, 0.16),
     "last_health_signal_post_obs": (0.5, 0.22),
@@ -111,6 +117,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "subscription",
         "Whole weeks from the customer's start to the cutoff.",
         non_negative=True,
+        distort=False,
     ),
     _f("initial_plan", "string", "subscription", "Plan at signing: starter, growth or enterprise."),
     _f(
@@ -139,6 +146,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "subscription",
         "Contract renewals dated on or before the cutoff.",
         non_negative=True,
+        distort=False,
     ),
     _f(
         "expansion_count",
@@ -151,8 +159,9 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "contract_term_months",
         "Int64",
         "subscription",
-        "Contract term in months (12 or 24).",
+        "Contract term in months (12 or 24; the tier's profile sets the share of each).",
         non_negative=True,
+        distort=False,
     ),
     _f(
         "weeks_to_next_renewal",
@@ -160,12 +169,21 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "subscription",
         "Weeks from the cutoff to the next contract anniversary (a full term when exactly on one).",
         non_negative=True,
+        distort=False,
     ),
     _f(
         "avg_active_users_l12w",
         "Float64",
         "health",
         "Mean weekly active users over the 12 signal weeks up to the cutoff.",
+        non_negative=True,
+    ),
+    _f(
+        "avg_active_users_l4w",
+        "Float64",
+        "health",
+        "Mean weekly active users over the 4 signal weeks up to the cutoff (the latest usage, "
+        "next to the 12-week mean).",
         non_negative=True,
     ),
     _f(
@@ -204,6 +222,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "financial",
         "Payment failures dated on or before the cutoff.",
         non_negative=True,
+        distort=False,
     ),
     _f(
         "weeks_since_last_payment_failure",
@@ -211,6 +230,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "financial",
         "Whole weeks since the latest payment failure on or before the cutoff; null if none.",
         non_negative=True,
+        distort=False,
     ),
     _f(
         "current_plan",

@@ -91,6 +91,7 @@ class LifecycleProfile:
     churn_drift: float = 0.0
     depth_effect_drift: float = 0.0
     telemetry_noise: float = 1.0
+    two_year_share: float = 0.35
     description: str = ""
 
     def check(self) -> None:
@@ -123,6 +124,8 @@ class LifecycleProfile:
             raise InvalidConfigError("depth_effect_drift must be within [-2, 2]", key="depth_effect_drift")
         if not 0.5 <= self.telemetry_noise <= 4.0:
             raise InvalidConfigError("telemetry_noise must be within [0.5, 4]", key="telemetry_noise")
+        if not 0.0 <= self.two_year_share <= 1.0:
+            raise InvalidConfigError("two_year_share must be within [0, 1]", key="two_year_share")
         if not 0.0 <= self.signal_strength <= 1.0:
             raise InvalidConfigError("signal_strength must be within [0, 1]", key="signal_strength")
         for key in ("noise_scale", "missing_rate", "outlier_rate"):

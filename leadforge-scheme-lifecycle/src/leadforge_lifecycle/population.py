@@ -37,8 +37,8 @@ PLANS = ("starter", "growth", "enterprise")
 PLAN_SLOTS = np.array([[0, 0, 1], [0, 1, 1], [1, 1, 2], [1, 2, 2]], dtype=np.int8)
 #: Inclusive MRR bounds (USD/month) at signing, per plan.
 PLAN_MRR = np.array([[1000, 3500], [3500, 9000], [9000, 25000]], dtype=np.int64)
+#: Contract terms in months: annual, or two years for the profile's ``two_year_share``.
 TERMS = np.array([12, 24], dtype=np.int64)
-TERM_P = (0.65, 0.35)
 N_REPS = 8
 
 
@@ -169,6 +169,8 @@ def draw_customers(
     motif: RetentionMotif,
     g: np.random.Generator,
     calendar: Calendar | None = None,
+    *,
+    two_year_share: float,
 ) -> CustomerBlock:
     """A shard's customers; with a ``calendar`` they sign on the days its acquisition profile
     favours (working days, busy months, quarter ends), else uniformly over a 364-day window."""
@@ -181,7 +183,7 @@ def draw_customers(
     plan = PLAN_SLOTS[accounts.employee_band[account], slot]
     lo, hi = PLAN_MRR[plan, 0], PLAN_MRR[plan, 1]
     mrr = lo + np.floor(g.random(n) * (hi - lo + 1)).astype(np.int64)
-    term = TERMS[g.choice(2, size=n, p=TERM_P)]
+    term = TERMS[g.choice(2, size=n, p=(1.0 - two_year_share, two_year_share))]
     rep = g.integers(0, N_REPS, n)
     raw = Latents.draw(motif.latent_biases, n, g)
     effective = raw.blended(

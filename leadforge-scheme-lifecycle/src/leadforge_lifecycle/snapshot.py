@@ -37,6 +37,8 @@ from leadforge_lifecycle.population import EMPLOYEE_BANDS, PLANS, REVENUE_BANDS,
 from leadforge_lifecycle.world import Shard
 
 HEALTH_WINDOW_WEEKS = 12
+#: The latest usage window, beside the 12-week one: a drop shows here first.
+RECENT_WEEKS = 4
 #: The ``mrr_change_full_period`` trap reads the MRR this many days after the cutoff (zero once
 #: the customer has left): it tells on the revenue tasks' early leavers. Churn rows do not carry it
 #: (over the churn window itself it would be the label).
@@ -150,20 +152,28 @@ def snapshot(shard: Shard, accounts: Accounts, calendar: Calendar, regime: Regim
 
 
 def _health_window(shard: Shard, who: np.ndarray, cut: np.ndarray) -> dict[str, object]:
-    """Aggregates over the signal weeks ``max(0, T − 11) … T`` and the latest NPS answer."""
+    """Aggregates over the signal weeks ``max(0, T − 11) … T`` (users also over the latest four)
+    and the latest NPS answer."""
     h = shard.health
     lo = np.maximum(cut - (HEALTH_WINDOW_WEEKS - 1), 0)
     n = (cut - lo + 1).astype(np.float64)
     weeks = np.arange(h.active_users.shape[1], dtype=np.float64)
+    r = np.arange(who.size)
 
-    def window_sum(matrix: np.ndarray) -> np.ndarray:
+    def cumulative(matrix: np.ndarray) -> np.ndarray:
         rows = matrix[who].astype(np.float64)
         csum = np.zeros((who.size, rows.shape[1] + 1))
         np.cumsum(rows, axis=1, out=csum[:, 1:])
-        r = np.arange(who.size)
+        return csum
+
+    def window_sum(matrix: np.ndarray) -> np.ndarray:
+        csum = cumulative(matrix)
         return np.asarray(csum[r, cut + 1] - csum[r, lo])
 
-    users_sum = window_sum(h.active_users)
+    users = cumulative(h.active_users)
+    users_sum = np.asarray(users[r, cut + 1] - users[r, lo])
+    lo_recent = np.maximum(cut - (RECENT_WEEKS - 1), 0)
+    users_recent = (users[r, cut + 1] - users[r, lo_recent]) / (cut - lo_recent + 1)
     users_x_sum = window_sum(h.active_users * weeks[None, :])
     sx = (lo + cut) * n / 2.0
     sxx = _sum_squares(cut) - _sum_squares(lo - 1)
@@ -176,6 +186,7 @@ def _health_window(shard: Shard, who: np.ndarray, cut: np.ndarray) -> dict[str, 
         nps = np.where((week <= cut) & (answer != NPS_NULL), answer, nps)
     return {
         "avg_active_users_l12w": users_sum / n,
+        "avg_active_users_l4w": users_recent,
         "active_user_trend_l12w": masked(np.where(n >= 2, slope, 0.0), n < 2),
         "avg_feature_depth_l12w": window_sum(h.depth) / n,
         "support_ticket_count_l12w": np.rint(window_sum(h.tickets)).astype(np.int64),

@@ -95,7 +95,16 @@ class LifecycleWorld:
         """Shard ``k``'s customers, without simulating them."""
         first, n = self.shard_span(k)
         g = self.rng.shard(k).generator("customers")
-        return draw_customers(k, first, n, self.accounts, self.motif, g, self.calendar)
+        return draw_customers(
+            k,
+            first,
+            n,
+            self.accounts,
+            self.motif,
+            g,
+            self.calendar,
+            two_year_share=self.profile.two_year_share,
+        )
 
     def treatment(self, block: CustomerBlock) -> np.ndarray | None:
         """The experiment's arm of each customer: a hash of its number and the world seed."""
