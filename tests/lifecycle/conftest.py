@@ -2,7 +2,7 @@
 
 Small bundles (400 customers in shards of 150, so every multi-shard code path runs) cover the
 contract; medium bundles (3,000 customers, seed 42; 6,000 for the tier ladder) cover rates,
-tiers and leak probes. The recipe's default size (20,000 customers, so every tier's test split
+tiers and leak probes. The recipe's default size (24,000 customers, so every tier's test split
 holds 150+ churners) is left to the slow tests and the quality benchmark.
 """
 

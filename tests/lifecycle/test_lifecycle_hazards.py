@@ -129,8 +129,18 @@ def test_payment_trouble_clusters_and_write_offs_need_a_history(
 def test_contraction_and_expansion_follow_health(mech: Mechanism, props: hazards.Propensities) -> None:
     assert (hazards.contraction_probability(props, mech, np.ones(N))
             > hazards.contraction_probability(props, mech, np.zeros(N))).all()  # fmt: skip
-    assert (hazards.expansion_probability(props, np.full(N, 0.9))
-            > hazards.expansion_probability(props, np.full(N, 0.2))).all()  # fmt: skip
+    mrr, ceiling = np.full(N, 1000.0), np.full(N, 6000.0)
+    assert (hazards.expansion_probability(props, np.full(N, 0.9), mrr, ceiling)
+            > hazards.expansion_probability(props, np.full(N, 0.2), mrr, ceiling)).all()  # fmt: skip
+
+
+def test_expansion_dries_up_at_the_ceiling(props: hazards.Propensities) -> None:
+    """An account with fewer seats left to add expands less often, and not at all at its ceiling."""
+    depth, ceiling = np.full(N, 0.6), np.full(N, 6000.0)
+    chances = [hazards.expansion_probability(props, depth, np.full(N, m), ceiling) for m in (1e3, 3e3, 5e3)]
+    assert (chances[0] > chances[1]).all() and (chances[1] > chances[2]).all()
+    assert (hazards.expansion_probability(props, depth, np.full(N, 6000.0), ceiling) == 0).all()
+    assert (hazards.expansion_probability(props, depth, np.full(N, 9000.0), ceiling) == 0).all()
 
 
 @pytest.fixture(scope="module")

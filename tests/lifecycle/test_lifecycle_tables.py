@@ -12,6 +12,7 @@ import pytest
 from leadforge.api import Generator
 from leadforge.bundle import ID_BLOCK
 from leadforge.errors import InvalidConfigError
+from leadforge_lifecycle.engine import EXPANSION
 from lifecycle_support import RECIPE, days_from, files, manifest, table, task_rows
 
 OBS = "2025-01-27"
@@ -112,6 +113,28 @@ def test_the_tier_sets_the_contract_mix(tier: str, two_year: float) -> None:
 def test_a_contract_mix_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(InvalidConfigError, match="two_year_share must be within"):
         replace(Generator.from_recipe(RECIPE).config.profile, two_year_share=1.2).check()
+
+
+@pytest.mark.parametrize("ceiling", [2.0, 6.0])
+def test_no_account_expands_past_its_ceiling(ceiling: float) -> None:
+    """Every expansion starts below ``expansion_ceiling`` × the signing MRR, and the ceiling is what
+    bounds the largest accounts: with a lower ceiling the largest account is smaller."""
+    gen = Generator.from_recipe(RECIPE, difficulty="intro", seed=5, n_customers=4000)
+    profile = replace(gen.config.profile, expansion_ceiling=ceiling)
+    world = replace(gen, config=replace(gen.config, profile=profile)).generate().world
+    shard = world.simulate(0)
+    events, initial = shard.trajectories.events, shard.customers.initial_mrr
+    grown = events.kind == EXPANSION
+    assert grown.sum() > 500
+    assert (events.mrr_before[grown] < ceiling * initial[events.customer[grown]]).all()
+    growth = shard.trajectories.final_mrr / initial
+    assert growth.max() <= ceiling * (1 + world.mechanism.motif.expansion.expansion_mrr_frac_range[1])
+    assert growth.max() > min(ceiling, 3.0)
+
+
+def test_an_expansion_ceiling_below_one_and_a_half_is_refused() -> None:
+    with pytest.raises(InvalidConfigError, match="expansion_ceiling must be within"):
+        replace(Generator.from_recipe(RECIPE).config.profile, expansion_ceiling=1.0).check()
 
 
 def test_foreign_keys(small_instructor: Path, small_public: Path) -> None:

@@ -254,6 +254,7 @@ class _Loop:
         self.status = np.full(self.bill_day.shape, NOT_ISSUED, dtype=np.int8)
         self.resolved = np.full(self.bill_day.shape, -1, dtype=np.int64)
         self.mrr = initial_mrr.astype(np.int64).copy()
+        self.ceiling = initial_mrr * mech.expansion_ceiling
         self.plan = initial_plan.astype(np.int8).copy()
         self.alive = np.ones(n, dtype=bool)
         self.active = np.zeros(n, dtype=bool)
@@ -441,7 +442,8 @@ class _Loop:
 
     def expand(self, w: int, u: np.ndarray, size: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Expansions (MRR up by a share of it); returns who expanded this week."""
-        grow = self.active & (u < expansion_probability(self.p, self.health.depth_true[:, w]))
+        depth = self.health.depth_true[:, w]
+        grow = self.active & (u < expansion_probability(self.p, depth, self.mrr, self.ceiling))
         grown = np.flatnonzero(grow)
         if grown.size:
             lo_frac, hi_frac = self.mech.motif.expansion.expansion_mrr_frac_range

@@ -159,9 +159,14 @@ def churn_probability(
     return np.asarray(np.minimum(prob, PROBABILITY_CAP))
 
 
-def expansion_probability(p: Propensities, depth: np.ndarray) -> np.ndarray:
-    """Expansion is likelier the deeper this week's product usage (depth 0.5 is neutral)."""
-    return np.asarray(np.minimum(p.expansion * (0.5 + depth), PROBABILITY_CAP))
+def expansion_probability(
+    p: Propensities, depth: np.ndarray, mrr: np.ndarray, ceiling: np.ndarray
+) -> np.ndarray:
+    """Expansion is likelier the deeper this week's product usage (depth 0.5 is neutral), and
+    rarer as the account runs out of seats to add: the chance falls as ``1 − (MRR / ceiling)²``,
+    to nothing at the ceiling, so no account compounds without bound."""
+    room = np.clip(1.0 - np.square(mrr / ceiling), 0.0, 1.0)
+    return np.asarray(np.minimum(p.expansion * (0.5 + depth), PROBABILITY_CAP) * room)
 
 
 def contraction_probability(p: Propensities, mech: Mechanism, distress: np.ndarray) -> np.ndarray:

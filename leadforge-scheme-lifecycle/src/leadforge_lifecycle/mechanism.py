@@ -98,6 +98,7 @@ class Mechanism:
     detractor_renewal_lift: float = 1.0
     churn_drift: float = 0.0
     depth_effect_drift: float = 0.0
+    expansion_ceiling: float = 6.0
 
     @classmethod
     def build(
@@ -113,6 +114,7 @@ class Mechanism:
         churn_drift: float = 0.0,
         depth_effect_drift: float = 0.0,
         telemetry_noise: float = 1.0,
+        expansion_ceiling: float = 6.0,
     ) -> Mechanism:
         return cls(
             motif,
@@ -131,6 +133,7 @@ class Mechanism:
             detractor_renewal_lift=detractor_renewal_lift,
             churn_drift=churn_drift,
             depth_effect_drift=depth_effect_drift,
+            expansion_ceiling=expansion_ceiling,
         )
 
     @classmethod
@@ -149,6 +152,7 @@ class Mechanism:
             churn_drift=profile.churn_drift,
             depth_effect_drift=profile.depth_effect_drift,
             telemetry_noise=profile.telemetry_noise,
+            expansion_ceiling=profile.expansion_ceiling,
         )
 
     def cohort_drift(self, cohort: np.ndarray | None) -> tuple[np.ndarray | float, np.ndarray | float]:
@@ -209,6 +213,7 @@ class Mechanism:
                 "base_weekly_rate": m.expansion.base_weekly_rate,
                 "latent_weights": dict(m.expansion.latent_weights),
                 "expansion_mrr_frac_range": list(m.expansion.expansion_mrr_frac_range),
+                "expansion_ceiling": self.expansion_ceiling,
             },
             "payment_failure": {
                 "base_monthly_rate": m.payment.base_monthly_rate,

@@ -110,6 +110,7 @@ def futures(
     n_slots, n_ends = bills.shape[1], ends.shape[1]
 
     mrr = st.mrr[cust].astype(np.float64)
+    ceiling = b.initial_mrr[cust] * mech.expansion_ceiling
     pending = st.pending[cust].copy()
     pending_amount = st.pending_amount[cust].astype(np.float64)
     pending_day = st.pending_day[cust].copy()
@@ -183,6 +184,7 @@ def futures(
             )
             recent = [x[keep] for x in recent]
             window_end, cust, bill, end = window_end[keep], cust[keep], bill[keep], end[keep]
+            ceiling = ceiling[keep]
             lost_window, correction_window = lost_window[keep], correction_window[keep]
             revenue = {w: np.zeros(cust.size) for w in revenue if w > CHURN_WINDOW_DAYS}
             p = _rows(p, keep)
@@ -296,7 +298,7 @@ def futures(
             now = np.flatnonzero((pol.start_week == week) & (pol.price != 0.0))
             mrr[now] = np.maximum(1.0, mrr[now] * (1.0 + pol.price[now]))
 
-        grow = np.where(act, expansion_probability(p, depth_true), 0.0)
+        grow = np.where(act, expansion_probability(p, depth_true, mrr, ceiling), 0.0)
         shrink = np.where(act & (mrr > MRR_FLOOR), contraction_probability(p, mech, distress), 0.0)
         up = _mean_step(mrr, *mech.motif.expansion.expansion_mrr_frac_range)
         down = np.minimum(

@@ -16,7 +16,7 @@ class LifecycleParams:
     """Scheme parameters; the field defaults are the scheme defaults."""
 
     n_customers: int = param(
-        20_000,
+        24_000,
         help="customers simulated week by week (the default gives every tier's test split 150+ churners)",
         minimum=1,
         maximum=10_000_000,
@@ -30,7 +30,7 @@ class LifecycleParams:
         4, help="tenure anchor of the early-pLTV snapshot, in weeks after the start", minimum=1, maximum=104
     )
     shard_size: int = param(
-        20_000,
+        24_000,
         help="customers per simulation shard (each shard has its own random substream)",
         minimum=1,
         maximum=1_000_000,
@@ -92,6 +92,7 @@ class LifecycleProfile:
     depth_effect_drift: float = 0.0
     telemetry_noise: float = 1.0
     two_year_share: float = 0.35
+    expansion_ceiling: float = 6.0
     description: str = ""
 
     def check(self) -> None:
@@ -126,6 +127,8 @@ class LifecycleProfile:
             raise InvalidConfigError("telemetry_noise must be within [0.5, 4]", key="telemetry_noise")
         if not 0.0 <= self.two_year_share <= 1.0:
             raise InvalidConfigError("two_year_share must be within [0, 1]", key="two_year_share")
+        if not 1.5 <= self.expansion_ceiling <= 100.0:
+            raise InvalidConfigError("expansion_ceiling must be within [1.5, 100]", key="expansion_ceiling")
         if not 0.0 <= self.signal_strength <= 1.0:
             raise InvalidConfigError("signal_strength must be within [0, 1]", key="signal_strength")
         for key in ("noise_scale", "missing_rate", "outlier_rate"):
