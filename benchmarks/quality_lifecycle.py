@@ -273,6 +273,22 @@ def public_aggregates(bundle: Path) -> pd.DataFrame:
 LEAK_REPEATS = 5
 
 
+def _repeated_cv(x: pd.DataFrame, y: np.ndarray, churn: bool) -> float:
+    """Mean 5-fold CV score over ``LEAK_REPEATS`` shufflings: ROC-AUC of the classifier on churn,
+    Spearman of the regressor on revenue."""
+    scores = []
+    for rep in range(LEAK_REPEATS):
+        if churn:
+            folds: Any = StratifiedKFold(5, shuffle=True, random_state=rep)
+            p = _cv_predictions(HistGradientBoostingClassifier(random_state=0), x, y, folds, proba=True)
+            scores.append(roc_auc_score(y, p))
+        else:
+            folds = KFold(5, shuffle=True, random_state=rep)
+            pred = _cv_predictions(HistGradientBoostingRegressor(random_state=0), x, y, folds, proba=False)
+            scores.append(spearmanr(pred, y).statistic)
+    return float(np.mean(scores))
+
+
 def leak_probe(public_bundle: Path) -> dict[str, float]:
     """5-fold CV scores of the honest snapshot features and of the public-table aggregates, each
     the mean over ``LEAK_REPEATS`` shufflings of the folds."""
@@ -281,28 +297,12 @@ def leak_probe(public_bundle: Path) -> dict[str, float]:
     revenue = _rows(public_bundle, "pltv_revenue_365d")
     y = churn.churned_within_180d.astype(int).to_numpy()
     r = revenue.ltv_revenue_365d.astype(float).to_numpy()
-    out = {}
-    for name, x in (
-        ("snapshot", design(churn, "churned_within_180d", TRAPS)),
-        ("tables", agg.loc[churn.customer_id]),
-    ):
-        aucs = []
-        for rep in range(LEAK_REPEATS):
-            folds = StratifiedKFold(5, shuffle=True, random_state=rep)
-            p = _cv_predictions(HistGradientBoostingClassifier(random_state=0), x, y, folds, proba=True)
-            aucs.append(roc_auc_score(y, p))
-        out[f"auc_{name}"] = float(np.mean(aucs))
-    for name, x in (
-        ("snapshot", design(revenue, "ltv_revenue_365d", TRAPS)),
-        ("tables", agg.loc[revenue.customer_id]),
-    ):
-        rhos = []
-        for rep in range(LEAK_REPEATS):
-            folds = KFold(5, shuffle=True, random_state=rep)
-            pred = _cv_predictions(HistGradientBoostingRegressor(random_state=0), x, r, folds, proba=False)
-            rhos.append(spearmanr(pred, r).statistic)
-        out[f"rho_{name}"] = float(np.mean(rhos))
-    return out
+    return {
+        "auc_snapshot": _repeated_cv(design(churn, "churned_within_180d", TRAPS), y, churn=True),
+        "auc_tables": _repeated_cv(agg.loc[churn.customer_id], y, churn=True),
+        "rho_snapshot": _repeated_cv(design(revenue, "ltv_revenue_365d", TRAPS), r, churn=False),
+        "rho_tables": _repeated_cv(agg.loc[revenue.customer_id], r, churn=False),
+    }
 
 
 def leak_rows(seed: int = 42, tiers: tuple[str, ...] | list[str] = TIERS) -> list[dict[str, Any]]:

@@ -117,8 +117,8 @@ def test_a_contract_mix_outside_zero_to_one_is_refused() -> None:
 
 @pytest.mark.parametrize("ceiling", [2.0, 6.0])
 def test_no_account_expands_past_its_ceiling(ceiling: float) -> None:
-    """Every expansion starts below ``expansion_ceiling`` × the signing MRR, and the ceiling is what
-    bounds the largest accounts: with a lower ceiling the largest account is smaller."""
+    """Every expansion starts below ``expansion_ceiling`` × the signing MRR, so the largest account
+    ends within one step of its ceiling, and accounts do grow up to it."""
     gen = Generator.from_recipe(RECIPE, difficulty="intro", seed=5, n_customers=4000)
     profile = replace(gen.config.profile, expansion_ceiling=ceiling)
     world = replace(gen, config=replace(gen.config, profile=profile)).generate().world
