@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from leadforge.scoring import auc
-from leadforge_lifecycle.engine import _step
-from leadforge_lifecycle.oracle import _antithetic, _mean_step
+from leadforge_lifecycle.engine import expansion_step, mean_step
+from leadforge_lifecycle.oracle import _antithetic
 from lifecycle_support import (
     CALENDAR_TASKS,
     EARLY_TASKS,
@@ -145,12 +145,28 @@ def test_oracle_ceiling_falls_with_the_tier(tier_bundles: dict[str, Path]) -> No
         assert ceiling[0] > ceiling[1] > ceiling[2], (task, ceiling)
 
 
-def test_expected_mrr_step_matches_the_engines_draws() -> None:
+@pytest.mark.parametrize("spread", [0.0, 0.5, 0.8])
+def test_expected_mrr_step_matches_the_engines_draws(spread: float) -> None:
+    """The oracle's mean step is the mean of the engine's draws, with or without the heavy tail."""
     base = np.array([40, 99, 250, 1_000, 7_321], dtype=np.int64)
-    u = np.random.default_rng(0).random((200_000, 1))
+    u = np.random.default_rng(0).random((400_000, 1))
     for lo, hi in ((0.05, 0.25), (0.10, 0.40)):
-        drawn = _step(np.broadcast_to(base, (u.shape[0], base.size)), lo, hi, u).mean(axis=0)
-        assert np.all(np.abs(_mean_step(base.astype(np.float64), lo, hi) - drawn) <= 0.02 * drawn + 0.6)
+        steps = expansion_step(np.broadcast_to(base, (u.shape[0], base.size)), lo, hi, u, spread)
+        drawn = steps.mean(axis=0)
+        assert np.all(
+            np.abs(mean_step(base.astype(np.float64), lo, hi, spread) - drawn) <= 0.01 * drawn + 0.6
+        )
+
+
+def test_a_step_spread_fattens_the_tail_of_expansions() -> None:
+    """With a spread, the largest expansions are several mean steps, where uniform steps stop at the
+    range's top; every step is still at least one dollar."""
+    base = np.full(200_000, 1_000, dtype=np.int64)
+    u = np.random.default_rng(1).random(base.size)
+    uniform, tailed = (expansion_step(base, 0.05, 0.25, u, s) for s in (0.0, 0.8))
+    assert uniform.max() <= 250 and tailed.min() >= 1
+    assert np.quantile(tailed, 0.999) > 2.5 * np.quantile(uniform, 0.999)
+    assert np.median(tailed) < np.median(uniform)
 
 
 def test_replicates_come_in_antithetic_pairs() -> None:

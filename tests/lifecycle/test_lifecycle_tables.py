@@ -137,6 +137,29 @@ def test_an_expansion_ceiling_below_one_and_a_half_is_refused() -> None:
         replace(Generator.from_recipe(RECIPE).config.profile, expansion_ceiling=1.0).check()
 
 
+@pytest.mark.parametrize(("tier", "trait_scale", "spread"), [("intro", 0.6, 0.0), ("advanced", None, 0.8)])
+def test_the_tier_sets_how_accounts_expand(tier: str, trait_scale: float | None, spread: float) -> None:
+    """Intro caps how strongly traits drive expansion (the rest keep their signal scale); the
+    spread tiers draw some expansions far above the family's step range, intro none."""
+    gen = Generator.from_recipe(RECIPE, difficulty=tier, seed=7, n_customers=4000)
+    world = gen.generate().world
+    mech = world.mechanism
+    assert world.profile.expansion_trait_scale == trait_scale
+    assert mech.expansion_latent_scale == (mech.latent_scale if trait_scale is None else trait_scale)
+    assert mech.summary()["expansion_propensity"]["expansion_step_spread"] == spread
+    events = world.simulate(0).trajectories.events
+    grown = events.kind == EXPANSION
+    share = (events.mrr_after[grown] - events.mrr_before[grown]) / events.mrr_before[grown]
+    top = mech.motif.expansion.expansion_mrr_frac_range[1]
+    assert (share.max() > 1.5 * top) == (spread > 0)
+
+
+@pytest.mark.parametrize(("key", "value"), [("expansion_trait_scale", 2.5), ("expansion_step_spread", 1.2)])
+def test_expansion_knobs_outside_their_range_are_refused(key: str, value: float) -> None:
+    with pytest.raises(InvalidConfigError, match=f"{key} must be within"):
+        replace(Generator.from_recipe(RECIPE).config.profile, **{key: value}).check()
+
+
 def test_foreign_keys(small_instructor: Path, small_public: Path) -> None:
     for root in (small_instructor, small_public):
         accounts, customers = table(root, "accounts"), table(root, "customers")

@@ -448,7 +448,8 @@ class _Loop:
         if grown.size:
             lo_frac, hi_frac = self.mech.motif.expansion.expansion_mrr_frac_range
             base = self.mrr[grown]
-            after = base + _step(base, lo_frac, hi_frac, size[grown])
+            spread = self.mech.expansion_step_spread
+            after = base + expansion_step(base, lo_frac, hi_frac, size[grown], spread)
             self._move(w, grown, day[grown], base, after, EXPANSION)
             self.expansions[grown] += 1
         return grow
@@ -495,6 +496,35 @@ def _step(base: np.ndarray, lo_frac: float, hi_frac: float, u: np.ndarray) -> np
     lo = np.maximum(1, np.floor(lo_frac * base).astype(np.int64))
     hi = np.maximum(lo, np.floor(hi_frac * base).astype(np.int64))
     return np.asarray(lo + np.floor(u * (hi - lo + 1)).astype(np.int64))
+
+
+#: Longest tail draw of an expansion step, in mean steps (the exponential's top 0.25 % is clipped).
+STEP_TAIL_CAP = 6.0
+
+
+def expansion_step(
+    base: np.ndarray, lo_frac: float, hi_frac: float, u: np.ndarray, spread: float
+) -> np.ndarray:
+    """An expansion: :func:`_step`'s uniform share of ``base``, of which ``spread`` is replaced by an
+    exponential tail with the same mean (whole dollars, at least 1). Both parts rise with ``u``, so
+    one uniform still draws the step; ``spread = 0`` is the uniform step exactly."""
+    step = _step(base, lo_frac, hi_frac, u)
+    if not spread:
+        return step
+    tail = np.minimum(-np.log1p(-u), STEP_TAIL_CAP) * (0.5 * (lo_frac + hi_frac)) * base
+    return np.asarray(np.maximum(1, np.floor((1.0 - spread) * step + spread * tail)), dtype=np.int64)
+
+
+def mean_step(base: np.ndarray, lo_frac: float, hi_frac: float, spread: float = 0.0) -> np.ndarray:
+    """The mean of :func:`expansion_step` over ``u`` (``spread = 0``: of :func:`_step`, which
+    contractions draw): each bound of the uniform step rounds down
+    (half a dollar on average), the tail loses its clipped top, the mix rounds down once more."""
+    mid = 0.5 * (lo_frac + hi_frac) * base
+    uniform = np.maximum(1.0, mid - 0.5)
+    if not spread:
+        return uniform
+    tail = mid * (1.0 - np.exp(-STEP_TAIL_CAP))
+    return np.asarray(np.maximum(1.0, (1.0 - spread) * uniform + spread * tail - 0.5))
 
 
 def simulate(

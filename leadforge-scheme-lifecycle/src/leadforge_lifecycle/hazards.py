@@ -106,7 +106,7 @@ class Propensities:
             * latent_multiplier(m.churn.renewal_latent_weights, latents, mech.renewal_latent_scale),
             expansion=m.expansion.base_weekly_rate
             * k.expansion
-            * latent_multiplier(m.expansion.latent_weights, latents, s),
+            * latent_multiplier(m.expansion.latent_weights, latents, mech.expansion_latent_scale),
             contraction=m.contraction.base_weekly_rate
             * latent_multiplier(m.contraction.latent_weights, latents, s),
             payment_failure=np.minimum(

@@ -99,6 +99,8 @@ class Mechanism:
     churn_drift: float = 0.0
     depth_effect_drift: float = 0.0
     expansion_ceiling: float = 6.0
+    expansion_trait_scale: float | None = None
+    expansion_step_spread: float = 0.0
 
     @classmethod
     def build(
@@ -115,6 +117,8 @@ class Mechanism:
         depth_effect_drift: float = 0.0,
         telemetry_noise: float = 1.0,
         expansion_ceiling: float = 6.0,
+        expansion_trait_scale: float | None = None,
+        expansion_step_spread: float = 0.0,
     ) -> Mechanism:
         return cls(
             motif,
@@ -134,6 +138,8 @@ class Mechanism:
             churn_drift=churn_drift,
             depth_effect_drift=depth_effect_drift,
             expansion_ceiling=expansion_ceiling,
+            expansion_trait_scale=expansion_trait_scale,
+            expansion_step_spread=expansion_step_spread,
         )
 
     @classmethod
@@ -153,6 +159,8 @@ class Mechanism:
             depth_effect_drift=profile.depth_effect_drift,
             telemetry_noise=profile.telemetry_noise,
             expansion_ceiling=profile.expansion_ceiling,
+            expansion_trait_scale=profile.expansion_trait_scale,
+            expansion_step_spread=profile.expansion_step_spread,
         )
 
     def cohort_drift(self, cohort: np.ndarray | None) -> tuple[np.ndarray | float, np.ndarray | float]:
@@ -186,6 +194,14 @@ class Mechanism:
         return self.latent_scale
 
     @property
+    def expansion_latent_scale(self) -> float:
+        """Exponent scale of the expansion multiplier: the tier's ``expansion_trait_scale`` when it
+        sets one, else :attr:`latent_scale`."""
+        if self.expansion_trait_scale is None:
+            return self.latent_scale
+        return self.expansion_trait_scale
+
+    @property
     def renewal_boost(self) -> float:
         """How much a term end concentrates the churn pressure (tier boost × calibrated multiplier)."""
         return self.renewal_churn_boost * self.multipliers.renewal
@@ -214,6 +230,8 @@ class Mechanism:
                 "latent_weights": dict(m.expansion.latent_weights),
                 "expansion_mrr_frac_range": list(m.expansion.expansion_mrr_frac_range),
                 "expansion_ceiling": self.expansion_ceiling,
+                "expansion_latent_scale": round(self.expansion_latent_scale, 6),
+                "expansion_step_spread": self.expansion_step_spread,
             },
             "payment_failure": {
                 "base_monthly_rate": m.payment.base_monthly_rate,

@@ -38,7 +38,7 @@ import numpy as np
 
 from leadforge_lifecycle.calendar import CHURN_WINDOW_DAYS, FORWARD_WINDOWS_DAYS
 from leadforge_lifecycle.catalog import LONG_REPLICATES, REPLICATES, Regime
-from leadforge_lifecycle.engine import MRR_FLOOR
+from leadforge_lifecycle.engine import MRR_FLOOR, mean_step
 from leadforge_lifecycle.hazards import (
     PROBABILITY_CAP,
     Propensities,
@@ -300,10 +300,8 @@ def futures(
 
         grow = np.where(act, expansion_probability(p, depth_true, mrr, ceiling), 0.0)
         shrink = np.where(act & (mrr > MRR_FLOOR), contraction_probability(p, mech, distress), 0.0)
-        up = _mean_step(mrr, *mech.motif.expansion.expansion_mrr_frac_range)
-        down = np.minimum(
-            _mean_step(mrr, *mech.motif.contraction.contraction_mrr_frac_range), mrr - MRR_FLOOR
-        )
+        up = mean_step(mrr, *mech.motif.expansion.expansion_mrr_frac_range, mech.expansion_step_spread)
+        down = np.minimum(mean_step(mrr, *mech.motif.contraction.contraction_mrr_frac_range), mrr - MRR_FLOOR)
         mrr += grow * up - (1.0 - grow) * shrink * down
         week = week + 1
     survive = _per_row(1.0 - lost_before, n, reps)
@@ -333,12 +331,6 @@ def _antithetic(g: np.random.Generator, n: int, replicates: int) -> np.ndarray:
     full[..., 0] = half
     np.subtract(1.0, half, out=full[..., 1])
     return full.reshape(2, n * replicates)
-
-
-def _mean_step(base: np.ndarray, lo_frac: float, hi_frac: float) -> np.ndarray:
-    """The engine's mean MRR step: whole dollars uniform in ``[lo_frac, hi_frac] · base``, each
-    bound rounded down (half a dollar on average), at least 1."""
-    return np.maximum(1.0, (0.5 * (lo_frac + hi_frac)) * base - 0.5)
 
 
 def _per_row(values: np.ndarray, n: int, replicates: int) -> np.ndarray:

@@ -93,6 +93,8 @@ class LifecycleProfile:
     telemetry_noise: float = 1.0
     two_year_share: float = 0.35
     expansion_ceiling: float = 6.0
+    expansion_trait_scale: float | None = None
+    expansion_step_spread: float = 0.0
     description: str = ""
 
     def check(self) -> None:
@@ -129,6 +131,14 @@ class LifecycleProfile:
             raise InvalidConfigError("two_year_share must be within [0, 1]", key="two_year_share")
         if not 1.5 <= self.expansion_ceiling <= 100.0:
             raise InvalidConfigError("expansion_ceiling must be within [1.5, 100]", key="expansion_ceiling")
+        if self.expansion_trait_scale is not None and not 0.0 <= self.expansion_trait_scale <= 2.0:
+            raise InvalidConfigError(
+                "expansion_trait_scale must be within [0, 2]", key="expansion_trait_scale"
+            )
+        if not 0.0 <= self.expansion_step_spread <= 1.0:
+            raise InvalidConfigError(
+                "expansion_step_spread must be within [0, 1]", key="expansion_step_spread"
+            )
         if not 0.0 <= self.signal_strength <= 1.0:
             raise InvalidConfigError("signal_strength must be within [0, 1]", key="signal_strength")
         for key in ("noise_scale", "missing_rate", "outlier_rate"):
