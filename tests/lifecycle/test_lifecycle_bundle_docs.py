@@ -68,6 +68,19 @@ def test_card_title_follows_the_tier(tier_bundles: dict[str, Path]) -> None:
         assert first == f"# B2B SaaS pLTV Dataset — {tier.capitalize()} Tier"
 
 
+def test_card_states_the_tiers_expansion_knobs(tier_bundles: dict[str, Path]) -> None:
+    """Each card says how its tier's expansions differ from the plain signal scale, in its numbers."""
+    cards = {t: (root / "dataset_card.md").read_text() for t, root in tier_bundles.items()}
+    assert (
+        "expansion reads the traits more weakly than the other hazards (exponent scale 0.60, not 1.62)"
+        in cards["intro"]
+    )
+    assert "heavy tail" not in cards["intro"]
+    for tier, share in (("intermediate", "50%"), ("advanced", "80%")):
+        assert f"{share} of each expansion's size comes from a heavy tail" in cards[tier]
+        assert "reads the traits more weakly" not in cards[tier]
+
+
 def test_feature_dictionary(small_instructor: Path, small_public: Path) -> None:
     dictionaries = []
     for root in (small_instructor, small_public):

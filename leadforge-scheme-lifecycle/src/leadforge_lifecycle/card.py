@@ -175,13 +175,30 @@ def _tier(world: LifecycleWorld) -> list[str]:
         + f"and about {profile.still_active_share:.0%} of the customers who "
         "choose to leave are still active users when they do (churn that gives no warning in usage). "
         f"Signal strength {profile.signal_strength:.2f} sets how strongly customer traits drive every "
-        "hazard and how noisy the health telemetry is. "
+        "hazard and how noisy the health telemetry is" + _expansion(world) + ". "
         f"Snapshot distortions: noise {profile.noise_scale:.2f} spreads on float features, "
         f"{profile.missing_rate:.0%} cells missing, {profile.outlier_rate:.0%} outliers (integer features "
         "stay integers; identifiers and targets are never distorted, nor are the contract and payment "
         f"records a billing system keeps exactly: {_exact_features()}; the traps are distorted like "
         "the features they pose as).",
     ]
+
+
+def _expansion(world: LifecycleWorld) -> str:
+    """The tier's expansion knobs, where it sets them (empty for a tier that sets neither)."""
+    profile, mech = world.profile, world.mechanism
+    parts = []
+    if profile.expansion_trait_scale is not None:
+        parts.append(
+            f"expansion reads the traits more weakly than the other hazards (exponent scale "
+            f"{mech.expansion_latent_scale:.2f}, not {mech.latent_scale:.2f})"
+        )
+    if profile.expansion_step_spread:
+        parts.append(
+            f"{profile.expansion_step_spread:.0%} of each expansion's size comes from a heavy tail with "
+            "the same mean (most upsells add a few seats, an occasional one a department)"
+        )
+    return "; " + "; ".join(parts) if parts else ""
 
 
 NUMERIC = ("Int64", "Float64")
