@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 import numpy as np
@@ -87,14 +87,7 @@ class TableSchema:
 
     @cached_property
     def arrow(self) -> pa.Schema:
-        import pandas as pd  # pandas is slow to import; only schemas need its metadata
-
-        empty = pd.DataFrame(
-            {c.name: pd.Series([], dtype=_PANDAS.get(c.dtype, c.dtype)) for c in self.columns}
-        )
-        meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata
-        fields = [pa.field(c.name, _ARROW[c.dtype]) for c in self.columns]
-        return pa.schema(fields, metadata=meta)
+        return _arrow_schema(self.columns)
 
     def empty(self) -> pa.Table:
         return self.arrow.empty_table()
@@ -117,6 +110,18 @@ class TableSchema:
             value = data.column(col.name) if isinstance(data, pa.Table) else data[col.name]
             arrays.append(_to_arrow(value, _ARROW[col.dtype]))
         return pa.Table.from_arrays(arrays, schema=self.arrow)
+
+
+@lru_cache(maxsize=256)
+def _arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
+    """The Arrow schema of ``columns`` with its pandas metadata, built once per process: every
+    shard derives its own table schemas, and building the metadata costs a pandas frame."""
+    import pandas as pd  # pandas is slow to import; only schemas need its metadata
+
+    empty = pd.DataFrame({c.name: pd.Series([], dtype=_PANDAS.get(c.dtype, c.dtype)) for c in columns})
+    meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata
+    fields = [pa.field(c.name, _ARROW[c.dtype]) for c in columns]
+    return pa.schema(fields, metadata=meta)
 
 
 def _to_arrow(value: Any, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:

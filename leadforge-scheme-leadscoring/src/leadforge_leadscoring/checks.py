@@ -3,13 +3,15 @@
 Core checks the envelope and the relational contract (keys, references, dtypes, id formats,
 time order, public cut, withheld columns and tables). What is left is the lead-scoring
 domain: split columns against the feature catalog, realism (positive rate, non-negative
-integer counts, boolean flags, more than one stage), the hidden graph when
+integer counts, boolean flags, more than one stage — the rate and the stages judged only where
+the bundle is large enough for chance to rule them out), the hidden graph when
 ``metadata/graph.json`` is there, and — in public bundles — the statistical leak probes of
 :mod:`leadforge_leadscoring.leaks`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -25,6 +27,11 @@ from leadforge_leadscoring.graph import graph_problems
 
 #: A train split converting outside this band is no plausible funnel.
 POSITIVE_RATE = (0.01, 0.95)
+#: How unlikely a rate outside the band must be for a funnel inside it before it is a finding:
+#: a few train rows can convert at 0 % or 100 % by chance, a few thousand cannot.
+RATE_ALPHA = 1e-6
+#: Fewer leads than this can all sit in one stage by chance.
+MIN_FUNNEL_LEADS = 50
 
 
 Check = Callable[[Context], Iterable[Finding]]
@@ -65,13 +72,21 @@ def positive_rate(ctx: Context) -> Iterator[Finding]:
         return
     rate = positives / rows
     lo, hi = POSITIVE_RATE
-    if not lo <= rate <= hi:
+    if not lo <= rate <= hi and chance_bound(rate, rows, lo if rate < lo else hi) < RATE_ALPHA:
         rel = files[0] if len(files) == 1 else f"tasks/{ctx.task}/train"
         yield Finding(
             "lead_scoring.realism",
             f"positive rate {rate:.4f} is suspiciously {'low' if rate < lo else 'high'}",
             where=f"{rel}:{ctx.label}",
         )
+
+
+def chance_bound(rate: float, rows: int, edge: float) -> float:
+    """An upper bound on the chance that ``rows`` draws at the band ``edge`` rate land at least as
+    far out as ``rate`` (Chernoff: ``exp(−rows · KL(rate ‖ edge))``, exact at 0 % and 100 %)."""
+    q, p = rate, edge
+    kl = sum(a * math.log(a / b) for a, b in ((q, p), (1.0 - q, 1.0 - p)) if a > 0)
+    return math.exp(-rows * kl)
 
 
 def populated_tables(ctx: Context) -> Iterator[Finding]:
@@ -114,10 +129,14 @@ def stages(ctx: Context) -> Iterator[Finding]:
     if batches is None:
         return
     seen: set[str] = set()
+    leads = 0
     for batch in batches:
         seen.update(v for v in pc.unique(batch.column(0)).to_pylist() if v is not None)
+        leads += batch.num_rows
         if len(seen) >= 2:
             return
+    if leads < MIN_FUNNEL_LEADS:
+        return
     yield Finding(
         "lead_scoring.realism", "fewer than 2 distinct stages", where=ctx.where("leads", "current_stage")
     )
