@@ -1,4 +1,4 @@
-"""The scheme's realism checks judge a rate or a funnel only where chance cannot explain it.
+"""The scheme's checks judge a rate, a funnel or an id order only where chance cannot explain it.
 
 A bundle of a handful of leads converts at 0 % or 100 % and sits in one stage by chance; it is
 what the user asked for and must validate. The same rates over thousands of rows are findings.
@@ -12,10 +12,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from leadforge_leadscoring.checks import POSITIVE_RATE, RATE_ALPHA, chance_bound
+from leadforge_leadscoring.probes import auc_noise, clustered_noise
 from leadscoring_support import LABEL, TIMESTAMP, errors, generator, validate
 
 
@@ -63,3 +65,22 @@ def test_an_implausible_rate_over_many_rows_is_still_a_finding(
     assert (source / f"tasks/{LABEL}/train.parquet").is_file()
     found = errors(_relabel(source, tmp_path, True))
     assert any("positive rate 1.0000 is suspiciously high" in e for e in found), found
+
+
+@pytest.mark.parametrize("tier", ["intro", "intermediate"])
+def test_a_small_public_bundle_passes_the_id_probes(tmp_path: Path, tier: str) -> None:
+    """Seed 3 at 60 leads: at three standard errors of independent rows, the lead-number probe
+    (intro, AUC 0.251) and the account-number probe (intermediate, AUC 0.846) fired by chance."""
+    out = tmp_path / "b"
+    generator(3, "student_public", tier, n_leads=60).generate().save(out, generation_timestamp=TIMESTAMP)
+    report = validate(out)
+    assert report.ok, [f"{f.where} {f.message}" for f in report.errors]
+
+
+def test_a_shared_number_counts_once() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.3
+    unique = np.arange(400)
+    shared = np.repeat(np.arange(100), 4)
+    assert clustered_noise(y, unique) == pytest.approx(auc_noise(y))
+    assert clustered_noise(y, shared) == pytest.approx(2.0 * auc_noise(y))

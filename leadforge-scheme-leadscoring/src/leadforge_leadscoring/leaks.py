@@ -71,7 +71,9 @@ def _id_numbers(values: pa.ChunkedArray | pa.Array, prefix: str, where: str) -> 
 
 
 def task_id_order(ctx: Context) -> Iterator[Finding]:
-    """The plan-numbered keys of the task rows: their order must carry nothing."""
+    """The plan-numbered keys of the task rows: their order must carry nothing. An account's
+    leads share its number and, through its latents, much of their outcome, so that key is
+    judged against the noise of as many rows as there are accounts."""
     data = _labelled(ctx)
     if data is None:
         return
@@ -79,8 +81,10 @@ def task_id_order(ctx: Context) -> Iterator[Finding]:
         if key not in data.rows.column_names:
             continue
         where = f"tasks/{ctx.task}:{key}"
-        auc = probes.rank_auc(_id_numbers(data.rows.column(key), prefix, where), data.y)
-        if abs(auc - 0.5) > max(probes.ID_MARGIN, data.noise):
+        numbers = _id_numbers(data.rows.column(key), prefix, where)
+        auc = probes.rank_auc(numbers, data.y)
+        noise = probes.ID_NOISE_SD * probes.clustered_noise(data.y, numbers)
+        if abs(auc - 0.5) > max(probes.ID_MARGIN, noise):
             yield Finding(
                 "lead_scoring.leak",
                 f"the order of {key} numbers predicts the label (rank AUC {auc:.3f})",
@@ -124,7 +128,8 @@ def event_id_order(ctx: Context) -> Iterator[Finding]:
         has = count > 0
         if has.all() or not has.any() or data.y[has].all() or not data.y[has].any():
             continue
-        y, noise = data.y[has], 3.0 * probes.auc_noise(data.y[has])
+        y = data.y[has]
+        noise = probes.ID_NOISE_SD * probes.auc_noise(y)
         by_lead = first[has][np.argsort(data.numbers[has], kind="stable")]
         checks = [("gaps", last[has] - first[has] + 1 - count[has])]
         if (np.diff(by_lead) < 0).any():
