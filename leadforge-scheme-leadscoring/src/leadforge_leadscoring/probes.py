@@ -76,8 +76,7 @@ def clustered_noise(y: np.ndarray, x: np.ndarray) -> float:
     """:func:`auc_noise` for a score shared by the rows of one entity (an account's leads share
     its id and much of their fate): the rows count as many as the distinct values of ``x``, the
     design effect of labels fully alike within an entity."""
-    distinct = np.unique(x).size
-    return auc_noise(y) * float(np.sqrt(y.size / distinct)) if distinct else auc_noise(y)
+    return auc_noise(y) * float(np.sqrt(y.size / max(np.unique(x).size, 1)))
 
 
 def columns_of(table: pa.Table, rows: np.ndarray, n: int, prefix: str) -> Iterator[tuple[str, np.ndarray]]:
